@@ -1,0 +1,64 @@
+# Arbiter: `make run` starts the service on its embedded defaults, `make test` runs every test.
+# Both set up what is missing first; setup is quick when nothing changed.
+
+SHELL := /bin/bash
+OPA_VERSION := 1.22.3
+HELM_VERSION := 3.22.0
+TOOLS := $(CURDIR)/.tools/bin
+OPA := $(TOOLS)/opa
+NODE_STAMP := node_modules/.arbiter-setup
+BUILD_STAMP := dist/.arbiter-build
+TS_SOURCES := $(shell find services test bench -name '*.ts' 2>/dev/null) tsconfig.json
+TEST_FILES = $(shell find test -name '*.test.ts' | sort)
+
+export ARBITER_OPA ?= $(OPA)
+
+.PHONY: setup run test test-unit test-rego lint typecheck bench clean
+
+setup: $(NODE_STAMP) $(OPA) $(BUILD_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The pinned opa: one already on PATH at this version, else built from the Go module proxy.
+$(OPA):
+	@mkdir -p $(TOOLS)
+	@if command -v opa >/dev/null 2>&1 && opa version 2>/dev/null | grep -q "^Version: $(OPA_VERSION)$$"; then \
+		ln -sf "$$(command -v opa)" $(OPA); \
+	else \
+		echo "installing opa v$(OPA_VERSION) with go install"; \
+		GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install github.com/open-policy-agent/opa@v$(OPA_VERSION); \
+	fi
+	@$(OPA) version | grep -q "^Version: $(OPA_VERSION)$$" || { echo "opa at $(OPA) is not v$(OPA_VERSION)" >&2; exit 1; }
+
+$(BUILD_STAMP): $(NODE_STAMP) $(TS_SOURCES)
+	npx tsc -p tsconfig.json
+	@touch $@
+
+run: setup
+	node dist/services/decision/src/cli/main.js serve
+
+typecheck: $(NODE_STAMP)
+	npx tsc -p tsconfig.json --noEmit
+
+lint: $(OPA)
+	@test -z "$$($(OPA) fmt --list rego)" || { echo "rego files need opa fmt:"; $(OPA) fmt --list rego; exit 1; }
+	$(OPA) check --strict rego
+	./scripts/check-rego-tests.sh rego
+
+test-rego: $(OPA)
+	$(OPA) test rego
+
+test-unit: setup
+	./scripts/ensure-redis.sh
+	node --import tsx --test --test-concurrency=2 $(TEST_FILES)
+
+test: setup typecheck lint test-rego test-unit
+
+bench: setup
+	./scripts/ensure-redis.sh
+	node --import tsx bench/decide.bench.ts
+
+clean:
+	rm -rf dist node_modules .tools

@@ -1,0 +1,440 @@
+# METADATA
+# title: Arbiter core library
+# description: |
+#   Combines the findings of every rule package under data.aarm.rules into
+#   data.aarm.decision (the compiled entrypoint "aarm/decision"), following the
+#   AARM precedence of the contract (shared CONTRACT.md, section 2):
+#
+#     1. any forbidden DENY finding (or any malformed finding) -> DENY;
+#     2. otherwise only the findings of the highest priority count;
+#     3. ALLOW and DENY at that priority -> DEFER (a conflict, both sides named);
+#     4. otherwise the most restrictive effect among them:
+#        DENY > DEFER > STEP_UP > MODIFY > ALLOW;
+#     5. no finding at all -> data.aarm.config.default_decision (DENY when it is
+#        missing or not one of the five effects).
+#
+#   The shape of data.aarm.decision:
+#
+#     {
+#       "decision": "ALLOW" | "DENY" | "MODIFY" | "STEP_UP" | "DEFER",
+#       "reasons": [{"policy_id", "reason", "effect", "priority", "risk"?}, ...],
+#       "patch": [...],                      # MODIFY only
+#       "approvers": [...], "timeout_s": n,  # STEP_UP only
+#       "context_needed": [...], "timeout_s": n,  # DEFER only
+#       "risk": "LOW" | "MEDIUM" | "HIGH" | "CRITICAL",  # when a deciding finding has one
+#       "default": true                      # only when no finding at all decided
+#     }
+#
+#   "reasons" holds the findings that decided the outcome, sorted by policy_id,
+#   then reason (then effect, priority and the rest, so the order is total).
+#
+#   Rule packages may sit at any depth below aarm.rules (aarm.rules.x,
+#   aarm.rules.team.x, ...): every document named "findings" reached through
+#   package names is collected with walk(). Rule packages must not reference
+#   data.aarm as a whole nor data.aarm.decision (that would be recursive); they may
+#   use the helpers below (data.aarm.priority, data.aarm.param, ...).
+#
+#   Writing this library: data.aarm.config is read only through `default` rules
+#   (never object.get over data.aarm, which would recurse into the decision), and
+#   data.aarm.decision has a `default` so it is defined whatever the input.
+package aarm
+
+# ---------------------------------------------------------------------------
+# Helpers for rule authors (use them as `import data.aarm` then `aarm.priority.context`).
+# ---------------------------------------------------------------------------
+
+# Named priority levels of a finding ("priority" field; a finding without one is baseline):
+#   baseline      0  - static allow/deny lists, catalogues
+#   context       50 - decisions that depend on the parameters, the session or signals
+#   compositional 80 - risk built from several signals / the whole session (e.g. injection)
+priority := {"baseline": 0, "context": 50, "compositional": 80}
+
+# The five effects a finding may carry.
+effects := {"ALLOW", "DENY", "MODIFY", "STEP_UP", "DEFER"}
+
+# How restrictive each effect is (higher wins in step 4 of the precedence).
+restrictiveness := {"ALLOW": 0, "MODIFY": 1, "STEP_UP": 2, "DEFER": 3, "DENY": 4}
+
+# The risk levels a finding may carry, ranked (the highest of the deciding findings is reported).
+risk_rank := {"LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
+
+# tool: input.action.tool when it is a string, else "".
+default tool := ""
+
+tool := t if {
+	t := input.action.tool
+	is_string(t)
+}
+
+# params: input.action.parameters when it is an object, else {}.
+default params := {}
+
+params := p if {
+	p := input.action.parameters
+	is_object(p)
+}
+
+# signals: input.signals when it is an object, else {}.
+default signals := {}
+
+signals := s if {
+	s := input.signals
+	is_object(s)
+}
+
+# param(name): the action parameter `name`, or null when it is missing. Unlike
+# input.action.parameters[name] it is never undefined, so a rule written with it
+# still fires when the field is missing (see exceeds).
+param(name) := object.get(params, name, null)
+
+# signal(name): the signal `name`, or null when it is missing.
+signal(name) := object.get(signals, name, null)
+
+# exceeds(x, limit): x is a number above limit, OR x is not a number at all (missing,
+# null, a string, ...). Use it for "escalate above a threshold" rules so a missing
+# or garbled value fails closed: aarm.exceeds(aarm.param("amount"), 1000).
+#
+# Beware, in rules: `not is_number(input.action.parameters.amount)` is NOT true when
+# amount is missing (OPA looks the reference up before the negation, and the whole
+# expression fails), so such a rule fails open. Use aarm.param / aarm.signal /
+# aarm.has_key, which never leave a value undefined:
+# `not is_number(aarm.param("amount"))`.
+exceeds(x, _) if not is_number(x)
+
+exceeds(x, limit) if {
+	is_number(x)
+	x > limit
+}
+
+# ---------------------------------------------------------------------------
+# Configuration (data.aarm.config), with defaults that work with no data at all.
+# ---------------------------------------------------------------------------
+
+# default_decision: the posture when no finding at all; DENY when unset or not an effect.
+default default_decision := "DENY"
+
+default_decision := d if {
+	d := data.aarm.config.default_decision
+	is_string(d)
+	d in effects
+}
+
+# step_up_timeout_s: STEP_UP timeout when no deciding finding names one (seconds).
+default step_up_timeout_s := 3600
+
+step_up_timeout_s := t if {
+	t := data.aarm.config.step_up_timeout_s
+	is_number(t)
+	t > 0
+}
+
+# defer_timeout_s: DEFER timeout when no deciding finding names one (seconds).
+default defer_timeout_s := 300
+
+defer_timeout_s := t if {
+	t := data.aarm.config.defer_timeout_s
+	is_number(t)
+	t > 0
+}
+
+# ---------------------------------------------------------------------------
+# Collecting findings.
+# ---------------------------------------------------------------------------
+
+# collected: every [package path, findings document] under data.aarm.rules, at any
+# depth. The path holds only package names (strings), which keeps out anything
+# found inside a finding itself.
+collected contains [pkg, doc] if {
+	walk(data.aarm.rules, [path, doc])
+	n := count(path)
+	n > 0
+	path[n - 1] == "findings"
+	every seg in path {
+		is_string(seg)
+	}
+	pkg := concat(".", array.concat(["aarm", "rules"], array.slice(path, 0, n - 1)))
+}
+
+# entries: [package, finding] for every finding of every rule package.
+entries contains [pkg, f] if {
+	some [pkg, doc] in collected
+	is_set(doc)
+	some f in doc
+}
+
+# The valid findings, each with its priority filled in (0 when absent).
+valid contains object.union(f, {"priority": object.get(f, "priority", 0)}) if {
+	some [_, f] in entries
+	not malformed(f)
+}
+
+# ---------------------------------------------------------------------------
+# Fail closed: malformed findings (and "findings" that are not a set) become
+# forbidden DENY findings with policy_id "aarm.malformed_finding".
+# ---------------------------------------------------------------------------
+
+patch_ops := {"add", "remove", "replace", "move", "copy", "test"}
+
+malformed(f) if problem(f)
+
+# problem(f): the first thing wrong with a finding (undefined when it is well formed).
+problem(f) := "it is not an object" if {
+	not is_object(f)
+} else := "effect missing or not one of ALLOW, DENY, MODIFY, STEP_UP, DEFER" if {
+	not valid_effect(f)
+} else := "policy_id missing or not a string" if {
+	not string_field(f, "policy_id")
+} else := "reason missing or not a string" if {
+	not string_field(f, "reason")
+} else := "priority is not a number" if {
+	has_key(f, "priority")
+	not number_field(f, "priority")
+} else := "forbidden must be a boolean, and true only on a DENY" if {
+	has_key(f, "forbidden")
+	not forbidden_ok(f)
+} else := "risk is not one of LOW, MEDIUM, HIGH, CRITICAL" if {
+	has_key(f, "risk")
+	not risk_ok(f)
+} else := "MODIFY without a patch array of valid RFC 6902 operations" if {
+	f.effect == "MODIFY"
+	not valid_patch(f)
+} else := "approvers is not an array of strings" if {
+	has_key(f, "approvers")
+	not string_array_field(f, "approvers")
+} else := "context_needed is not an array of strings" if {
+	has_key(f, "context_needed")
+	not string_array_field(f, "context_needed")
+} else := "timeout_s is not a positive number" if {
+	has_key(f, "timeout_s")
+	not positive_field(f, "timeout_s")
+}
+
+# has_key(obj, k): obj has the key k, whatever its value (null and false included).
+has_key(obj, k) if {
+	_ := obj[k]
+}
+
+# Field tests for `not`: write `not string_field(f, "x")`, never `not is_string(f.x)`.
+# OPA looks up a reference among a call's arguments (f.x) before the negation, so
+# when f.x is missing the whole expression fails instead of being true, and the
+# missing field would slip through. These helpers keep the lookup inside the call.
+string_field(obj, k) if is_string(obj[k])
+
+number_field(obj, k) if is_number(obj[k])
+
+string_array_field(obj, k) if string_array(obj[k])
+
+positive_field(obj, k) if positive_number(obj[k])
+
+forbidden_ok(f) if valid_forbidden(f.forbidden, f.effect)
+
+risk_ok(f) if risk_rank[f.risk]
+
+valid_effect(f) if {
+	is_string(f.effect)
+	f.effect in effects
+}
+
+valid_forbidden(false, _)
+
+valid_forbidden(true, "DENY")
+
+valid_patch(f) if {
+	is_array(f.patch)
+	every op in f.patch {
+		valid_op(op)
+	}
+}
+
+valid_op(op) if {
+	is_object(op)
+	is_string(op.op)
+	op.op in patch_ops
+	is_string(op.path)
+	op_args(op)
+}
+
+op_args(op) if op.op == "remove"
+
+op_args(op) if {
+	op.op in {"add", "replace", "test"}
+	has_key(op, "value")
+}
+
+op_args(op) if {
+	op.op in {"move", "copy"}
+	is_string(op.from)
+}
+
+string_array(xs) if {
+	is_array(xs)
+	every x in xs {
+		is_string(x)
+	}
+}
+
+positive_number(x) if {
+	is_number(x)
+	x > 0
+}
+
+# The stand-in finding for a malformed one: a forbidden DENY naming the package,
+# the offending policy_id (when it has a string one) and the problem.
+malformed_findings contains {
+	"effect": "DENY",
+	"forbidden": true,
+	"policy_id": "aarm.malformed_finding",
+	"priority": 0,
+	"reason": concat("", ["malformed finding from ", pkg, " (policy_id ", offender(f), "): ", p]),
+} if {
+	some [pkg, f] in entries
+	p := problem(f)
+}
+
+malformed_findings contains {
+	"effect": "DENY",
+	"forbidden": true,
+	"policy_id": "aarm.malformed_finding",
+	"priority": 0,
+	"reason": concat("", ["malformed findings in ", pkg, ": findings must be a set"]),
+} if {
+	some [pkg, doc] in collected
+	not is_set(doc)
+}
+
+offender(f) := f.policy_id if {
+	is_object(f)
+	is_string(f.policy_id)
+} else := "unknown"
+
+# ---------------------------------------------------------------------------
+# The precedence.
+# ---------------------------------------------------------------------------
+
+# Step 1: forbidden findings (and malformed ones).
+forbidding := malformed_findings | {f | some f in valid; f.effect == "DENY"; f.forbidden == true}
+
+# Step 2: the highest priority and the findings that hold it.
+top_priority := max({f.priority | some f in valid})
+
+top := {f | some f in valid; f.priority == top_priority}
+
+top_effects := {f.effect | some f in top}
+
+# Step 3: ALLOW and DENY at the highest priority.
+conflict if {
+	"ALLOW" in top_effects
+	"DENY" in top_effects
+}
+
+conflict_finding := {
+	"effect": "DEFER",
+	"policy_id": "aarm.conflict",
+	"priority": top_priority,
+	"reason": "ALLOW and DENY findings at the same highest priority: deferred until the conflict is resolved",
+}
+
+# Step 4: the most restrictive effect at the highest priority.
+most_restrictive := e if {
+	r := max({restrictiveness[x] | some x in top_effects})
+	some e, r2 in restrictiveness
+	r2 == r
+}
+
+# The outcome and the findings that decided it.
+outcome := "DENY" if {
+	count(forbidding) > 0
+} else := "DEFER" if {
+	conflict
+} else := most_restrictive if {
+	count(valid) > 0
+} else := default_decision
+
+deciding := forbidding if {
+	count(forbidding) > 0
+} else := sides if {
+	conflict
+	sides := {f | some f in top; f.effect in {"ALLOW", "DENY"}} | {conflict_finding}
+} else := {f | some f in top; f.effect == most_restrictive} if {
+	count(valid) > 0
+} else := {{
+	"effect": default_decision,
+	"policy_id": "aarm.default",
+	"priority": 0,
+	"reason": concat("", ["no policy matched this action: default posture ", default_decision]),
+}}
+
+# The deciding findings in a total, deterministic order: policy_id, reason, then the rest.
+ordered := [t[4] | some t in sort([[f.policy_id, f.reason, f.effect, f.priority, f] | some f in deciding])]
+
+# A reason: the finding reduced to policy_id, reason, effect, priority and risk (when given).
+reason_of(f) := object.union(
+	{"policy_id": f.policy_id, "reason": f.reason, "effect": f.effect, "priority": f.priority},
+	risk_of(f),
+)
+
+risk_of(f) := {"risk": f.risk} if {
+	has_key(f, "risk")
+} else := {}
+
+reasons := [reason_of(f) | some f in ordered]
+
+# MODIFY: the patches of the deciding findings, in order, concatenated.
+patch := [op | some f in ordered; f.effect == "MODIFY"; some op in f.patch]
+
+approvers := sort({a | some f in deciding; f.effect == "STEP_UP"; some a in object.get(f, "approvers", [])})
+
+context_needed := sort({c | some f in deciding; f.effect == "DEFER"; some c in object.get(f, "context_needed", [])})
+
+# The smallest timeout_s among the deciding findings of that effect, else the configured one.
+timeout_for(effect, fallback) := min(ts) if {
+	ts := {t | some f in deciding; f.effect == effect; t := f.timeout_s}
+	count(ts) > 0
+} else := fallback
+
+risk := r if {
+	ranks := {risk_rank[f.risk] | some f in deciding; f.risk}
+	count(ranks) > 0
+	m := max(ranks)
+	some r, m2 in risk_rank
+	m2 == m
+}
+
+# The fields that only some outcomes carry.
+extras := {"patch": patch} if {
+	outcome == "MODIFY"
+} else := {"approvers": approvers, "timeout_s": timeout_for("STEP_UP", step_up_timeout_s)} if {
+	outcome == "STEP_UP"
+} else := {"context_needed": context_needed, "timeout_s": timeout_for("DEFER", defer_timeout_s)} if {
+	outcome == "DEFER"
+} else := {}
+
+# "default": true only when no finding at all (valid or malformed) decided.
+default_mark := {"default": true} if {
+	count(valid) == 0
+	count(forbidding) == 0
+} else := {}
+
+risk_part := {"risk": risk} if {
+	risk
+} else := {}
+
+# ---------------------------------------------------------------------------
+# The entrypoint: aarm/decision. Its default is a DENY, so whatever goes wrong in
+# evaluating the parts above, the decision is defined and never ALLOW.
+# ---------------------------------------------------------------------------
+
+default decision := {
+	"decision": "DENY",
+	"reasons": [{
+		"effect": "DENY",
+		"policy_id": "aarm.internal",
+		"priority": 0,
+		"reason": "policy evaluation produced no decision",
+	}],
+}
+
+decision := object.union(
+	object.union({"decision": outcome, "reasons": reasons}, extras),
+	object.union(risk_part, default_mark),
+)

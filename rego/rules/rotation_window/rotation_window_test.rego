@@ -1,0 +1,75 @@
+# Tests of aarm.rules.rotation_window, alone and through the real combiner.
+package rules_test.rotation_window
+
+rotate := {"action": {"tool": "credentials.rotate", "operation": "write", "parameters": {"credential": "db-admin"}}}
+
+with_signals(signals) := object.union(rotate, {"signals": signals})
+
+decision(inp) := d if {
+	d := data.aarm.decision with input as inp
+}
+
+test_unknown_window_defers if {
+	decision(rotate) == {
+		"decision": "DEFER",
+		"reasons": [{
+			"effect": "DEFER",
+			"policy_id": "rotation-window",
+			"priority": 50,
+			"reason": "credential rotation needs to know whether a maintenance window is open",
+		}],
+		"context_needed": ["maintenance_window"],
+		"timeout_s": 300,
+	}
+}
+
+test_closed_window_denies if {
+	decision(with_signals({"maintenance_window": false})) == {
+		"decision": "DENY",
+		"reasons": [{
+			"effect": "DENY",
+			"policy_id": "rotation-window",
+			"priority": 50,
+			"reason": "credentials may only be rotated inside a maintenance window",
+		}],
+	}
+}
+
+test_open_window_leaves_the_baseline_allow if {
+	inp := with_signals({"maintenance_window": true})
+	fs := data.aarm.rules.rotation_window.findings with input as inp
+	count(fs) == 0
+	d := decision(inp)
+	d.decision == "ALLOW"
+	[r.policy_id | some r in d.reasons] == ["catalog-allow"]
+}
+
+test_garbled_window_defers if {
+	every v in ["true", 1, null, {}, []] {
+		decision(with_signals({"maintenance_window": v})).decision == "DEFER"
+	}
+}
+
+test_garbled_signals_defer if {
+	decision(object.union(rotate, {"signals": "open"})).decision == "DEFER"
+}
+
+test_resolution_supplies_the_window if {
+	decision(object.union(rotate, {"resolution": {"maintenance_window": true}})).decision == "ALLOW"
+	decision(object.union(rotate, {"resolution": {"maintenance_window": false}})).decision == "DENY"
+}
+
+test_resolution_wins_over_signals if {
+	inp := object.union(with_signals({"maintenance_window": false}), {"resolution": {"maintenance_window": true}})
+	decision(inp).decision == "ALLOW"
+}
+
+test_resolution_without_the_window_uses_signals if {
+	inp := object.union(with_signals({"maintenance_window": true}), {"resolution": {"ticket": "CHG-1"}})
+	decision(inp).decision == "ALLOW"
+}
+
+test_other_tools_are_not_touched if {
+	fs := data.aarm.rules.rotation_window.findings with input as {"action": {"tool": "files.read"}}
+	count(fs) == 0
+}

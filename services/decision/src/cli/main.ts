@@ -1,0 +1,58 @@
+/**
+ * `arbiter` — the command line:
+ *   arbiter serve                                      start the service (configured by ARBITER_* variables)
+ *   arbiter receipts verify --jwks KEYS.json FILE      check receipt signatures and chains offline
+ *   arbiter keys generate [--out DIR]                  write a new Ed25519 signing key pair
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { startArbiter } from '../main.js';
+import { runKeysGenerate, runReceiptsVerify } from '../receipts/cli.js';
+
+const USAGE = `usage:
+  arbiter serve
+  arbiter receipts verify --jwks KEYS.json RECEIPTS.jsonl
+  arbiter keys generate [--out DIR]`;
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+async function serve(): Promise<number> {
+  const config = loadConfig();
+  const arbiter = await startArbiter(config, { processWide: true });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await arbiter.close();
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  try {
+    if (command === 'serve') return await serve();
+    if (command === 'receipts' && sub === 'verify') {
+      const { values, positionals } = parseArgs({ args: rest, options: { jwks: { type: 'string' } }, allowPositionals: true });
+      if (!values.jwks || positionals.length !== 1) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      return await runReceiptsVerify({ jwksPath: values.jwks, receiptsPath: positionals[0]! }, print);
+    }
+    if (command === 'keys' && sub === 'generate') {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string', default: '.' } } });
+      return await runKeysGenerate({ outDir: values.out }, print);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err instanceof TypeError && 'code' in err)) {
+      process.stderr.write(`arbiter: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+process.exitCode = await main(process.argv.slice(2));

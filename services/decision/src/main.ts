@@ -1,0 +1,113 @@
+/**
+ * The composition root: config → stores → policy → keys → HTTP. Nothing else constructs
+ * a Redis client, a logger, a clock or a key.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+import { MemorySessionStore } from './context/memory.js';
+import { RedisSessionStore } from './context/redis.js';
+import type { SessionStore } from './context/types.js';
+import { createApp } from './http/app.js';
+import { PolicyEngine } from './policy/engine.js';
+import { generateSigningKey, loadSigningKey, publicJwk, type SigningKey } from './receipts/keys.js';
+import { Metrics } from './telemetry/metrics.js';
+import { setupTracing } from './telemetry/tracing.js';
+
+export interface RunningArbiter {
+  url: string;
+  policy: PolicyEngine;
+  store: SessionStore;
+  signingKey: SigningKey;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  clock?: () => Date;
+  /** Process-wide extras (default Node metrics, the OTel SDK) only for the real process. */
+  processWide?: boolean;
+}
+
+export async function startArbiter(config: Config, options: StartOptions = {}): Promise<RunningArbiter> {
+  const logger = options.logger ?? pino({ level: config.logLevel, name: 'arbiter' });
+  const clock = options.clock ?? (() => new Date());
+  const tracing = options.processWide ? setupTracing(config.otel) : { shutdown: async () => {} };
+  const metrics = new Metrics({ defaultMetrics: options.processWide ?? false });
+
+  const store: SessionStore = config.redis
+    ? new RedisSessionStore(
+        { ...config.redis, ttlSeconds: config.sessionTtlSeconds },
+        (err) => logger.warn({ err: err.message }, 'redis connection error'),
+      )
+    : new MemorySessionStore(config.sessionTtlSeconds);
+  if (!config.redis) {
+    logger.warn('ARBITER_REDIS_URL is not set: using the embedded in-memory store (one process, nothing survives a restart)');
+  }
+
+  let signingKey: SigningKey;
+  if (config.signingKeyPath) {
+    signingKey = loadSigningKey(readFileSync(config.signingKeyPath, 'utf8'));
+  } else {
+    signingKey = generateSigningKey();
+    logger.warn({ kid: signingKey.kid }, 'ARBITER_SIGNING_KEY is not set: receipts are signed with an ephemeral key');
+  }
+
+  const policy = new PolicyEngine({
+    ...config.policy,
+    capabilities: config.policy.wasmCapabilities,
+    timeoutMs: config.policy.compileTimeoutMs,
+    now: clock,
+    onReload: (result) => {
+      if (result.outcome === 'loaded') {
+        metrics.policyReloads.inc({ result: 'loaded' });
+        logger.info({ revision: result.version.revision, hash: result.version.hash }, 'policy loaded');
+      } else if (result.outcome === 'failed') {
+        metrics.policyReloads.inc({ result: 'failed' });
+        logger.error({ error: result.error }, 'policy build failed; the previous policy (if any) keeps serving');
+      }
+    },
+  });
+  await policy.reload();
+  policy.watch();
+
+  const app = createApp({
+    store,
+    policy,
+    signingKey,
+    metrics,
+    clock,
+    logger,
+    historySize: config.historySize,
+    commitRetries: config.commitRetries,
+    maxBodyBytes: config.maxBodyBytes,
+    jwks: { keys: [publicJwk(signingKey.publicKey)] },
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Bounded waits on the client side too: a stalled client cannot hold a socket forever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, store: store.kind, kid: signingKey.kid }, 'arbiter listening');
+
+  return {
+    url,
+    policy,
+    store,
+    signingKey,
+    close: async () => {
+      policy.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+      await tracing.shutdown();
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The `arbiter receipts verify` and `arbiter keys generate` commands, as functions that
+ * print through `out` and return the exit status (the caller owns the process).
+ */
+import type { KeyObject } from 'node:crypto';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage, isRecord } from './guards.js';
+import { exportKeyPairPem, generateSigningKey, publicKeysFromJwks } from './keys.js';
+import { UnparsedReceipt, verifyReceipts, type VerifyProblem, type VerifyReport } from './verify.js';
+
+export type Out = (line: string) => void;
+
+export const EXIT_OK = 0;
+export const EXIT_PROBLEMS = 1;
+export const EXIT_USAGE = 2;
+
+export const PRIVATE_KEY_FILE = 'signing-key.pem';
+export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
+
+/** A usage or I/O failure: reported as one line, exit status 2. */
+class UsageError extends Error {}
+
+export async function runReceiptsVerify(
+  args: { jwksPath: string; receiptsPath: string },
+  out: Out,
+): Promise<number> {
+  let keys: Map<string, KeyObject>;
+  let receipts: unknown[];
+  try {
+    keys = await readJwksFile(args.jwksPath);
+    receipts = parseReceiptsText(await readText(args.receiptsPath, 'receipts'));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    out(`error: ${err.message}`);
+    return EXIT_USAGE;
+  }
+  const report = verifyReceipts(receipts, keys);
+  for (const p of report.problems) out(formatProblem(p));
+  out(summary(report));
+  return report.ok ? EXIT_OK : EXIT_PROBLEMS;
+}
+
+export async function runKeysGenerate(args: { outDir: string }, out: Out): Promise<number> {
+  const privatePath = join(args.outDir, PRIVATE_KEY_FILE);
+  const publicPath = join(args.outDir, PUBLIC_KEY_FILE);
+  try {
+    await refuseExisting(privatePath);
+    await refuseExisting(publicPath);
+    const key = generateSigningKey();
+    const { privatePem, publicPem } = exportKeyPairPem(key);
+    await mkdir(args.outDir, { recursive: true });
+    // 'wx': never replace a signing key; receipts signed with it would become unverifiable.
+    await writeFile(privatePath, privatePem, { mode: 0o600, flag: 'wx' });
+    await writeFile(publicPath, publicPem, { mode: 0o644, flag: 'wx' });
+    out(`wrote ${privatePath} (private, mode 0600) and ${publicPath}`);
+    out(`kid ${key.kid}`);
+    return EXIT_OK;
+  } catch (err) {
+    out(`error: ${errorMessage(err)}`);
+    return EXIT_USAGE;
+  }
+}
+
+/**
+ * Receipts as JSON lines (blank lines skipped), or a whole-file JSON array, or the
+ * {"receipts": [...]} answer of GET /v1/sessions/{id}/receipts.
+ */
+export function parseReceiptsText(text: string): unknown[] {
+  const content = text.replace(/^\uFEFF/, '');
+  const whole = parseJson(content);
+  if (whole.ok) {
+    if (Array.isArray(whole.value)) return whole.value;
+    if (isRecord(whole.value) && Array.isArray(whole.value.receipts)) return whole.value.receipts;
+    return [whole.value];
+  }
+  return content.split(/\r?\n/).flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    const parsed = parseJson(line);
+    return [parsed.ok ? parsed.value : new UnparsedReceipt(`line ${i + 1} is not JSON: ${parsed.error}`)];
+  });
+}
+
+export function formatProblem(p: VerifyProblem): string {
+  return `${p.kind} receipt=${p.receipt_id ?? '-'} session=${p.session_id ?? '-'} index=${p.index}: ${p.detail}`;
+}
+
+function summary(report: VerifyReport): string {
+  const head = `verified ${report.receipts} receipts in ${report.sessions} sessions`;
+  if (report.receipts === 0) return `${head}: no receipts to verify`;
+  return report.ok ? `${head}: OK` : `${head}: ${report.problems.length} problems`;
+}
+
+async function readJwksFile(path: string): Promise<Map<string, KeyObject>> {
+  const parsed = parseJson(await readText(path, 'JWKS'));
+  if (!parsed.ok) throw new UsageError(`JWKS file ${path} is not JSON: ${parsed.error}`);
+  let keys: Map<string, KeyObject>;
+  try {
+    keys = publicKeysFromJwks(parsed.value);
+  } catch (err) {
+    throw new UsageError(`JWKS file ${path}: ${errorMessage(err)}`);
+  }
+  if (keys.size === 0) throw new UsageError(`JWKS file ${path} has no Ed25519 keys`);
+  return keys;
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  if (path === '') throw new UsageError(`no ${what} file given`);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} file ${path}: ${errorMessage(err)}`);
+  }
+}
+
+async function refuseExisting(path: string): Promise<void> {
+  const exists = await access(path).then(
+    () => true,
+    () => false,
+  );
+  if (exists) throw new Error(`${path} already exists; not overwriting a key`);
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, error: errorMessage(err) };
+  }
+}

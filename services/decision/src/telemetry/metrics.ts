@@ -1,0 +1,68 @@
+/**
+ * Every Prometheus metric the service exposes, in one file, names with units.
+ * Each instance has its own registry so tests and several apps in one process do not clash.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Stage = 'validate' | 'context' | 'evaluate' | 'sign' | 'commit';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly decisions = new Counter({
+    name: 'arbiter_decisions_total',
+    help: 'Decisions answered, by decision.',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
+
+  readonly decisionErrors = new Counter({
+    name: 'arbiter_decision_errors_total',
+    help: 'Decide requests that ended in an error answer (never ALLOW), by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly decisionDuration = new Histogram({
+    name: 'arbiter_decision_duration_seconds',
+    help: 'Time from request parsed to answer ready, for answered decisions.',
+    labelNames: ['decision'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  readonly stageDuration = new Histogram({
+    name: 'arbiter_decision_stage_duration_seconds',
+    help: 'Time spent in each stage of the decision lifecycle.',
+    labelNames: ['stage'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+
+  readonly commitConflicts = new Counter({
+    name: 'arbiter_commit_conflicts_total',
+    help: 'Decisions re-evaluated because the session moved on between read and commit.',
+    registers: [this.registry],
+  });
+
+  readonly policyReloads = new Counter({
+    name: 'arbiter_policy_reloads_total',
+    help: 'Policy builds, by result (loaded or failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'arbiter_' });
+  }
+
+  /** Times `fn` as one lifecycle stage. */
+  async stage<T>(stage: Stage, fn: () => T | Promise<T>): Promise<T> {
+    const end = this.stageDuration.startTimer({ stage });
+    try {
+      return await fn();
+    } finally {
+      end();
+    }
+  }
+}
