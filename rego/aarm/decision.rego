@@ -32,7 +32,11 @@
 #   aarm.rules.team.x, ...): every document named "findings" reached through
 #   package names is collected with walk(). Rule packages must not reference
 #   data.aarm as a whole nor data.aarm.decision (that would be recursive); they may
-#   use the helpers below (data.aarm.priority, data.aarm.param, ...).
+#   use the helpers below (data.aarm.priority, data.aarm.param, ...). Any document
+#   named "findings" below aarm.rules that is not a set (e.g. an array in data.json)
+#   counts as malformed and turns the decision into DENY. Keep test packages outside
+#   aarm.rules (the shipped pack uses rules_test.NAME): everything below aarm.rules
+#   is evaluated for every decision.
 #
 #   Writing this library: data.aarm.config is read only through `default` rules
 #   (never object.get over data.aarm, which would recurse into the decision), and

@@ -44,30 +44,30 @@ test_no_rule_packages_at_all_denies if {
 }
 
 test_default_without_config_data_is_deny if {
-	d := decide(set()) with data.aarm.config as {}
+	d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {}
 	d == {"decision": "DENY", "reasons": [default_reason("DENY")], "default": true}
 }
 
 test_default_with_null_config_is_deny if {
-	d := decide(set()) with data.aarm.config as null
+	d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as null
 	d.decision == "DENY"
 	d["default"] == true
 }
 
 test_default_configured_allow if {
-	d := decide(set()) with data.aarm.config as {"default_decision": "ALLOW"}
+	d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {"default_decision": "ALLOW"}
 	d == {"decision": "ALLOW", "reasons": [default_reason("ALLOW")], "default": true}
 }
 
 test_default_garbage_is_deny if {
 	every v in ["MAYBE", "allow", "", 1, true, null, ["ALLOW"], {"ALLOW": true}] {
-		d := decide(set()) with data.aarm.config as {"default_decision": v}
+		d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {"default_decision": v}
 		d == {"decision": "DENY", "reasons": [default_reason("DENY")], "default": true}
 	}
 }
 
 test_default_step_up_uses_configured_timeout if {
-	d := decide(set()) with data.aarm.config as {"default_decision": "STEP_UP", "step_up_timeout_s": 120}
+	d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {"default_decision": "STEP_UP", "step_up_timeout_s": 120}
 	d == {
 		"decision": "STEP_UP", "reasons": [default_reason("STEP_UP")], "default": true,
 		"approvers": [], "timeout_s": 120,
@@ -75,7 +75,7 @@ test_default_step_up_uses_configured_timeout if {
 }
 
 test_default_defer_uses_default_timeout_without_config if {
-	d := decide(set()) with data.aarm.config as {"default_decision": "DEFER"}
+	d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {"default_decision": "DEFER"}
 	d == {
 		"decision": "DEFER", "reasons": [default_reason("DEFER")], "default": true,
 		"context_needed": [], "timeout_s": 300,
@@ -83,9 +83,9 @@ test_default_defer_uses_default_timeout_without_config if {
 }
 
 test_garbage_timeouts_fall_back_to_defaults if {
-	d := decide(set()) with data.aarm.config as {"default_decision": "STEP_UP", "step_up_timeout_s": "soon"}
+	d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {"default_decision": "STEP_UP", "step_up_timeout_s": "soon"}
 	d.timeout_s == 3600
-	e := decide(set()) with data.aarm.config as {"default_decision": "DEFER", "defer_timeout_s": -5}
+	e := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {"default_decision": "DEFER", "defer_timeout_s": -5}
 	e.timeout_s == 300
 }
 
@@ -304,7 +304,7 @@ test_step_up_approvers_union_and_smallest_timeout if {
 test_step_up_without_timeout_uses_config if {
 	s := {"effect": "STEP_UP", "policy_id": "s", "reason": "r", "approvers": ["ops"]}
 	decide({s}).timeout_s == 3600
-	d := decide({s}) with data.aarm.config as {"step_up_timeout_s": 42}
+	d := data.aarm.decision with data.aarm.rules as rules({s}) with data.aarm.config as {"step_up_timeout_s": 42}
 	d.timeout_s == 42
 	d.approvers == ["ops"]
 }
@@ -320,7 +320,7 @@ test_defer_context_union_and_smallest_timeout if {
 
 test_defer_without_timeout_uses_config if {
 	f := {"effect": "DEFER", "policy_id": "d", "reason": "r"}
-	d := decide({f}) with data.aarm.config as {"defer_timeout_s": 30}
+	d := data.aarm.decision with data.aarm.rules as rules({f}) with data.aarm.config as {"defer_timeout_s": 30}
 	d == {"decision": "DEFER", "reasons": [{"effect": "DEFER", "policy_id": "d", "priority": 0, "reason": "r"}], "context_needed": [], "timeout_s": 30}
 }
 
@@ -487,7 +487,7 @@ test_malformed_and_forbidden_reasons_together if {
 }
 
 test_malformed_beats_configured_allow_default if {
-	d := decide({"junk"}) with data.aarm.config as {"default_decision": "ALLOW"}
+	d := data.aarm.decision with data.aarm.rules as rules({"junk"}) with data.aarm.config as {"default_decision": "ALLOW"}
 	d.decision == "DENY"
 }
 

@@ -20,7 +20,7 @@ export interface TestArbiter extends RunningArbiter {
 }
 
 export async function startTestArbiter(
-  options: { store?: StoreKind; env?: Record<string, string>; redisUrl?: string } = {},
+  options: { store?: StoreKind; env?: Record<string, string>; redisUrl?: string; processWide?: boolean } = {},
 ): Promise<TestArbiter> {
   const prefix = `arbiter-test:${randomBytes(6).toString('hex')}:`;
   const env: Record<string, string> = {
@@ -32,7 +32,10 @@ export async function startTestArbiter(
     ...(options.store === 'redis' ? { ARBITER_REDIS_URL: options.redisUrl ?? TEST_REDIS_URL } : {}),
     ...options.env,
   };
-  const arbiter = await startArbiter(loadConfig(env), { logger: pino({ level: 'silent' }) });
+  const arbiter = await startArbiter(loadConfig(env), {
+    logger: pino({ level: 'silent' }),
+    processWide: options.processWide ?? false,
+  });
   const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${arbiter.url}${path}`, {
       method,

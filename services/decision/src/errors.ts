@@ -12,6 +12,7 @@ export const ERROR_CATALOGUE = {
   conflict: { status: 409, message: 'the request conflicts with an earlier one' },
   payload_too_large: { status: 413, message: 'the body is larger than the configured limit' },
   unsupported_media_type: { status: 415, message: 'the body must be application/json' },
+  policy_build_failed: { status: 422, message: 'the policy could not be built; the previous one keeps serving' },
   policy_unavailable: { status: 503, message: 'no policy is loaded or it failed to evaluate' },
   store_unavailable: { status: 503, message: 'the context store cannot serve' },
   contention: { status: 503, message: 'the session changed too often to commit; retry' },
@@ -44,4 +45,8 @@ export class ArbiterError extends Error {
 export function asError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
+}
+
+export function errorMessage(thrown: unknown): string {
+  return asError(thrown).message;
 }

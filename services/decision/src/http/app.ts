@@ -114,7 +114,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/policy/reload', async (_req, res) => {
     const result = await policy.reload(true);
     if (result.outcome === 'failed') {
-      res.status(422).json({ outcome: 'failed', error: { code: 'policy_build_failed', message: result.error }, ...policy.status() });
+      const error = new ArbiterError('policy_build_failed', result.error);
+      res.status(error.status).json({ outcome: 'failed', ...error.toBody(), ...policy.status() });
       return;
     }
     res.json({ outcome: result.outcome, ...policy.status() });

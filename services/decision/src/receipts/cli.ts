@@ -5,7 +5,8 @@
 import type { KeyObject } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage, isRecord } from './guards.js';
+import { errorMessage } from '../errors.js';
+import { isRecord } from './guards.js';
 import { exportKeyPairPem, generateSigningKey, publicKeysFromJwks } from './keys.js';
 import { UnparsedReceipt, verifyReceipts, type VerifyProblem, type VerifyReport } from './verify.js';
 
@@ -45,6 +46,7 @@ export async function runKeysGenerate(args: { outDir: string }, out: Out): Promi
   const privatePath = join(args.outDir, PRIVATE_KEY_FILE);
   const publicPath = join(args.outDir, PUBLIC_KEY_FILE);
   try {
+    // Both checked before writing, so a failure never leaves half a key pair.
     await refuseExisting(privatePath);
     await refuseExisting(publicPath);
     const key = generateSigningKey();

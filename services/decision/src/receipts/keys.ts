@@ -11,7 +11,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { canonicalize } from './canonical.js';
-import { errorMessage, isRecord } from './guards.js';
+import { errorMessage } from '../errors.js';
+import { isRecord } from './guards.js';
 
 export interface SigningKey {
   kid: string;

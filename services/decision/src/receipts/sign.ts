@@ -4,7 +4,8 @@
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalize, hashOf } from './canonical.js';
-import { errorMessage, isRecord } from './guards.js';
+import { errorMessage } from '../errors.js';
+import { isRecord } from './guards.js';
 import type { SigningKey } from './keys.js';
 import type { Receipt, ReceiptBody, ReceiptSignature } from './types.js';
 

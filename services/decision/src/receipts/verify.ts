@@ -1,12 +1,13 @@
 /**
  * Offline verification of a stream of receipts (several sessions may be interleaved):
  * signatures, and per session the chain seq 1, 2, … with prev_hash = hash of the previous.
- * Every receipt that was altered, dropped, reordered, inserted or duplicated is named once,
+ * Every receipt that was altered, dropped, reordered, inserted or duplicated is named,
  * without the follow-on noise one tampering would otherwise cause in its neighbours.
  */
 import type { KeyObject } from 'node:crypto';
 import { hashOf } from './canonical.js';
-import { errorMessage, isRecord } from './guards.js';
+import { errorMessage } from '../errors.js';
+import { isRecord } from './guards.js';
 import { verifyReceiptSignature } from './sign.js';
 
 export type VerifyProblemKind =
@@ -75,10 +76,14 @@ export function verifyReceipts(receipts: unknown[], keys: Map<string, KeyObject>
   const byHash = new Map<string, Entry>();
   receipts.forEach((raw, index) => {
     const read = readEntry(raw, index, keys);
-    if ('kind' in read) return void problems.push(read);
+    if ('kind' in read) {
+      problems.push(read);
+      return;
+    }
     const original = byHash.get(read.hash);
     if (original !== undefined) {
-      return void problems.push(problem(read, 'duplicate', `exact copy of the receipt at index ${original.index}`));
+      problems.push(problem(read, 'duplicate', `exact copy of the receipt at index ${original.index}`));
+      return;
     }
     byHash.set(read.hash, read);
     entries.push(read);
