@@ -49,7 +49,7 @@ describe('runReceiptsVerify', () => {
   it('accepts a JSON array and the GET /v1/sessions/{id}/receipts answer', async () => {
     assert.equal((await verifyFile(JSON.stringify(stream, null, 2))).code, 0);
     const answer = await verifyFile(JSON.stringify({ receipts: stream.filter((r) => r.session_id === 's-a') }));
-    assert.deepEqual(answer, { code: 0, lines: ['verified 3 receipts in 1 sessions: OK'] });
+    assert.deepEqual(answer, { code: 0, lines: ['verified 3 receipts in 1 session: OK'] });
   });
 
   it('exits 1 and prints one line per problem', async () => {
@@ -68,7 +68,7 @@ describe('runReceiptsVerify', () => {
     const { code, lines } = await verifyFile(content);
     assert.equal(code, 1);
     assert.match(lines[0] ?? '', /^malformed receipt=- session=- index=2: line 4 is not JSON: /);
-    assert.equal(lines[1], 'verified 7 receipts in 2 sessions: 1 problems');
+    assert.equal(lines[1], 'verified 7 receipts in 2 sessions: 1 problem');
   });
 
   it('exits 1 when there is no receipt', async () => {

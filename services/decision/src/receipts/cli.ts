@@ -88,9 +88,9 @@ export function formatProblem(p: VerifyProblem): string {
 }
 
 function summary(report: VerifyReport): string {
-  const head = `verified ${report.receipts} receipts in ${report.sessions} sessions`;
+  const head = `verified ${plural(report.receipts, 'receipt')} in ${plural(report.sessions, 'session')}`;
   if (report.receipts === 0) return `${head}: no receipts to verify`;
-  return report.ok ? `${head}: OK` : `${head}: ${report.problems.length} problems`;
+  return report.ok ? `${head}: OK` : `${head}: ${plural(report.problems.length, 'problem')}`;
 }
 
 async function readJwksFile(path: string): Promise<Map<string, KeyObject>> {
@@ -129,4 +129,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
   } catch (err) {
     return { ok: false, error: errorMessage(err) };
   }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
