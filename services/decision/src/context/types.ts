@@ -2,7 +2,7 @@
  * The context store (AARM R2): what a session has done so far, kept as a running
  * summary so a decision costs the same on the first action and the ten-thousandth.
  */
-import type { Decision, Receipt } from '../receipts/types.js';
+import type { Decision, Receipt, ReceiptAction } from '../receipts/types.js';
 
 export const CLASSIFICATIONS = ['PUBLIC', 'INTERNAL', 'CONFIDENTIAL', 'RESTRICTED'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
@@ -39,14 +39,8 @@ export interface PendingRecord {
   id: string;
   kind: 'approval' | 'deferral';
   session_id: string;
-  action: {
-    id: string;
-    tool: string;
-    operation?: string;
-    target?: string;
-    parameters_hash: string;
-    parameters: unknown;
-  };
+  /** The exact action waiting: its parameter hash binds any later approval to it. */
+  action: Omit<ReceiptAction, 'modified_parameters' | 'modified_parameters_hash'>;
   identity: Receipt['identity'];
   reasons: { policy_id: string; reason: string }[];
   approvers?: string[];
