@@ -111,6 +111,52 @@ exceeds(x, limit) if {
 }
 
 # ---------------------------------------------------------------------------
+# The tool catalogue and data classification (data.aarm.catalog).
+# ---------------------------------------------------------------------------
+
+# catalog_entry: the catalogue entry of input.action.tool,
+# data.aarm.catalog.tools[tool], when it is an object: {"operation",
+# "classification", "default_decision", "egress"}. Undefined when the tool is
+# unknown (not listed, no tool, no catalogue) or its entry is not an object, so
+# a rule written `entry := aarm.catalog_entry` says nothing about unknown tools
+# (the default posture, DENY, decides them). The fields themselves may still be
+# missing or garbled: check them with has_key / string_field / ... and take the
+# restrictive side when they are.
+catalog_entry := e if {
+	tool != ""
+	e := data.aarm.catalog.tools[tool]
+	is_object(e)
+}
+
+# The classification levels, ranked: compare levels by their rank,
+# classification_rank[a] >= classification_rank["CONFIDENTIAL"].
+classification_rank := {"PUBLIC": 0, "INTERNAL": 1, "CONFIDENTIAL": 2, "RESTRICTED": 3}
+
+# session_classification: the most sensitive classification of the data the
+# session has seen BEFORE this action (input.context.max_classification).
+#
+#   - input.context.max_classification is one of the four levels -> that level;
+#   - there is no input.context at all -> "PUBLIC": no context means no earlier
+#     action, so no data has been seen yet (a first action). The service always
+#     sends a context (on a first action max_classification "PUBLIC"), so this
+#     only happens when the policy is evaluated without a context store
+#     (opa eval, unit tests), and an action's own parameters are judged by the
+#     other rules anyway;
+#   - a context that is present but whose max_classification is missing, null,
+#     not a string, or not exactly one of the levels ("confidential", "SECRET",
+#     ...) -> "RESTRICTED". Fail closed: a session whose history we cannot read
+#     may well have seen the most sensitive data, and treating it as PUBLIC would
+#     let a garbled context switch off every context-dependent guard (e.g. the
+#     exfiltration rule). The same holds for a context that is not an object.
+session_classification := c if {
+	c := input.context.max_classification
+	is_string(c)
+	has_key(classification_rank, c)
+} else := "PUBLIC" if {
+	not has_key(input, "context")
+} else := "RESTRICTED"
+
+# ---------------------------------------------------------------------------
 # Configuration (data.aarm.config), with defaults that work with no data at all.
 # ---------------------------------------------------------------------------
 

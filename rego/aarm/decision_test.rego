@@ -549,3 +549,81 @@ test_exceeds_fails_closed if {
 	data.aarm.exceeds("5", 1000)
 	data.aarm.exceeds({}, 1000)
 }
+
+# --- catalogue and classification helpers ------------------------------------------------
+
+catalog := {"tools": {
+	"mail": {"operation": "send", "classification": "PUBLIC", "default_decision": "ALLOW", "egress": true},
+	"junk": "ALLOW",
+	"": {"default_decision": "ALLOW"},
+}}
+
+test_catalog_entry_of_a_listed_tool if {
+	e := data.aarm.catalog_entry with input as {"action": {"tool": "mail"}} with data.aarm.catalog as catalog
+	e == catalog.tools.mail
+}
+
+test_catalog_entry_of_the_shipped_catalogue if {
+	e := data.aarm.catalog_entry with input as {"action": {"tool": "db.query"}}
+	e.classification == "CONFIDENTIAL"
+	e.egress == false
+}
+
+test_catalog_entry_undefined_when_unknown if {
+	every inp in [
+		{"action": {"tool": "shell.exec"}},
+		{"action": {"tool": "MAIL"}},
+		{"action": {"tool": "junk"}},
+		{"action": {"tool": ""}},
+		{"action": {"tool": ["mail"]}},
+		{"action": {}},
+		{},
+	] {
+		not data.aarm.catalog_entry with input as inp with data.aarm.catalog as catalog
+	}
+}
+
+test_catalog_entry_undefined_without_a_catalogue if {
+	every c in [{}, null, {"tools": ["mail"]}, {"tools": "mail"}] {
+		not data.aarm.catalog_entry with input as {"action": {"tool": "mail"}} with data.aarm.catalog as c
+	}
+}
+
+test_classification_rank if {
+	data.aarm.classification_rank == {"PUBLIC": 0, "INTERNAL": 1, "CONFIDENTIAL": 2, "RESTRICTED": 3}
+}
+
+test_session_classification_from_the_context if {
+	every level in ["PUBLIC", "INTERNAL", "CONFIDENTIAL", "RESTRICTED"] {
+		c := data.aarm.session_classification with input as {"context": {"action_count": 3, "max_classification": level}}
+		c == level
+	}
+}
+
+test_session_classification_without_context_is_public if {
+	# no context at all: a first action, nothing has been seen yet
+	every inp in [{}, {"action": {"tool": "email.send"}}] {
+		c := data.aarm.session_classification with input as inp
+		c == "PUBLIC"
+	}
+}
+
+test_session_classification_fails_closed_on_a_garbled_context if {
+	every ctx in [
+		{},
+		{"action_count": 4},
+		{"max_classification": null},
+		{"max_classification": "confidential"},
+		{"max_classification": "Public"},
+		{"max_classification": " PUBLIC"},
+		{"max_classification": "SECRET"},
+		{"max_classification": 0},
+		{"max_classification": ["PUBLIC"]},
+		null,
+		"PUBLIC",
+		[],
+	] {
+		c := data.aarm.session_classification with input as {"action": {"tool": "email.send"}, "context": ctx}
+		c == "RESTRICTED"
+	}
+}

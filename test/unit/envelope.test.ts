@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ArbiterError } from '../../services/decision/src/errors.js';
 import { DecideRequestSchema, jsonDepth, MAX_JSON_DEPTH, parseBody } from '../../services/decision/src/intercept/envelope.js';
+import { sessionTag, tagOfId } from '../../services/decision/src/context/ids.js';
 import { normaliseAction } from '../../services/decision/src/intercept/normalise.js';
+
+const TAG = sessionTag('default', 's-1');
 
 test('a minimal request is filled with empty parameters, identity and signals', () => {
   const r = parseBody(DecideRequestSchema, { action: { tool: 'email.send' }, session: { id: 's' } });
@@ -26,9 +29,9 @@ test('depth is measured without recursion, even for hostile nesting', () => {
 });
 
 test('the same parameters in another key order have the same hash', () => {
-  const a = normaliseAction({ tool: 't', parameters: { x: 1, y: { b: 2, a: 1 } } });
-  const b = normaliseAction({ tool: 't', parameters: { y: { a: 1, b: 2 }, x: 1 } });
+  const a = normaliseAction({ tool: 't', parameters: { x: 1, y: { b: 2, a: 1 } } }, TAG);
+  const b = normaliseAction({ tool: 't', parameters: { y: { a: 1, b: 2 }, x: 1 } }, TAG);
   assert.equal(a.parametersHash, b.parametersHash);
   assert.equal(a.idFromCaller, false);
-  assert.match(a.id, /^act_/);
+  assert.equal(tagOfId(a.id, 'act'), TAG, 'a generated id names its session');
 });

@@ -41,7 +41,7 @@ test_open_window_leaves_the_baseline_allow if {
 	count(fs) == 0
 	d := decision(inp)
 	d.decision == "ALLOW"
-	[r.policy_id | some r in d.reasons] == ["catalog-allow"]
+	[r.policy_id | some r in d.reasons] == ["catalog"]
 }
 
 test_garbled_window_defers if {

@@ -24,7 +24,12 @@ const EnvSchema = z.object({
   ARBITER_PORT: intFrom(0, 65535, 8700),
   ARBITER_HOST: z.string().min(1).default('127.0.0.1'),
   ARBITER_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be redis:// or rediss://').optional(),
-  ARBITER_REDIS_PREFIX: z.string().min(1).max(64).default('arbiter:'),
+  ARBITER_REDIS_PREFIX: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[^{}]+$/, 'must not contain { or }: the service places its own hash tags')
+    .default('arbiter:'),
   ARBITER_REDIS_TIMEOUT_MS: intFrom(10, 60_000, 1000),
   ARBITER_POLICY_DIR: z.string().optional(),
   ARBITER_POLICY_POLL_MS: intFrom(0, 3_600_000, 2000),
@@ -32,6 +37,13 @@ const EnvSchema = z.object({
   ARBITER_OPA: z.string().optional(),
   ARBITER_SIGNING_KEY: z.string().optional(),
   ARBITER_AUTH: z.enum(['off', 'jwt']).default('off'),
+  ARBITER_JWKS_FILE: z.string().min(1).optional(),
+  ARBITER_JWKS_URL: z.string().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  ARBITER_JWT_ISSUER: z.string().min(1).optional(),
+  ARBITER_JWT_AUDIENCE: z.string().min(1).optional(),
+  ARBITER_JWT_MAX_AGE_S: intFrom(0, 30 * 24 * 3600, 3600),
+  ARBITER_JWT_CLOCK_TOLERANCE_S: intFrom(0, 300, 30),
+  ARBITER_JWKS_TIMEOUT_MS: intFrom(100, 60_000, 2000),
   ARBITER_MAX_BODY_BYTES: intFrom(1024, 16 * 1024 * 1024, 256 * 1024),
   ARBITER_HISTORY_SIZE: intFrom(1, 1000, 20),
   ARBITER_SESSION_TTL_S: intFrom(60, 30 * 24 * 3600, 24 * 3600),
@@ -62,7 +74,18 @@ export interface Config {
     compileTimeoutMs: number;
   };
   signingKeyPath: string | undefined;
-  auth: 'off' | 'jwt';
+  auth:
+    | { mode: 'off' }
+    | {
+        mode: 'jwt';
+        jwksFile?: string;
+        jwksUrl?: string;
+        issuer?: string;
+        audience?: string;
+        maxAgeSeconds: number;
+        clockToleranceSeconds: number;
+        fetchTimeoutMs: number;
+      };
   maxBodyBytes: number;
   historySize: number;
   sessionTtlSeconds: number;
@@ -89,9 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   const e = parsed.data;
-  if (e.ARBITER_AUTH === 'jwt') {
-    // Identity verification lands with issue 3; refusing to start beats running "jwt" unauthenticated.
-    throw new ConfigError('ARBITER_AUTH=jwt is not supported by this build yet; use ARBITER_AUTH=off');
+  if (e.ARBITER_AUTH === 'jwt' && !e.ARBITER_JWKS_FILE === !e.ARBITER_JWKS_URL) {
+    // Refusing to start beats running "jwt" with nothing to verify tokens against.
+    throw new ConfigError('ARBITER_AUTH=jwt needs exactly one of ARBITER_JWKS_FILE and ARBITER_JWKS_URL');
   }
   const dirs = (e.ARBITER_POLICY_DIR ?? join(PROJECT_ROOT, 'rego'))
     .split(':')
@@ -118,7 +141,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       compileTimeoutMs: e.ARBITER_POLICY_COMPILE_TIMEOUT_MS,
     },
     signingKeyPath: e.ARBITER_SIGNING_KEY,
-    auth: e.ARBITER_AUTH,
+    auth:
+      e.ARBITER_AUTH === 'off'
+        ? { mode: 'off' }
+        : {
+            mode: 'jwt',
+            ...(e.ARBITER_JWKS_FILE !== undefined && { jwksFile: e.ARBITER_JWKS_FILE }),
+            ...(e.ARBITER_JWKS_URL !== undefined && { jwksUrl: e.ARBITER_JWKS_URL }),
+            ...(e.ARBITER_JWT_ISSUER !== undefined && { issuer: e.ARBITER_JWT_ISSUER }),
+            ...(e.ARBITER_JWT_AUDIENCE !== undefined && { audience: e.ARBITER_JWT_AUDIENCE }),
+            maxAgeSeconds: e.ARBITER_JWT_MAX_AGE_S,
+            clockToleranceSeconds: e.ARBITER_JWT_CLOCK_TOLERANCE_S,
+            fetchTimeoutMs: e.ARBITER_JWKS_TIMEOUT_MS,
+          },
     maxBodyBytes: e.ARBITER_MAX_BODY_BYTES,
     historySize: e.ARBITER_HISTORY_SIZE,
     sessionTtlSeconds: e.ARBITER_SESSION_TTL_S,

@@ -2,31 +2,37 @@
  * The action boundary, top to bottom (AARM R1). Each step is a call into its own module;
  * each failure leaves as an ArbiterError that the HTTP layer answers with a non-ALLOW:
  *
- *   intercept  validated envelope → identity → normalised action     (400, or DENY)
- *   context    the session's running summary, one store round trip  (503 DENY)
+ *   intercept  validated envelope (http) → normalised action → agent identity
+ *              (an identity that is missing, unverifiable or foreign: DENY, policy not asked)
+ *   context    the session's running summary, this action id's record and the revocation
+ *              list, in one store round trip                        (503 DENY)
  *   policy     the compiled WASM on {action, session, identity, context, signals, now}
  *                                                                    (503 DENY)
  *   enforce    the combined decision → patch, approval, deferral     (patch failure: DENY)
  *   receipt    build and sign; it is stored by the commit below
- *   commit     receipt, chain head, summary, pending record: one atomic write (503 DENY);
- *              refused if the session moved on since `context`, then re-evaluated
+ *   commit     receipt, chain head, summary, action record, pending record: one atomic
+ *              write (503 DENY), refused if the session moved on since `context`, in
+ *              which case the decision is made again on the new context
  *   answer     only after the commit: the PEP never hears of a decision we could lose
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { newId } from './context/ids.js';
+import { higher, toolClassification } from './context/classify.js';
+import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
 import { deny, enforce, type Enforcement } from './enforce/enforce.js';
 import { ArbiterError } from './errors.js';
+import { resolveAgent, type AgentResolution, type Caller } from './intercept/agent.js';
 import type { DecideRequest } from './intercept/envelope.js';
+import type { TokenVerifier } from './intercept/identity.js';
 import { normaliseAction, type NormalisedAction } from './intercept/normalise.js';
+import { ENTRYPOINT } from './policy/compile.js';
 import type { PolicyEngine, PolicyVersion } from './policy/engine.js';
 import { hashOf } from './receipts/canonical.js';
 import type { SigningKey } from './receipts/keys.js';
 import { maskParameters } from './receipts/mask.js';
 import { receiptHash, signReceipt } from './receipts/sign.js';
-import type { Receipt, ReceiptBody, ReceiptIdentity } from './receipts/types.js';
+import type { Receipt, ReceiptBody } from './receipts/types.js';
 import type { Metrics } from './telemetry/metrics.js';
-import { ENTRYPOINT } from './policy/compile.js';
 
 export interface DecideDeps {
   store: SessionStore;
@@ -34,6 +40,8 @@ export interface DecideDeps {
   signingKey: SigningKey;
   metrics: Metrics;
   clock: () => Date;
+  /** Present when ARBITER_AUTH=jwt: agents are then known only through verified tokens. */
+  verifier: TokenVerifier | undefined;
   historySize: number;
   commitRetries: number;
 }
@@ -51,59 +59,11 @@ export interface DecideResponse {
 
 const tracer = trace.getTracer('arbiter');
 
-interface Identity {
-  receipt: ReceiptIdentity;
-  /** What policy sees as input.identity. */
-  input: { agent?: string; human?: string; service?: string; role?: string; scopes: string[]; delegation: unknown[] };
-}
-
-/** With ARBITER_AUTH=off the caller's ids are taken as given, and receipts say so. */
-function unverifiedIdentity(identity: DecideRequest['identity']): Identity {
-  const ids = {
-    ...(identity.agent !== undefined && { agent: identity.agent }),
-    ...(identity.human !== undefined && { human: identity.human }),
-    ...(identity.service !== undefined && { service: identity.service }),
-    ...(identity.role !== undefined && { role: identity.role }),
-  };
-  return { receipt: { ...ids, verified: false, method: 'none' }, input: { ...ids, scopes: [], delegation: [] } };
-}
-
-/** The session after this action: O(1) in the session's length (ARCHITECTURE). */
-export function advanceSummary(
-  summary: SessionSummary,
-  entry: { actionId: string; tool: string; decision: Enforcement['decision']; at: string },
-  historySize: number,
-): SessionSummary {
-  return {
-    ...summary,
-    action_count: summary.action_count + 1,
-    tools_used: { ...summary.tools_used, [entry.tool]: (summary.tools_used[entry.tool] ?? 0) + 1 },
-    decisions: { ...summary.decisions, [entry.decision]: summary.decisions[entry.decision] + 1 },
-    history: [
-      ...summary.history,
-      { action_id: entry.actionId, tool: entry.tool, decision: entry.decision, at: entry.at },
-    ].slice(-historySize),
-  };
-}
-
-/** Decisions that policy never sees: the session or the identity itself is not acceptable. */
-function precheck(identity: Identity, meta: SessionMeta | undefined): Enforcement | undefined {
-  if (!identity.input.agent) return deny('aarm.identity', 'the action names no agent identity');
-  if (meta?.agent !== undefined && meta.agent !== identity.input.agent) {
-    return deny('aarm.session_identity', 'the session belongs to another agent');
-  }
-  return undefined;
-}
-
-function expiry(now: Date, seconds: number): string {
-  return new Date(now.getTime() + seconds * 1000).toISOString();
-}
-
-export async function decide(deps: DecideDeps, request: DecideRequest): Promise<DecideResponse> {
+export async function decide(deps: DecideDeps, caller: Caller, request: DecideRequest): Promise<DecideResponse> {
   return tracer.startActiveSpan('aarm.decide', async (span) => {
     try {
       span.setAttributes({ 'aarm.tool': request.action.tool, 'aarm.session': request.session.id });
-      const response = await decideInSpan(deps, request);
+      const response = await decideInSpan(deps, caller, request);
       span.setAttributes({
         'aarm.decision': response.decision,
         'aarm.action_id': response.action_id,
@@ -120,45 +80,49 @@ export async function decide(deps: DecideDeps, request: DecideRequest): Promise<
   });
 }
 
-async function decideInSpan(deps: DecideDeps, request: DecideRequest): Promise<DecideResponse> {
+async function decideInSpan(deps: DecideDeps, caller: Caller, request: DecideRequest): Promise<DecideResponse> {
   const { metrics } = deps;
   const started = performance.now();
   const now = deps.clock();
   const at = now.toISOString();
+  const tag = sessionTag(caller.tenant, request.session.id);
 
   // intercept
-  const action = normaliseAction(request.action);
-  const identity = unverifiedIdentity(request.identity);
-  const idempotencyKey = action.idFromCaller ? action.id : undefined;
+  const action = normaliseAction(request.action, tag);
+  const identity = await resolveAgent(deps.verifier, caller, request.identity);
 
   for (let attempt = 0; attempt < deps.commitRetries; attempt++) {
     // context
-    const state = await metrics.stage('context', () => deps.store.load(request.session.id, idempotencyKey));
-    if (state.prior) {
-      if (state.prior.parameters_hash !== action.parametersHash) {
-        throw new ArbiterError('conflict', 'action.id was already used in this session for other parameters');
+    const state = await metrics.stage('context', () =>
+      deps.store.load(tag, {
+        actionId: action.id,
+        ...(identity.revocation && { revocation: { tenant: caller.tenant, ...identity.revocation } }),
+      }),
+    );
+    if (state.action) {
+      if (state.action.parameters_hash !== action.parametersHash || state.action.tool !== action.tool) {
+        throw new ArbiterError('conflict', 'action.id was already used in this session for another action');
       }
-      return state.prior.response as unknown as DecideResponse;
+      return state.action.response as unknown as DecideResponse;
     }
     const meta: SessionMeta = state.meta ?? {
       id: request.session.id,
+      tenant: caller.tenant,
       ...(request.session.intent !== undefined && { intent: request.session.intent }),
       started_at: at,
       ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
       ...(identity.input.human !== undefined && { human: identity.input.human }),
     };
+    const step: Step = { request, tag, action, identity, meta, state, now, at };
 
     // policy, enforce
-    const { enforcement, version } = await evaluate(deps, { request, action, identity, meta, state, at });
+    const { enforcement, version } = await evaluate(deps, step);
 
     // receipt
-    const receiptId = newId('rcpt', request.session.id);
-    const pending = pendingRecord(enforcement, { request, action, identity, meta, state, now, version, receiptId });
+    const receiptId = newId('rcpt', tag);
+    const pending = pendingRecord(step, enforcement, version, receiptId);
     const receipt = await metrics.stage('sign', () =>
-      signReceipt(
-        receiptBody({ request, action, identity, state, at, version, enforcement, pending, receiptId }),
-        deps.signingKey,
-      ),
+      signReceipt(receiptBody(step, enforcement, version, pending, receiptId), deps.signingKey),
     );
     const hash = receiptHash(receipt);
     const response = answer(action, enforcement, receipt, hash, version, pending);
@@ -166,22 +130,22 @@ async function decideInSpan(deps: DecideDeps, request: DecideRequest): Promise<D
     // commit
     const result = await metrics.stage('commit', () =>
       deps.store.commit({
-        sessionId: request.session.id,
+        tag,
         expectedSeq: state.seq,
         meta,
-        summary: advanceSummary(
-          state.summary,
-          { actionId: action.id, tool: action.tool, decision: enforcement.decision, at },
-          deps.historySize,
-        ),
+        summary: advanceSummary(state.summary, step, enforcement.decision, deps.policy.data, deps.historySize),
         receipt,
         receiptHash: hash,
-        ...(idempotencyKey !== undefined && {
-          idempotency: {
-            actionId: idempotencyKey,
-            decision: { parameters_hash: action.parametersHash, response: response as unknown as Record<string, unknown> },
-          },
-        }),
+        action: {
+          id: action.id,
+          tool: action.tool,
+          decision: enforcement.decision,
+          parameters_hash: action.parametersHash,
+          receipt_id: receipt.receipt_id,
+          response: response as unknown as Record<string, unknown>,
+        },
+        newAction: true,
+        indexAction: action.idFromCaller,
         ...(pending && { pending }),
       }),
     );
@@ -190,8 +154,8 @@ async function decideInSpan(deps: DecideDeps, request: DecideRequest): Promise<D
       metrics.decisionDuration.observe({ decision: response.decision }, (performance.now() - started) / 1000);
       return response;
     }
-    // 'conflict': another decision of this session committed first, so ours was judged on
-    // a stale context; 'duplicate': a retry of this action id won the race. Either way,
+    // 'conflict': another commit of this session came first, so ours was judged on a
+    // stale context; 'duplicate': a retry of this action id won the race. Either way,
     // read again: the next load sees the new context or the first answer.
     metrics.commitConflicts.inc();
   }
@@ -200,15 +164,28 @@ async function decideInSpan(deps: DecideDeps, request: DecideRequest): Promise<D
 
 interface Step {
   request: DecideRequest;
+  tag: string;
   action: NormalisedAction;
-  identity: Identity;
+  identity: AgentResolution;
   meta: SessionMeta;
   state: SessionState;
+  now: Date;
   at: string;
 }
 
+/** Refusals that policy never sees: the identity, or the session, is not acceptable. */
+function refusal(step: Step): Enforcement | undefined {
+  const { identity, state, meta } = step;
+  if (identity.refusal) return deny(identity.refusal.policy_id, identity.refusal.reason);
+  if (state.revoked) return deny('aarm.identity.revoked', 'the agent token or its subject has been revoked');
+  if (meta.agent !== undefined && meta.agent !== identity.input.agent) {
+    return deny('aarm.session_identity', 'the session belongs to another agent');
+  }
+  return undefined;
+}
+
 async function evaluate(deps: DecideDeps, step: Step): Promise<{ enforcement: Enforcement; version: PolicyVersion }> {
-  const refused = precheck(step.identity, step.state.meta);
+  const refused = refusal(step);
   if (refused) {
     const version = deps.policy.version;
     if (!version) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
@@ -232,25 +209,49 @@ async function evaluate(deps: DecideDeps, step: Step): Promise<{ enforcement: En
   return { enforcement: enforce(decision, step.action.parameters), version };
 }
 
+/**
+ * The session after this action: O(1) in the session's length (ARCHITECTURE). An allowed
+ * call to a catalogued tool raises the session's classification to what the tool returns
+ * right away, so the next decision knows it even before the PEP reports the outcome.
+ */
+export function advanceSummary(
+  summary: SessionSummary,
+  step: Pick<Step, 'action' | 'at'>,
+  decision: Enforcement['decision'],
+  policyData: unknown,
+  historySize: number,
+): SessionSummary {
+  const { action } = step;
+  const returned = decision === 'ALLOW' || decision === 'MODIFY' ? toolClassification(policyData, action.tool) : undefined;
+  return {
+    ...summary,
+    action_count: summary.action_count + 1,
+    tools_used: { ...summary.tools_used, [action.tool]: (summary.tools_used[action.tool] ?? 0) + 1 },
+    decisions: { ...summary.decisions, [decision]: summary.decisions[decision] + 1 },
+    max_classification: returned ? higher(summary.max_classification, returned) : summary.max_classification,
+    history: [...summary.history, { action_id: action.id, tool: action.tool, decision, at: step.at }].slice(-historySize),
+  };
+}
+
+function expiry(now: Date, seconds: number): string {
+  return new Date(now.getTime() + seconds * 1000).toISOString();
+}
+
 function pendingRecord(
+  step: Step,
   enforcement: Enforcement,
-  step: Omit<Step, 'at'> & { now: Date; version: PolicyVersion; receiptId: string },
+  version: PolicyVersion,
+  receiptId: string,
 ): PendingRecord | undefined {
   const wait = enforcement.approval ?? enforcement.deferral;
   if (!wait) return undefined;
   const kind = enforcement.approval ? 'approval' : 'deferral';
   return {
-    id: newId(kind === 'approval' ? 'apr' : 'dfr', step.request.session.id),
+    id: newId(kind === 'approval' ? 'apr' : 'dfr', step.tag),
     kind,
-    session_id: step.request.session.id,
-    action: {
-      id: step.action.id,
-      tool: step.action.tool,
-      ...(step.action.operation !== undefined && { operation: step.action.operation }),
-      ...(step.action.target !== undefined && { target: step.action.target }),
-      parameters_hash: step.action.parametersHash,
-      parameters: maskParameters(step.action.parameters),
-    },
+    session_id: step.meta.id,
+    tenant: step.meta.tenant,
+    action: receiptAction(step.action),
     identity: step.identity.receipt,
     reasons: enforcement.reasons,
     ...(enforcement.approval && { approvers: enforcement.approval.approvers }),
@@ -258,37 +259,42 @@ function pendingRecord(
     ...(enforcement.risk !== undefined && { risk: enforcement.risk }),
     context: step.state.summary,
     ...(step.meta.intent !== undefined && { intent: step.meta.intent }),
-    policy: { revision: step.version.revision, hash: step.version.hash },
-    receipt_id: step.receiptId,
-    created_at: step.now.toISOString(),
+    policy: { revision: version.revision, hash: version.hash },
+    receipt_id: receiptId,
+    created_at: step.at,
     expires_at: expiry(step.now, wait.timeoutSeconds),
   };
 }
 
+function receiptAction(action: NormalisedAction) {
+  return {
+    id: action.id,
+    tool: action.tool,
+    ...(action.operation !== undefined && { operation: action.operation }),
+    ...(action.target !== undefined && { target: action.target }),
+    parameters_hash: action.parametersHash,
+    parameters: maskParameters(action.parameters),
+  };
+}
+
 function receiptBody(
-  step: Omit<Step, 'meta'> & {
-    version: PolicyVersion;
-    enforcement: Enforcement;
-    pending: PendingRecord | undefined;
-    receiptId: string;
-  },
+  step: Step,
+  enforcement: Enforcement,
+  version: PolicyVersion,
+  pending: PendingRecord | undefined,
+  receiptId: string,
 ): ReceiptBody {
-  const { action, enforcement, pending } = step;
   return {
     version: '1',
-    receipt_id: step.receiptId,
+    receipt_id: receiptId,
     kind: 'decision',
-    session_id: step.request.session.id,
+    session_id: step.meta.id,
+    tenant: step.meta.tenant,
     seq: step.state.seq + 1,
     prev_hash: step.state.head,
     timestamp: step.at,
     action: {
-      id: action.id,
-      tool: action.tool,
-      ...(action.operation !== undefined && { operation: action.operation }),
-      ...(action.target !== undefined && { target: action.target }),
-      parameters_hash: action.parametersHash,
-      parameters: maskParameters(action.parameters),
+      ...receiptAction(step.action),
       ...(enforcement.parameters && {
         modified_parameters: maskParameters(enforcement.parameters),
         modified_parameters_hash: hashOf(enforcement.parameters),
@@ -298,7 +304,7 @@ function receiptBody(
     context_hash: hashOf(step.state.summary),
     decision: enforcement.decision,
     reasons: enforcement.reasons,
-    policy: { revision: step.version.revision, hash: step.version.hash, path: ENTRYPOINT },
+    policy: { revision: version.revision, hash: version.hash, path: ENTRYPOINT },
     ...(pending?.kind === 'approval' && { approval: { id: pending.id, expires_at: pending.expires_at } }),
     ...(pending?.kind === 'deferral' && {
       deferral: { id: pending.id, expires_at: pending.expires_at, context_needed: pending.context_needed ?? [] },

@@ -7,6 +7,7 @@ export const ERROR_CATALOGUE = {
   invalid_request: { status: 400, message: 'the request is invalid' },
   invalid_json: { status: 400, message: 'the body is not valid JSON' },
   unauthenticated: { status: 401, message: 'a valid bearer token is required' },
+  unauthenticated_unavailable: { status: 503, message: 'the keys that verify tokens cannot be fetched' },
   forbidden: { status: 403, message: 'the caller may not do this' },
   not_found: { status: 404, message: 'no such resource' },
   conflict: { status: 409, message: 'the request conflicts with an earlier one' },

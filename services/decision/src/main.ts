@@ -11,6 +11,7 @@ import { MemorySessionStore } from './context/memory.js';
 import { RedisSessionStore } from './context/redis.js';
 import type { SessionStore } from './context/types.js';
 import { createApp } from './http/app.js';
+import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
 import { PolicyEngine } from './policy/engine.js';
 import { generateSigningKey, loadSigningKey, publicJwk, type SigningKey } from './receipts/keys.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -55,6 +56,14 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     logger.warn({ kid: signingKey.kid }, 'ARBITER_SIGNING_KEY is not set: receipts are signed with an ephemeral key');
   }
 
+  let verifier: TokenVerifier | undefined;
+  if (config.auth.mode === 'jwt') {
+    const { mode: _mode, ...options } = config.auth;
+    verifier = createTokenVerifier({ ...options, now: clock });
+  } else {
+    logger.warn('ARBITER_AUTH=off: callers are not authenticated and agent ids are taken as sent (receipts say "verified": false)');
+  }
+
   const policy = new PolicyEngine({
     ...config.policy,
     capabilities: config.policy.wasmCapabilities,
@@ -80,6 +89,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     metrics,
     clock,
     logger,
+    verifier,
     historySize: config.historySize,
     commitRetries: config.commitRetries,
     maxBodyBytes: config.maxBodyBytes,

@@ -13,6 +13,7 @@ export function receiptBody(session: string, seq: number, prevHash: string | nul
     receipt_id: `rcpt_${session}_${seq}`,
     kind: 'decision',
     session_id: session,
+    tenant: 'default',
     seq,
     prev_hash: prevHash,
     timestamp: `2025-01-01T00:00:0${seq % 10}.000Z`,

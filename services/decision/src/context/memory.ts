@@ -4,17 +4,20 @@
  * lifecycle cannot tell them apart.
  */
 import type { Receipt } from '../receipts/types.js';
-import { sessionTag, tagOfId } from './ids.js';
+import { tagOfId } from './ids.js';
 import {
   emptySummary,
+  revocationFields,
+  type ActionRecord,
   type Commit,
   type CommitResult,
+  type LoadOptions,
   type PendingRecord,
+  type Revocation,
   type SessionMeta,
   type SessionState,
   type SessionStore,
   type SessionSummary,
-  type StoredDecision,
 } from './types.js';
 
 interface MemorySession {
@@ -24,25 +27,24 @@ interface MemorySession {
   head: string | null;
   receipts: Receipt[];
   receiptIndex: Map<string, number>;
-  actions: Map<string, StoredDecision>;
+  actions: Map<string, ActionRecord>;
   pending: Map<string, PendingRecord>;
   expiresAt: number;
 }
 
+/** Stored values are copied in and out, as a networked store would. */
+const copy = <T>(value: T): T => structuredClone(value);
+
 export class MemorySessionStore implements SessionStore {
   readonly kind = 'memory' as const;
-  /** Keyed by session tag, as the Redis keys are. */
   private readonly sessions = new Map<string, MemorySession>();
+  private readonly actionIndex = new Map<string, { tag: string; expiresAt: number }>();
+  private readonly revocations = new Set<string>();
 
   constructor(
     private readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
   ) {}
-
-  /** Stored values are copied in and out, as a networked store would. */
-  private static clone<T>(value: T): T {
-    return structuredClone(value);
-  }
 
   private live(tag: string): MemorySession | undefined {
     const s = this.sessions.get(tag);
@@ -53,59 +55,86 @@ export class MemorySessionStore implements SessionStore {
     return s;
   }
 
-  async load(sessionId: string, actionId?: string): Promise<SessionState> {
-    const s = this.live(sessionTag(sessionId));
-    if (!s) return { meta: undefined, summary: emptySummary(), seq: 0, head: null, prior: undefined };
-    const prior = actionId === undefined ? undefined : s.actions.get(actionId);
-    return MemorySessionStore.clone({ meta: s.meta, summary: s.summary, seq: s.seq, head: s.head, prior });
+  private create(tag: string): MemorySession {
+    const s: MemorySession = {
+      meta: undefined,
+      summary: emptySummary(),
+      seq: 0,
+      head: null,
+      receipts: [],
+      receiptIndex: new Map(),
+      actions: new Map(),
+      pending: new Map(),
+      expiresAt: this.now() + this.ttlSeconds * 1000,
+    };
+    this.sessions.set(tag, s);
+    return s;
+  }
+
+  async load(tag: string, options: LoadOptions = {}): Promise<SessionState> {
+    const revoked = options.revocation ? revocationFields(options.revocation).some((f) => this.revocations.has(f)) : false;
+    const s = this.live(tag);
+    if (!s) return { meta: undefined, summary: emptySummary(), seq: 0, head: null, action: undefined, revoked };
+    const action = options.actionId === undefined ? undefined : s.actions.get(options.actionId);
+    return copy({ meta: s.meta, summary: s.summary, seq: s.seq, head: s.head, action, revoked });
   }
 
   async commit(c: Commit): Promise<CommitResult> {
-    const tag = sessionTag(c.sessionId);
-    let s = this.live(tag);
-    if ((s?.seq ?? 0) !== c.expectedSeq) return 'conflict';
-    if (c.idempotency && s?.actions.has(c.idempotency.actionId)) return 'duplicate';
-    if (!s) {
-      s = {
-        meta: undefined,
-        summary: emptySummary(),
-        seq: 0,
-        head: null,
-        receipts: [],
-        receiptIndex: new Map(),
-        actions: new Map(),
-        pending: new Map(),
-        expiresAt: 0,
-      };
-      this.sessions.set(tag, s);
-    }
-    s.meta ??= MemorySessionStore.clone(c.meta);
-    s.summary = MemorySessionStore.clone(c.summary);
+    const s = this.live(c.tag) ?? this.create(c.tag);
+    if (s.seq !== c.expectedSeq) return 'conflict';
+    if (c.newAction && s.actions.has(c.action.id)) return 'duplicate';
+    s.meta ??= copy(c.meta);
+    s.summary = copy(c.summary);
     s.seq = c.receipt.seq;
     s.head = c.receiptHash;
     s.receiptIndex.set(c.receipt.receipt_id, s.receipts.length);
-    s.receipts.push(MemorySessionStore.clone(c.receipt));
-    if (c.idempotency) s.actions.set(c.idempotency.actionId, MemorySessionStore.clone(c.idempotency.decision));
-    if (c.pending) s.pending.set(c.pending.id, MemorySessionStore.clone(c.pending));
+    s.receipts.push(copy(c.receipt));
+    s.actions.set(c.action.id, copy(c.action));
+    if (c.pending) s.pending.set(c.pending.id, copy(c.pending));
     s.expiresAt = this.now() + this.ttlSeconds * 1000;
+    if (c.indexAction) this.index(c.meta.tenant, c.action.id, c.tag, s.expiresAt);
     return 'committed';
+  }
+
+  private index(tenant: string, actionId: string, tag: string, expiresAt: number): void {
+    const key = `${tenant}\0${actionId}`;
+    const known = this.actionIndex.get(key);
+    const ambiguous = known !== undefined && known.expiresAt > this.now() && known.tag !== tag;
+    this.actionIndex.set(key, { tag: ambiguous ? '*' : tag, expiresAt });
+  }
+
+  async openSession(tag: string, meta: SessionMeta): Promise<'created' | 'exists'> {
+    const s = this.live(tag);
+    if (s?.meta) return 'exists';
+    (s ?? this.create(tag)).meta = copy(meta);
+    return 'created';
   }
 
   async getReceipt(receiptId: string): Promise<Receipt | undefined> {
     const tag = tagOfId(receiptId, 'rcpt');
     const s = tag === undefined ? undefined : this.live(tag);
     const index = s?.receiptIndex.get(receiptId);
-    return s && index !== undefined ? MemorySessionStore.clone(s.receipts[index]) : undefined;
+    return s && index !== undefined ? copy(s.receipts[index]) : undefined;
   }
 
-  async listReceipts(sessionId: string): Promise<Receipt[]> {
-    return MemorySessionStore.clone(this.live(sessionTag(sessionId))?.receipts ?? []);
+  async listReceipts(tag: string): Promise<Receipt[]> {
+    return copy(this.live(tag)?.receipts ?? []);
   }
 
   async getPending(id: string): Promise<PendingRecord | undefined> {
-    const tag = tagOfId(id, 'apr') ?? tagOfId(id, 'dfr');
+    const tag = tagOfId(id, 'apr', 'dfr');
     const record = tag === undefined ? undefined : this.live(tag)?.pending.get(id);
-    return record && MemorySessionStore.clone(record);
+    return record && copy(record);
+  }
+
+  async findActionSession(tenant: string, actionId: string): Promise<string | 'ambiguous' | undefined> {
+    const entry = this.actionIndex.get(`${tenant}\0${actionId}`);
+    if (!entry || entry.expiresAt <= this.now()) return undefined;
+    return entry.tag === '*' ? 'ambiguous' : entry.tag;
+  }
+
+  async addRevocation(revocation: Revocation): Promise<void> {
+    for (const field of revocationFields(revocation)) this.revocations.add(field);
   }
 
   async ping(): Promise<void> {}

@@ -1,47 +1,69 @@
 /**
- * The Redis store. Every key of a session shares the hash tag `{<session tag>}`, so the
- * commit script touches one slot and runs unchanged on Redis Cluster.
+ * The Redis store. Every key of a session shares the hash tag `{T}` (ids.ts), so each
+ * script touches one slot and runs unchanged on Redis Cluster.
  *
- *   <prefix>{T}:session   hash  meta, summary, seq, head
- *   <prefix>{T}:receipts  hash  receipt_id -> receipt JSON
- *   <prefix>{T}:chain     list  receipt ids in chain order
- *   <prefix>{T}:actions   hash  action id -> first decision (idempotency)
- *   <prefix>{T}:pending   hash  approval/deferral id -> record
+ *   <prefix>{T}:session    hash    meta, summary, seq, head
+ *   <prefix>{T}:receipts   hash    receipt_id -> receipt
+ *   <prefix>{T}:chain      list    receipt ids in chain order
+ *   <prefix>{T}:actions    hash    action id -> ActionRecord
+ *   <prefix>{T}:pending    hash    approval/deferral id -> record
+ *   <prefix>actidx:<h>     string  tag of the session of a caller-chosen action id ('*': several)
+ *   <prefix>revocations    hash    "jti:<jti>" / "sub:<tenant>:<sub>" -> revocation
  *
- * All five expire together after the session's idle TTL.
+ * A session's keys expire together after its idle TTL.
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ArbiterError, asError } from '../errors.js';
+import { ArbiterError, errorMessage } from '../errors.js';
 import type { Receipt } from '../receipts/types.js';
-import { sessionTag, tagOfId } from './ids.js';
+import { tagOfId } from './ids.js';
 import {
   emptySummary,
+  revocationFields,
   type Commit,
   type CommitResult,
+  type LoadOptions,
   type PendingRecord,
+  type Revocation,
+  type SessionMeta,
   type SessionState,
   type SessionStore,
 } from './types.js';
 
 /**
  * The compare-and-append that orders a session (ARCHITECTURE: "per-session order is
- * atomic"): refused when another decision committed since this one read the session.
+ * atomic"): refused when another commit happened since this one read the session.
  */
 const COMMIT_SCRIPT = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if cur ~= tonumber(ARGV[1]) then return 'conflict' end
-if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[8]) == 1 then return 'duplicate' end
+if ARGV[8] == '1' and redis.call('HEXISTS', KEYS[4], ARGV[9]) == 1 then return 'duplicate' end
 redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'head', ARGV[3], 'summary', ARGV[5])
 redis.call('HSETNX', KEYS[1], 'meta', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[6], ARGV[7])
 redis.call('RPUSH', KEYS[3], ARGV[6])
-if ARGV[8] ~= '' then redis.call('HSET', KEYS[4], ARGV[8], ARGV[9]) end
-if ARGV[10] ~= '' then redis.call('HSET', KEYS[5], ARGV[10], ARGV[11]) end
-for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[12]) end
+redis.call('HSET', KEYS[4], ARGV[9], ARGV[10])
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[5], ARGV[11], ARGV[12]) end
+for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[13]) end
 return 'committed'
 `;
 
-type CommitFn = (...args: (string | number)[]) => Promise<string>;
+const OPEN_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], 'meta') == 1 then return 'exists' end
+redis.call('HSET', KEYS[1], 'meta', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 'created'
+`;
+
+/** An action id chosen by two sessions of a tenant is marked ambiguous, never resolved to either. */
+const INDEX_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then redis.call('SET', KEYS[1], '*', 'EX', ARGV[2])
+else redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1
+`;
+
+type ScriptFn = (...args: (string | number)[]) => Promise<string>;
 
 export interface RedisStoreOptions {
   url: string;
@@ -53,7 +75,7 @@ export interface RedisStoreOptions {
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
-  private readonly commitScript: CommitFn;
+  private readonly scripts: { commit: ScriptFn; open: ScriptFn; index: ScriptFn };
 
   constructor(private readonly options: RedisStoreOptions, onError: (err: Error) => void = () => {}) {
     this.redis = new Redis(options.url, {
@@ -67,7 +89,14 @@ export class RedisSessionStore implements SessionStore {
     });
     this.redis.on('error', onError);
     this.redis.defineCommand('arbiterCommit', { numberOfKeys: 5, lua: COMMIT_SCRIPT });
-    this.commitScript = (this.redis as unknown as { arbiterCommit: CommitFn }).arbiterCommit.bind(this.redis);
+    this.redis.defineCommand('arbiterOpen', { numberOfKeys: 1, lua: OPEN_SCRIPT });
+    this.redis.defineCommand('arbiterIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT });
+    const r = this.redis as unknown as Record<'arbiterCommit' | 'arbiterOpen' | 'arbiterIndex', ScriptFn>;
+    this.scripts = {
+      commit: r.arbiterCommit.bind(this.redis),
+      open: r.arbiterOpen.bind(this.redis),
+      index: r.arbiterIndex.bind(this.redis),
+    };
   }
 
   private keys(tag: string) {
@@ -81,60 +110,88 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
+  private actionIndexKey(tenant: string, actionId: string): string {
+    const h = createHash('sha256').update(`${tenant}\0${actionId}`, 'utf8').digest('hex').slice(0, 32);
+    return `${this.options.prefix}actidx:${h}`;
+  }
+
+  private get revocationsKey(): string {
+    return `${this.options.prefix}revocations`;
+  }
+
   /** Every driver failure leaves here as store_unavailable, which the lifecycle turns into 503 DENY. */
   private async call<T>(what: string, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (err) {
-      throw new ArbiterError('store_unavailable', undefined, { cause: new Error(`redis ${what}: ${asError(err).message}`) });
+      throw new ArbiterError('store_unavailable', undefined, { cause: new Error(`redis ${what}: ${errorMessage(err)}`) });
     }
   }
 
-  async load(sessionId: string, actionId?: string): Promise<SessionState> {
-    const k = this.keys(sessionTag(sessionId));
-    const replies = await this.call('load', () =>
-      this.redis.multi().hmget(k.session, 'meta', 'summary', 'seq', 'head').hget(k.actions, actionId ?? '').exec(),
+  async load(tag: string, options: LoadOptions = {}): Promise<SessionState> {
+    const k = this.keys(tag);
+    const fields = options.revocation ? revocationFields(options.revocation) : [];
+    // Sent together, answered in one round trip; the revocation list lives in its own slot.
+    const [replies, revocations] = await this.call('load', () =>
+      Promise.all([
+        this.redis.multi().hmget(k.session, 'meta', 'summary', 'seq', 'head').hget(k.actions, options.actionId ?? '').exec(),
+        fields.length > 0 ? this.redis.hmget(this.revocationsKey, ...fields) : Promise.resolve([]),
+      ]),
     );
     const [sessionReply, actionReply] = replies ?? [];
     if (!sessionReply || !actionReply || sessionReply[0] || actionReply[0]) {
       throw new ArbiterError('store_unavailable', undefined, { cause: sessionReply?.[0] ?? actionReply?.[0] });
     }
     const [meta, summary, seq, head] = sessionReply[1] as (string | null)[];
-    const prior = actionId === undefined ? null : (actionReply[1] as string | null);
+    const action = options.actionId === undefined ? null : (actionReply[1] as string | null);
     return {
       meta: meta ? JSON.parse(meta) : undefined,
       summary: summary ? JSON.parse(summary) : emptySummary(),
       seq: seq ? Number(seq) : 0,
       head: head ?? null,
-      prior: prior ? JSON.parse(prior) : undefined,
+      action: action ? JSON.parse(action) : undefined,
+      revoked: revocations.some((r) => r !== null),
     };
   }
 
   async commit(c: Commit): Promise<CommitResult> {
-    const k = this.keys(sessionTag(c.sessionId));
-    const result = await this.call('commit', () =>
-      this.commitScript(
-        k.session,
-        k.receipts,
-        k.chain,
-        k.actions,
-        k.pending,
-        c.expectedSeq,
-        c.receipt.seq,
-        c.receiptHash,
-        JSON.stringify(c.meta),
-        JSON.stringify(c.summary),
-        c.receipt.receipt_id,
-        JSON.stringify(c.receipt),
-        c.idempotency?.actionId ?? '',
-        c.idempotency ? JSON.stringify(c.idempotency.decision) : '',
-        c.pending?.id ?? '',
-        c.pending ? JSON.stringify(c.pending) : '',
-        this.options.ttlSeconds,
-      ),
+    const k = this.keys(c.tag);
+    const ttl = this.options.ttlSeconds;
+    const [result] = await this.call('commit', () =>
+      Promise.all([
+        this.scripts.commit(
+          k.session,
+          k.receipts,
+          k.chain,
+          k.actions,
+          k.pending,
+          c.expectedSeq,
+          c.receipt.seq,
+          c.receiptHash,
+          JSON.stringify(c.meta),
+          JSON.stringify(c.summary),
+          c.receipt.receipt_id,
+          JSON.stringify(c.receipt),
+          c.newAction ? '1' : '0',
+          c.action.id,
+          JSON.stringify(c.action),
+          c.pending?.id ?? '',
+          c.pending ? JSON.stringify(c.pending) : '',
+          ttl,
+        ),
+        // In the same round trip; harmless if the commit is refused: a retry is for the same session.
+        c.indexAction ? this.scripts.index(this.actionIndexKey(c.meta.tenant, c.action.id), c.tag, ttl) : undefined,
+      ]),
     );
     if (result === 'committed' || result === 'conflict' || result === 'duplicate') return result;
     throw new ArbiterError('store_unavailable', undefined, { cause: new Error(`unexpected commit reply ${result}`) });
+  }
+
+  async openSession(tag: string, meta: SessionMeta): Promise<'created' | 'exists'> {
+    const result = await this.call('openSession', () =>
+      this.scripts.open(this.keys(tag).session, JSON.stringify(meta), this.options.ttlSeconds),
+    );
+    return result === 'exists' ? 'exists' : 'created';
   }
 
   async getReceipt(receiptId: string): Promise<Receipt | undefined> {
@@ -144,8 +201,8 @@ export class RedisSessionStore implements SessionStore {
     return raw ? JSON.parse(raw) : undefined;
   }
 
-  async listReceipts(sessionId: string): Promise<Receipt[]> {
-    const k = this.keys(sessionTag(sessionId));
+  async listReceipts(tag: string): Promise<Receipt[]> {
+    const k = this.keys(tag);
     const ids = await this.call('listReceipts', () => this.redis.lrange(k.chain, 0, -1));
     if (ids.length === 0) return [];
     const raws = await this.call('listReceipts', () => this.redis.hmget(k.receipts, ...ids));
@@ -153,10 +210,22 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async getPending(id: string): Promise<PendingRecord | undefined> {
-    const tag = tagOfId(id, 'apr') ?? tagOfId(id, 'dfr');
+    const tag = tagOfId(id, 'apr', 'dfr');
     if (tag === undefined) return undefined;
     const raw = await this.call('getPending', () => this.redis.hget(this.keys(tag).pending, id));
     return raw ? JSON.parse(raw) : undefined;
+  }
+
+  async findActionSession(tenant: string, actionId: string): Promise<string | 'ambiguous' | undefined> {
+    const tag = await this.call('findActionSession', () => this.redis.get(this.actionIndexKey(tenant, actionId)));
+    if (tag === null) return undefined;
+    return tag === '*' ? 'ambiguous' : tag;
+  }
+
+  async addRevocation(revocation: Revocation): Promise<void> {
+    const value = JSON.stringify(revocation);
+    const fields = revocationFields(revocation).flatMap((f) => [f, value]);
+    await this.call('addRevocation', () => this.redis.hset(this.revocationsKey, ...fields));
   }
 
   async ping(): Promise<void> {

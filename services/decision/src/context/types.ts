@@ -1,6 +1,7 @@
 /**
  * The context store (AARM R2): what a session has done so far, kept as a running
  * summary so a decision costs the same on the first action and the ten-thousandth.
+ * Sessions are addressed by their tag (ids.ts: tenant + session id).
  */
 import type { Decision, Receipt, ReceiptAction } from '../receipts/types.js';
 
@@ -19,7 +20,10 @@ export interface SessionSummary {
   action_count: number;
   tools_used: Record<string, number>;
   decisions: Record<Decision, number>;
+  outcomes: { success: number; error: number };
+  /** Every data class label the session's actions returned (a set, sorted). */
   data_classes: string[];
+  /** The highest classification of data the session has seen. */
   max_classification: Classification;
   /** The most recent actions, oldest first, at most ARBITER_HISTORY_SIZE. */
   history: HistoryEntry[];
@@ -28,10 +32,23 @@ export interface SessionSummary {
 /** Fixed when the session opens; later calls cannot rewrite it. */
 export interface SessionMeta {
   id: string;
+  tenant: string;
   intent?: string;
   started_at: string;
   agent?: string;
   human?: string;
+}
+
+/** One decided action of a session: the idempotency record and what an outcome attaches to. */
+export interface ActionRecord {
+  id: string;
+  tool: string;
+  decision: Decision;
+  parameters_hash: string;
+  receipt_id: string;
+  /** The answer given, replayed verbatim for a retry of the same action id. */
+  response: Record<string, unknown>;
+  outcome?: { status: 'success' | 'error'; receipt_id: string; at: string };
 }
 
 /** A STEP_UP or DEFER waiting for a human or for more context. */
@@ -39,6 +56,7 @@ export interface PendingRecord {
   id: string;
   kind: 'approval' | 'deferral';
   session_id: string;
+  tenant: string;
   /** The exact action waiting: its parameter hash binds any later approval to it. */
   action: Omit<ReceiptAction, 'modified_parameters' | 'modified_parameters_hash'>;
   identity: Receipt['identity'];
@@ -55,10 +73,11 @@ export interface PendingRecord {
   expires_at: string;
 }
 
-/** What the first decision of an action id returned: replayed for retries (idempotency). */
-export interface StoredDecision {
-  parameters_hash: string;
-  response: Record<string, unknown>;
+export interface LoadOptions {
+  /** Also read this action's record (idempotency, outcomes). */
+  actionId?: string;
+  /** Also check these token ids and subject against the revocation list. */
+  revocation?: { tenant: string; jti?: string; sub?: string };
 }
 
 export interface SessionState {
@@ -68,12 +87,13 @@ export interface SessionState {
   seq: number;
   /** receiptHash() of the last receipt, null for a new session. */
   head: string | null;
-  /** Present when the action id asked about was already decided in this session. */
-  prior: StoredDecision | undefined;
+  action: ActionRecord | undefined;
+  /** True when the token id or the subject asked about is revoked. */
+  revoked: boolean;
 }
 
 export interface Commit {
-  sessionId: string;
+  tag: string;
   /** The seq read by load(); the commit is refused when the session has moved on since. */
   expectedSeq: number;
   /** Written only when the session has none yet. */
@@ -81,23 +101,40 @@ export interface Commit {
   summary: SessionSummary;
   receipt: Receipt;
   receiptHash: string;
-  /** Set when the caller gave an action id: later calls with it get `decision` back. */
-  idempotency?: { actionId: string; decision: StoredDecision };
+  /** Written (replacing any earlier version) with the receipt. */
+  action: ActionRecord;
+  /** A new action: the commit is refused as 'duplicate' when its id is already taken. */
+  newAction: boolean;
+  /** Caller-chosen action ids are indexed so an outcome can find their session. */
+  indexAction: boolean;
   pending?: PendingRecord;
 }
 
 export type CommitResult = 'committed' | 'conflict' | 'duplicate';
 
+export interface Revocation {
+  tenant: string;
+  jti?: string;
+  sub?: string;
+  reason?: string;
+  at: string;
+}
+
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   /** Everything a decision needs, in one round trip. */
-  load(sessionId: string, actionId?: string): Promise<SessionState>;
+  load(tag: string, options?: LoadOptions): Promise<SessionState>;
   /** Appends the receipt, moves the chain head and replaces the summary, all or nothing. */
   commit(commit: Commit): Promise<CommitResult>;
+  /** Opens a session with no action yet; 'exists' when the tag already has one. */
+  openSession(tag: string, meta: SessionMeta): Promise<'created' | 'exists'>;
   getReceipt(receiptId: string): Promise<Receipt | undefined>;
   /** The session's receipts in chain order. */
-  listReceipts(sessionId: string): Promise<Receipt[]>;
+  listReceipts(tag: string): Promise<Receipt[]>;
   getPending(id: string): Promise<PendingRecord | undefined>;
+  /** The tag of the session where a caller-chosen action id was decided; 'ambiguous' if in several. */
+  findActionSession(tenant: string, actionId: string): Promise<string | 'ambiguous' | undefined>;
+  addRevocation(revocation: Revocation): Promise<void>;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -108,8 +145,14 @@ export function emptySummary(): SessionSummary {
     action_count: 0,
     tools_used: {},
     decisions: { ALLOW: 0, DENY: 0, MODIFY: 0, STEP_UP: 0, DEFER: 0 },
+    outcomes: { success: 0, error: 0 },
     data_classes: [],
     max_classification: 'PUBLIC',
     history: [],
   };
+}
+
+/** The revocation list's field names: a token id, or a subject within its tenant. */
+export function revocationFields(r: { tenant: string; jti?: string; sub?: string }): string[] {
+  return [...(r.jti !== undefined ? [`jti:${r.jti}`] : []), ...(r.sub !== undefined ? [`sub:${r.tenant}:${r.sub}`] : [])];
 }

@@ -1,13 +1,19 @@
 /**
- * The HTTP surface (CONTRACT §3). Routes parse, call one function, and answer; every error
- * leaves through `errorHandler`, the one mapping from the error catalogue to HTTP.
+ * The HTTP surface (CONTRACT §3). Each route: parse the body with its schema, check the
+ * caller's role, call one function, answer. Every error leaves through `errorHandler`, the
+ * one mapping from the error catalogue to HTTP.
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { sessionTag } from '../context/ids.js';
 import { decide, type DecideDeps } from '../decide.js';
 import { ArbiterError } from '../errors.js';
+import { UNAUTHENTICATED_CALLER, type Caller } from '../intercept/agent.js';
 import { DecideRequestSchema, parseBody } from '../intercept/envelope.js';
+import type { Role } from '../intercept/identity.js';
 import type { Jwks } from '../receipts/keys.js';
+import { OpenSessionSchema, OutcomeSchema, openSession, recordOutcome, sessionView } from '../sessions.js';
 
 export interface AppDeps extends DecideDeps {
   logger: Logger;
@@ -17,6 +23,14 @@ export interface AppDeps extends DecideDeps {
 
 /** Routes on which any error answer also says DENY, so a careless PEP cannot read it as a pass. */
 const DECISION_ROUTES = new Set(['/v1/decide']);
+
+const RevocationSchema = z
+  .object({
+    jti: z.string().min(1).max(256).optional(),
+    sub: z.string().min(1).max(256).optional(),
+    reason: z.string().max(1024).optional(),
+  })
+  .refine((r) => r.jti !== undefined || r.sub !== undefined, { message: 'name a jti or a sub', path: ['jti'] });
 
 function errorBody(err: ArbiterError, req: Request) {
   const body: Record<string, unknown> = err.toBody();
@@ -46,15 +60,25 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
+function caller(res: Response): Caller {
+  return res.locals.caller as Caller;
+}
+
+/** The route needs one of these roles (with ARBITER_AUTH=off every caller has them all). */
+function allow(...roles: Role[]): RequestHandler {
+  return (_req, res, next) => {
+    const c = caller(res);
+    next(roles.some((r) => c.roles.has(r)) ? undefined : new ArbiterError('forbidden', `needs one of the roles ${roles.join(', ')}`));
+  };
+}
+
 export function createApp(deps: AppDeps): express.Express {
-  const { store, policy, metrics, logger } = deps;
+  const { store, policy, metrics, logger, verifier } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requireJson);
-  app.use(express.json({ limit: deps.maxBodyBytes, strict: true }));
 
-  // Operations
+  // Operations: open, for probes and scrapers.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -71,47 +95,88 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // Public keys are public: verifiers fetch them without credentials.
+  app.get('/v1/keys', (_req, res) => {
+    res.json(deps.jwks);
+  });
+
+  // Everything else under /v1 needs a verified caller when ARBITER_AUTH=jwt.
+  app.use('/v1', async (req, res, next) => {
+    if (!verifier) {
+      res.locals.caller = UNAUTHENTICATED_CALLER;
+      return next();
+    }
+    const verified = await verifier.verifyCaller(req.headers.authorization);
+    if (!verified.ok) {
+      return next(
+        verified.problem === 'jwks_unavailable'
+          ? new ArbiterError('unauthenticated_unavailable', verified.message)
+          : new ArbiterError('unauthenticated', verified.message),
+      );
+    }
+    const v = verified.value;
+    res.locals.caller = { subject: v.subject, tenant: v.tenant, roles: v.roles, verified: true } satisfies Caller;
+    next();
+  });
+  app.use(requireJson);
+  app.use(express.json({ limit: deps.maxBodyBytes, strict: true }));
 
   // The action boundary
-  app.post('/v1/decide', async (req, res) => {
+  app.post('/v1/decide', allow('pep', 'admin'), async (req, res) => {
     const request = await metrics.stage('validate', () => parseBody(DecideRequestSchema, req.body));
-    res.json(await decide(deps, request));
+    res.json(await decide(deps, caller(res), request));
+  });
+  app.post('/v1/actions/:id/outcome', allow('pep', 'admin'), async (req, res) => {
+    res.json(await recordOutcome(deps, caller(res), String(req.params.id), parseBody(OutcomeSchema, req.body)));
+  });
+
+  // Sessions and receipts: a caller sees only its own tenant's; others' read as absent.
+  app.post('/v1/sessions', allow('pep', 'admin'), async (req, res) => {
+    res.status(201).json(await openSession(deps, caller(res), parseBody(OpenSessionSchema, req.body)));
+  });
+  const ownSession = async (res: Response, id: string) => {
+    const c = caller(res);
+    const state = await store.load(sessionTag(c.tenant, id));
+    if (!state.meta || state.meta.tenant !== c.tenant) throw new ArbiterError('not_found', 'no such session');
+    return { ...state, meta: state.meta };
+  };
+  app.get('/v1/sessions/:id', allow('auditor', 'admin', 'pep'), async (req, res) => {
+    res.json(sessionView(await ownSession(res, String(req.params.id))));
+  });
+  app.get('/v1/sessions/:id/receipts', allow('auditor', 'admin'), async (req, res) => {
+    const state = await ownSession(res, String(req.params.id));
+    res.json({ session_id: state.meta.id, receipts: await store.listReceipts(sessionTag(state.meta.tenant, state.meta.id)) });
+  });
+  app.get('/v1/receipts/:id', allow('auditor', 'admin'), async (req, res) => {
+    const receipt = await store.getReceipt(String(req.params.id));
+    if (!receipt || receipt.tenant !== caller(res).tenant) throw new ArbiterError('not_found', 'no such receipt');
+    res.json(receipt);
   });
 
   // Pending approvals and deferrals (the flows that resolve them come with issue 4)
   const pendingRoute = (kind: 'approval' | 'deferral') => async (req: Request, res: Response) => {
     const record = await store.getPending(String(req.params.id));
-    if (!record || record.kind !== kind) throw new ArbiterError('not_found', `no such ${kind}`);
+    if (!record || record.kind !== kind || record.tenant !== caller(res).tenant) {
+      throw new ArbiterError('not_found', `no such ${kind}`);
+    }
     const expired = Date.parse(record.expires_at) <= deps.clock().getTime();
     res.json({ ...record, status: expired ? 'expired' : 'pending' });
   };
-  app.get('/v1/approvals/:id', pendingRoute('approval'));
-  app.get('/v1/deferrals/:id', pendingRoute('deferral'));
+  app.get('/v1/approvals/:id', allow('approver', 'pep', 'auditor', 'admin'), pendingRoute('approval'));
+  app.get('/v1/deferrals/:id', allow('pep', 'auditor', 'admin'), pendingRoute('deferral'));
 
-  // Sessions and receipts
-  app.get('/v1/sessions/:id', async (req, res) => {
-    const state = await store.load(String(req.params.id));
-    if (!state.meta) throw new ArbiterError('not_found', 'no such session');
-    res.json({ ...state.meta, context: state.summary, seq: state.seq, head: state.head });
+  // Administration
+  app.post('/v1/admin/revocations', allow('admin'), async (req, res) => {
+    const body = parseBody(RevocationSchema, req.body);
+    const revocation = { tenant: caller(res).tenant, ...body, at: deps.clock().toISOString() };
+    await store.addRevocation(revocation);
+    logger.info({ tenant: revocation.tenant, jti: body.jti, sub: body.sub }, 'revocation added');
+    res.status(201).json(revocation);
   });
-  app.get('/v1/sessions/:id/receipts', async (req, res) => {
-    const sessionId = String(req.params.id);
-    res.json({ session_id: sessionId, receipts: await store.listReceipts(sessionId) });
-  });
-  app.get('/v1/receipts/:id', async (req, res) => {
-    const receipt = await store.getReceipt(String(req.params.id));
-    if (!receipt) throw new ArbiterError('not_found', 'no such receipt');
-    res.json(receipt);
-  });
-  app.get('/v1/keys', (_req, res) => {
-    res.json(deps.jwks);
-  });
-
-  // Policy
   app.get('/v1/policy', (_req, res) => {
     res.json(policy.status());
   });
-  app.post('/v1/policy/reload', async (_req, res) => {
+  app.post('/v1/policy/reload', allow('admin'), async (_req, res) => {
     const result = await policy.reload(true);
     if (result.outcome === 'failed') {
       const error = new ArbiterError('policy_build_failed', result.error);

@@ -2,7 +2,7 @@
  * Normalisation (AARM action mediation): one canonical representation of the action,
  * so the same request always yields the same action hash.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../context/ids.js';
 import { hashOf } from '../receipts/canonical.js';
 import type { DecideRequest } from './envelope.js';
 
@@ -17,9 +17,10 @@ export interface NormalisedAction {
   parametersHash: string;
 }
 
-export function normaliseAction(action: DecideRequest['action']): NormalisedAction {
+/** A generated id embeds the session tag, so an outcome can find its session from the id alone. */
+export function normaliseAction(action: DecideRequest['action'], sessionTag: string): NormalisedAction {
   return {
-    id: action.id ?? `act_${randomUUID()}`,
+    id: action.id ?? newId('act', sessionTag),
     idFromCaller: action.id !== undefined,
     tool: action.tool,
     ...(action.operation !== undefined && { operation: action.operation }),

@@ -66,7 +66,7 @@ export interface PolicyEngineOptions extends CompileOptions {
 }
 
 export class PolicyEngine {
-  private loaded: { version: PolicyVersion; policy: LoadedPolicy } | undefined;
+  private loaded: { version: PolicyVersion; policy: LoadedPolicy; data: unknown } | undefined;
   private lastError: PolicyStatus['last_error'] = null;
   /** The hash whose build last failed: not retried until the sources change again. */
   private failedHash: string | null = null;
@@ -77,6 +77,11 @@ export class PolicyEngine {
 
   get version(): PolicyVersion | undefined {
     return this.loaded?.version;
+  }
+
+  /** The policy's data document (data.json files), for what the service reads from it: the catalog. */
+  get data(): unknown {
+    return this.loaded?.data;
   }
 
   status(): PolicyStatus {
@@ -136,7 +141,7 @@ export class PolicyEngine {
         revision: snapshot.hash.slice('sha256:'.length, 'sha256:'.length + 12),
         loadedAt: now().toISOString(),
       };
-      this.loaded = { version, policy };
+      this.loaded = { version, policy, data: bundle.data };
       this.lastError = null;
       this.failedHash = null;
       const result: ReloadResult = { outcome: 'loaded', version };

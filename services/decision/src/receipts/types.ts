@@ -36,9 +36,36 @@ export interface ReceiptIdentity {
   human?: string;
   service?: string;
   role?: string;
-  /** false when ARBITER_AUTH=off: the ids were taken as the caller sent them. */
+  /** The agent token's tenant claim (verified identities only). */
+  tenant?: string;
+  scopes?: string[];
+  /** The RFC 8693 `act` chain of the agent token, outermost first. */
+  delegation?: { sub: string; [claim: string]: unknown }[];
+  /** "sha256:<hex>" of the agent token: names the token without holding it. */
+  token_hash?: string;
+  jti?: string;
+  /** false when ARBITER_AUTH=off (ids taken as sent) or when the token failed verification. */
   verified: boolean;
   method: 'none' | 'jwt';
+  /** Why the identity was not accepted, when it was not (the decision is then DENY). */
+  problem?: string;
+}
+
+/** On kind "outcome": what the PEP reported after the action ran. */
+export interface ReceiptOutcome {
+  status: 'success' | 'error';
+  output_hash?: string;
+  /** "sha256:<hex>" of the reported summary text: the text itself may hold personal data. */
+  summary_hash?: string;
+  data_classes: string[];
+  /** The classification the result counted as (reported labels, else the catalog, else RESTRICTED). */
+  classification?: string;
+  /** The receipt of the decision this outcome belongs to. */
+  decision_receipt_id: string;
+  /** The caller (PEP) that reported it. */
+  reported_by: string;
+  /** True when the action ran although it was not allowed: evidence of a PEP that did not enforce. */
+  unauthorised: boolean;
 }
 
 export interface ReceiptPolicy {
@@ -53,6 +80,8 @@ export interface ReceiptBody {
   receipt_id: string;
   kind: ReceiptKind;
   session_id: string;
+  /** The tenant of the session (the caller's `tenant` claim; "default" without auth). */
+  tenant: string;
   /** 1 for a session's first receipt, then +1 for each receipt of that session. */
   seq: number;
   /** receiptHash() of the previous receipt of the session; null when seq is 1. */
@@ -68,6 +97,7 @@ export interface ReceiptBody {
   policy: ReceiptPolicy;
   approval?: { id: string; expires_at: string };
   deferral?: { id: string; expires_at: string; context_needed: string[] };
+  outcome?: ReceiptOutcome;
 }
 
 export interface ReceiptSignature {

@@ -1,0 +1,172 @@
+/**
+ * The session outside a single decision: opening one with its intent (AARM R2: the
+ * original request, fixed once), and recording what an action did once it ran. An
+ * outcome re-enters the same store commit as a decision and gets its own chained receipt.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { higher, outcomeClassification } from './context/classify.js';
+import { newId, sessionTag, tagOfId } from './context/ids.js';
+import type { ActionRecord, SessionMeta, SessionState, SessionSummary } from './context/types.js';
+import type { DecideDeps } from './decide.js';
+import { ArbiterError } from './errors.js';
+import { resolveAgent, type Caller } from './intercept/agent.js';
+import { DecideRequestSchema } from './intercept/envelope.js';
+import { ENTRYPOINT } from './policy/compile.js';
+import { hashOf } from './receipts/canonical.js';
+import { receiptHash, signReceipt } from './receipts/sign.js';
+import type { Receipt } from './receipts/types.js';
+
+const sessionId = DecideRequestSchema.shape.session.shape.id;
+
+export const OpenSessionSchema = z.object({
+  id: sessionId.optional(),
+  intent: z.string().min(1).max(16 * 1024),
+  identity: DecideRequestSchema.shape.identity,
+});
+
+export const OutcomeSchema = z.object({
+  status: z.enum(['success', 'error']),
+  output_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional(),
+  data_classes: z.array(z.string().min(1).max(64)).max(64).default([]),
+  summary: z.string().max(4096).optional(),
+  /** Needed only when the action id was chosen by the caller and used in several sessions. */
+  session_id: sessionId.optional(),
+});
+
+/** What GET /v1/sessions/{id} shows: the fixed meta and the context policy sees next. */
+export function sessionView(state: SessionState & { meta: SessionMeta }) {
+  return { ...state.meta, context: state.summary, seq: state.seq, head: state.head };
+}
+
+export async function openSession(
+  deps: DecideDeps,
+  caller: Caller,
+  body: z.infer<typeof OpenSessionSchema>,
+): Promise<ReturnType<typeof sessionView>> {
+  const identity = await resolveAgent(deps.verifier, caller, body.identity);
+  if (identity.refusal) throw new ArbiterError('unauthenticated', identity.refusal.reason);
+  const meta: SessionMeta = {
+    id: body.id ?? `ses_${randomUUID()}`,
+    tenant: caller.tenant,
+    intent: body.intent,
+    started_at: deps.clock().toISOString(),
+    ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
+    ...(identity.input.human !== undefined && { human: identity.input.human }),
+  };
+  const tag = sessionTag(caller.tenant, meta.id);
+  if ((await deps.store.openSession(tag, meta)) === 'exists') {
+    throw new ArbiterError('conflict', 'the session exists already; its intent and identity cannot be rewritten');
+  }
+  return sessionView({ ...(await deps.store.load(tag)), meta });
+}
+
+/** The session of an action id: given, embedded in a generated id, or from the index of caller ids. */
+async function locateAction(deps: DecideDeps, caller: Caller, actionId: string, session?: string): Promise<string> {
+  if (session !== undefined) return sessionTag(caller.tenant, session);
+  const embedded = tagOfId(actionId, 'act');
+  if (embedded !== undefined) return embedded;
+  const indexed = await deps.store.findActionSession(caller.tenant, actionId);
+  if (indexed === 'ambiguous') {
+    throw new ArbiterError('conflict', 'this action id was used in several sessions: name the session in session_id');
+  }
+  if (indexed === undefined) throw new ArbiterError('not_found', 'no such action');
+  return indexed;
+}
+
+export interface OutcomeResponse {
+  action_id: string;
+  session_id: string;
+  status: 'success' | 'error';
+  data_classes: string[];
+  classification?: string;
+  receipt: { id: string; hash: string };
+  outcome_receipt: Receipt;
+}
+
+export async function recordOutcome(
+  deps: DecideDeps,
+  caller: Caller,
+  actionId: string,
+  body: z.infer<typeof OutcomeSchema>,
+): Promise<OutcomeResponse> {
+  const tag = await locateAction(deps, caller, actionId, body.session_id);
+  const at = deps.clock().toISOString();
+  for (let attempt = 0; attempt < deps.commitRetries; attempt++) {
+    const state = await deps.store.load(tag, { actionId });
+    // Another tenant's session reads as absent: ids must not reveal what exists elsewhere.
+    if (!state.meta || state.meta.tenant !== caller.tenant || !state.action) {
+      throw new ArbiterError('not_found', 'no such action');
+    }
+    const record = state.action;
+    if (record.outcome) throw new ArbiterError('conflict', 'an outcome was already recorded for this action');
+    const labels = [...new Set(body.data_classes)].sort();
+    const classification = outcomeClassification(deps.policy.data, record.tool, labels, body.status);
+    const decisionPolicy = (record.response as { policy?: { revision: string; hash: string } }).policy;
+    const receipt = signReceipt(
+      {
+        version: '1',
+        receipt_id: newId('rcpt', tag),
+        kind: 'outcome',
+        session_id: state.meta.id,
+        tenant: state.meta.tenant,
+        seq: state.seq + 1,
+        prev_hash: state.head,
+        timestamp: at,
+        action: { id: record.id, tool: record.tool, parameters_hash: record.parameters_hash, parameters: null },
+        identity: {
+          ...(state.meta.agent !== undefined && { agent: state.meta.agent }),
+          verified: caller.verified,
+          method: caller.verified ? 'jwt' : 'none',
+        },
+        context_hash: hashOf(state.summary),
+        decision: record.decision,
+        reasons: [],
+        policy: { revision: decisionPolicy?.revision ?? '', hash: decisionPolicy?.hash ?? '', path: ENTRYPOINT },
+        outcome: {
+          status: body.status,
+          ...(body.output_hash !== undefined && { output_hash: body.output_hash }),
+          ...(body.summary !== undefined && { summary_hash: hashOf(body.summary) }),
+          data_classes: labels,
+          ...(classification !== undefined && { classification }),
+          decision_receipt_id: record.receipt_id,
+          reported_by: caller.subject,
+          unauthorised: record.decision !== 'ALLOW' && record.decision !== 'MODIFY',
+        },
+      },
+      deps.signingKey,
+    );
+    const hash = receiptHash(receipt);
+    const summary: SessionSummary = {
+      ...state.summary,
+      outcomes: { ...state.summary.outcomes, [body.status]: state.summary.outcomes[body.status] + 1 },
+      data_classes: [...new Set([...state.summary.data_classes, ...labels])].sort(),
+      max_classification: classification ? higher(state.summary.max_classification, classification) : state.summary.max_classification,
+    };
+    const updated: ActionRecord = { ...record, outcome: { status: body.status, receipt_id: receipt.receipt_id, at } };
+    const result = await deps.store.commit({
+      tag,
+      expectedSeq: state.seq,
+      meta: state.meta,
+      summary,
+      receipt,
+      receiptHash: hash,
+      action: updated,
+      newAction: false,
+      indexAction: false,
+    });
+    if (result === 'committed') {
+      return {
+        action_id: record.id,
+        session_id: state.meta.id,
+        status: body.status,
+        data_classes: labels,
+        ...(classification !== undefined && { classification }),
+        receipt: { id: receipt.receipt_id, hash },
+        outcome_receipt: receipt,
+      };
+    }
+    deps.metrics.commitConflicts.inc();
+  }
+  throw new ArbiterError('contention');
+}
