@@ -125,7 +125,7 @@ for (const store of ['memory', 'redis'] as const) {
 
     test('a caller without a valid token gets 401, never a decision', async () => {
       const body = { action: { tool: 'files.read' }, session: { id: 's' }, identity: { agent_token: await signAgent() } };
-      for (const headers of [{}, { authorization: 'Bearer nonsense' }, { authorization: `Bearer ${await stranger.sign({ sub: 'gateway', roles: ['pep'], tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE })}` }]) {
+      for (const headers of [{} as Record<string, string>, { authorization: 'Bearer nonsense' }, { authorization: `Bearer ${await stranger.sign({ sub: 'gateway', roles: ['pep'], tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE })}` }]) {
         const res = await arbiter.post('/v1/decide', body, headers);
         assert.equal(res.status, 401);
         assert.equal(res.body.decision, 'DENY');
