@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decideBody, startTestArbiter, uniqueSession, type TestArbiter } from '../support/arbiter.js';
+import { freePort } from '../support/process.js';
 
 describe('invalid input is refused, never allowed', () => {
   let arbiter: TestArbiter;
@@ -71,15 +71,6 @@ describe('invalid input is refused, never allowed', () => {
     assert.equal((await arbiter.get('/v1/approvals/apr_00000000000000000000000000000000_00000000000000000000')).status, 404);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { TokenVerifierOptions } from './intercept/identity.js';
 
 /** The checkout (or image) root: the nearest folder above this file with a package.json. */
 export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
@@ -74,18 +75,7 @@ export interface Config {
     compileTimeoutMs: number;
   };
   signingKeyPath: string | undefined;
-  auth:
-    | { mode: 'off' }
-    | {
-        mode: 'jwt';
-        jwksFile?: string;
-        jwksUrl?: string;
-        issuer?: string;
-        audience?: string;
-        maxAgeSeconds: number;
-        clockToleranceSeconds: number;
-        fetchTimeoutMs: number;
-      };
+  auth: { mode: 'off' } | ({ mode: 'jwt' } & Omit<TokenVerifierOptions, 'now' | 'jwksCooldownMs'>);
   maxBodyBytes: number;
   historySize: number;
   sessionTtlSeconds: number;

@@ -56,18 +56,18 @@ const REFUSALS: Record<string, string> = {
   jwks_unavailable: 'the keys that verify agent tokens could not be fetched',
 };
 
+/** The optional ids, without undefined members (receipts are canonical JSON). */
+function definedIds(ids: { agent?: string; human?: string; service?: string; role?: string }) {
+  return Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)) as typeof ids;
+}
+
 export async function resolveAgent(
   verifier: TokenVerifier | undefined,
   caller: Caller,
   identity: DecideRequest['identity'],
 ): Promise<AgentResolution> {
   if (!verifier) {
-    const ids = {
-      ...(identity.agent !== undefined && { agent: identity.agent }),
-      ...(identity.human !== undefined && { human: identity.human }),
-      ...(identity.service !== undefined && { service: identity.service }),
-      ...(identity.role !== undefined && { role: identity.role }),
-    };
+    const ids = definedIds({ agent: identity.agent, human: identity.human, service: identity.service, role: identity.role });
     return {
       receipt: { ...ids, verified: false, method: 'none' },
       input: { ...ids, tenant: caller.tenant, scopes: [], delegation: [], verified: false },
@@ -85,36 +85,29 @@ export async function resolveAgent(
     };
   }
   const a = verified.value;
-  const receipt: ReceiptIdentity = {
-    agent: a.agent,
-    ...(a.human !== undefined && { human: a.human }),
-    ...(a.service !== undefined && { service: a.service }),
-    ...(a.role !== undefined && { role: a.role }),
+  const claims = {
+    ...definedIds({ agent: a.agent, human: a.human, service: a.service, role: a.role }),
     tenant: a.tenant,
     scopes: a.scopes,
     delegation: a.delegation,
+  };
+  const receipt: ReceiptIdentity = {
+    ...claims,
     token_hash: a.tokenHash,
     ...(a.jti !== undefined && { jti: a.jti }),
     verified: true,
     method: 'jwt',
   };
-  const input: InputIdentity = {
-    agent: a.agent,
-    ...(a.human !== undefined && { human: a.human }),
-    ...(a.service !== undefined && { service: a.service }),
-    ...(a.role !== undefined && { role: a.role }),
-    tenant: a.tenant,
-    scopes: a.scopes,
-    delegation: a.delegation,
-    verified: true,
-  };
+  const input: InputIdentity = { ...claims, verified: true };
   const revocation = { ...(a.jti !== undefined && { jti: a.jti }), sub: a.agent };
   // Plain ids beside a token must agree with it: a forged "agent" field never wins.
   if (identity.agent !== undefined && identity.agent !== a.agent) {
-    return { receipt, input, revocation, refusal: { policy_id: 'aarm.identity.mismatch', reason: 'identity.agent does not match the agent token' } };
+    const refusal = { policy_id: 'aarm.identity.mismatch', reason: 'identity.agent does not match the agent token' };
+    return { receipt, input, revocation, refusal };
   }
   if (a.tenant !== caller.tenant) {
-    return { receipt, input, revocation, refusal: { policy_id: 'aarm.identity.tenant', reason: "the agent token belongs to another tenant than the caller's" } };
+    const refusal = { policy_id: 'aarm.identity.tenant', reason: "the agent token belongs to another tenant than the caller's" };
+    return { receipt, input, revocation, refusal };
   }
   return { receipt, input, revocation };
 }
