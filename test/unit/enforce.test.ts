@@ -33,7 +33,7 @@ for (const [name, patch] of failing) {
 
 test('STEP_UP and DEFER carry their waits, bounded', () => {
   const up = enforce({ decision: 'STEP_UP', reasons, approvers: ['finance'], timeout_s: 60, risk: 'HIGH' }, {});
-  assert.deepEqual(up.approval, { approvers: ['finance'], timeoutSeconds: 60, risk: 'HIGH' });
+  assert.deepEqual(up.approval, { approvers: ['finance'], timeoutSeconds: 60, quorum: 1, fourEyes: false, risk: 'HIGH' });
   const defer = enforce({ decision: 'DEFER', reasons, context_needed: ['ticket'], timeout_s: 10 ** 9 }, {});
   assert.deepEqual(defer.deferral, { contextNeeded: ['ticket'], timeoutSeconds: MAX_DEFERRAL_SECONDS });
 });

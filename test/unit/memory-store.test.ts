@@ -19,6 +19,7 @@ function commitFor(seq: number, actionId = `a${seq}`, options: { tag?: string; t
     action: { id: actionId, tool: 't', decision: 'ALLOW', parameters_hash: 'h', receipt_id: 'r', response: { seq } },
     newAction: true,
     indexAction: true,
+    pending: [],
   };
 }
 

@@ -49,6 +49,11 @@ const EnvSchema = z.object({
   ARBITER_HISTORY_SIZE: intFrom(1, 1000, 20),
   ARBITER_SESSION_TTL_S: intFrom(60, 30 * 24 * 3600, 24 * 3600),
   ARBITER_COMMIT_RETRIES: intFrom(1, 100, 8),
+  ARBITER_WEBHOOK_URLS: z.string().optional(),
+  ARBITER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  ARBITER_WEBHOOK_TIMEOUT_MS: intFrom(100, 60_000, 5000),
+  ARBITER_WEBHOOK_MAX_ATTEMPTS: intFrom(1, 20, 5),
+  ARBITER_EXPIRY_SWEEP_MS: intFrom(100, 60_000, 1000),
   ARBITER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
@@ -79,6 +84,8 @@ export interface Config {
   maxBodyBytes: number;
   historySize: number;
   sessionTtlSeconds: number;
+  webhooks: { urls: string[]; secret: string; timeoutMs: number; maxAttempts: number } | undefined;
+  expirySweepMs: number;
   commitRetries: number;
   logLevel: z.infer<typeof EnvSchema>['ARBITER_LOG_LEVEL'];
   otel: { tracesEndpoint: string | undefined; protocol: 'http/json' | 'http/protobuf'; serviceName: string };
@@ -110,6 +117,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .split(':')
     .filter((d) => d.length > 0)
     .map((d) => resolve(d));
+  const webhookUrls = (e.ARBITER_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  if (webhookUrls.length > 0 && !e.ARBITER_WEBHOOK_SECRET) {
+    // Unsigned notifications could be forged by anyone who can reach the receiver.
+    throw new ConfigError('ARBITER_WEBHOOK_URLS needs ARBITER_WEBHOOK_SECRET to sign the notifications');
+  }
   const otelDisabled = e.OTEL_SDK_DISABLED === 'true';
   const tracesEndpoint = otelDisabled
     ? undefined
@@ -147,6 +159,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.ARBITER_MAX_BODY_BYTES,
     historySize: e.ARBITER_HISTORY_SIZE,
     sessionTtlSeconds: e.ARBITER_SESSION_TTL_S,
+    webhooks:
+      webhookUrls.length > 0
+        ? {
+            urls: webhookUrls,
+            secret: e.ARBITER_WEBHOOK_SECRET!,
+            timeoutMs: e.ARBITER_WEBHOOK_TIMEOUT_MS,
+            maxAttempts: e.ARBITER_WEBHOOK_MAX_ATTEMPTS,
+          }
+        : undefined,
+    expirySweepMs: e.ARBITER_EXPIRY_SWEEP_MS,
     commitRetries: e.ARBITER_COMMIT_RETRIES,
     logLevel: e.ARBITER_LOG_LEVEL,
     otel: {

@@ -19,7 +19,8 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { higher, toolClassification } from './context/classify.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
-import { deny, enforce, type Enforcement } from './enforce/enforce.js';
+import { deny, enforce, MAX_WAITING_DEFERRALS, type Enforcement } from './enforce/enforce.js';
+import { requestedEvent } from './enforce/pending.js';
 import { ArbiterError } from './errors.js';
 import { resolveAgent, type AgentResolution, type Caller } from './intercept/agent.js';
 import type { DecideRequest } from './intercept/envelope.js';
@@ -32,6 +33,7 @@ import type { SigningKey } from './receipts/keys.js';
 import { maskParameters } from './receipts/mask.js';
 import { receiptHash, signReceipt } from './receipts/sign.js';
 import type { Receipt, ReceiptBody } from './receipts/types.js';
+import type { Notifier } from './notify/webhooks.js';
 import type { Metrics } from './telemetry/metrics.js';
 
 export interface DecideDeps {
@@ -42,6 +44,8 @@ export interface DecideDeps {
   clock: () => Date;
   /** Present when ARBITER_AUTH=jwt: agents are then known only through verified tokens. */
   verifier: TokenVerifier | undefined;
+  /** Tells operators about new approvals and deferrals (webhooks), off the decision path. */
+  notifier: Notifier;
   historySize: number;
   commitRetries: number;
 }
@@ -116,11 +120,11 @@ async function decideInSpan(deps: DecideDeps, caller: Caller, request: DecideReq
     const step: Step = { request, tag, action, identity, meta, state, now, at };
 
     // policy, enforce
-    const { enforcement, version } = await evaluate(deps, step);
+    const { enforcement, version, input } = await evaluate(deps, step);
 
     // receipt
     const receiptId = newId('rcpt', tag);
-    const pending = pendingRecord(step, enforcement, version, receiptId);
+    const pending = pendingRecord(step, enforcement, version, receiptId, input);
     const receipt = await metrics.stage('sign', () =>
       signReceipt(receiptBody(step, enforcement, version, pending, receiptId), deps.signingKey),
     );
@@ -133,7 +137,7 @@ async function decideInSpan(deps: DecideDeps, caller: Caller, request: DecideReq
         tag,
         expectedSeq: state.seq,
         meta,
-        summary: advanceSummary(state.summary, step, enforcement.decision, deps.policy.data, deps.historySize),
+        summary: advanceSummary(state.summary, step, enforcement.decision, deps.policy.data, deps.historySize, pending),
         receipt,
         receiptHash: hash,
         action: {
@@ -146,12 +150,13 @@ async function decideInSpan(deps: DecideDeps, caller: Caller, request: DecideReq
         },
         newAction: true,
         indexAction: action.idFromCaller,
-        ...(pending && { pending }),
+        pending: pending ? [pending] : [],
       }),
     );
     if (result === 'committed') {
       metrics.decisions.inc({ decision: response.decision });
       metrics.decisionDuration.observe({ decision: response.decision }, (performance.now() - started) / 1000);
+      if (pending) deps.notifier.notify(requestedEvent(pending));
       return response;
     }
     // 'conflict': another commit of this session came first, so ours was judged on a
@@ -184,7 +189,42 @@ function refusal(step: Step): Enforcement | undefined {
   return undefined;
 }
 
-async function evaluate(deps: DecideDeps, step: Step): Promise<{ enforcement: Enforcement; version: PolicyVersion }> {
+/** Deferrals of the session still waiting at `now`. */
+export function liveDeferrals(summary: SessionSummary, now: Date): SessionSummary['pending_deferrals'] {
+  return summary.pending_deferrals.filter((d) => Date.parse(d.expires_at) > now.getTime());
+}
+
+/**
+ * AARM R4: a deferred action keeps its place. A later action on the same target waits
+ * behind it (deferred too), independent ones proceed; the number of deferrals a session
+ * may have waiting is capped, and past the cap a deferral becomes a DENY.
+ */
+function ordering(step: Step, enforcement: Enforcement): Enforcement {
+  const waiting = liveDeferrals(step.state.summary, step.now);
+  const target = step.action.target;
+  const ahead = target === undefined ? undefined : waiting.find((d) => d.target === target);
+  const result: Enforcement =
+    ahead && enforcement.decision !== 'DENY'
+      ? {
+          decision: 'DEFER',
+          reasons: [{ policy_id: 'aarm.deferral.dependent', reason: `waits behind deferral ${ahead.id} on the same target` }],
+          deferral: {
+            contextNeeded: [`resolution of ${ahead.id}`],
+            timeoutSeconds: Math.max(1, Math.ceil((Date.parse(ahead.expires_at) - step.now.getTime()) / 1000)),
+          },
+          dependsOn: ahead.id,
+        }
+      : enforcement;
+  if (result.decision === 'DEFER' && waiting.length >= MAX_WAITING_DEFERRALS) {
+    return deny('aarm.deferral.cascade', `the session already has ${waiting.length} deferred actions waiting`);
+  }
+  return result;
+}
+
+async function evaluate(
+  deps: DecideDeps,
+  step: Step,
+): Promise<{ enforcement: Enforcement; version: PolicyVersion; input?: Record<string, unknown> }> {
   const refused = refusal(step);
   if (refused) {
     const version = deps.policy.version;
@@ -206,7 +246,7 @@ async function evaluate(deps: DecideDeps, step: Step): Promise<{ enforcement: En
     now: step.at,
   };
   const { decision, version } = await deps.metrics.stage('evaluate', () => deps.policy.evaluate(input));
-  return { enforcement: enforce(decision, step.action.parameters), version };
+  return { enforcement: ordering(step, enforce(decision, step.action.parameters)), version, input };
 }
 
 /**
@@ -216,12 +256,17 @@ async function evaluate(deps: DecideDeps, step: Step): Promise<{ enforcement: En
  */
 export function advanceSummary(
   summary: SessionSummary,
-  step: Pick<Step, 'action' | 'at'>,
+  step: Pick<Step, 'action' | 'at' | 'now'>,
   decision: Enforcement['decision'],
   policyData: unknown,
   historySize: number,
+  pending: PendingRecord | undefined,
 ): SessionSummary {
   const { action } = step;
+  const deferred =
+    pending?.kind === 'deferral'
+      ? [{ id: pending.id, tool: action.tool, ...(action.target !== undefined && { target: action.target }), expires_at: pending.expires_at }]
+      : [];
   const returned = decision === 'ALLOW' || decision === 'MODIFY' ? toolClassification(policyData, action.tool) : undefined;
   return {
     ...summary,
@@ -230,6 +275,7 @@ export function advanceSummary(
     decisions: { ...summary.decisions, [decision]: summary.decisions[decision] + 1 },
     max_classification: returned ? higher(summary.max_classification, returned) : summary.max_classification,
     history: [...summary.history, { action_id: action.id, tool: action.tool, decision, at: step.at }].slice(-historySize),
+    pending_deferrals: [...liveDeferrals(summary, step.now), ...deferred],
   };
 }
 
@@ -242,6 +288,7 @@ function pendingRecord(
   enforcement: Enforcement,
   version: PolicyVersion,
   receiptId: string,
+  input: Record<string, unknown> | undefined,
 ): PendingRecord | undefined {
   const wait = enforcement.approval ?? enforcement.deferral;
   if (!wait) return undefined;
@@ -249,6 +296,7 @@ function pendingRecord(
   return {
     id: newId(kind === 'approval' ? 'apr' : 'dfr', step.tag),
     kind,
+    status: 'pending',
     session_id: step.meta.id,
     tenant: step.meta.tenant,
     action: receiptAction(step.action),
@@ -263,6 +311,17 @@ function pendingRecord(
     receipt_id: receiptId,
     created_at: step.at,
     expires_at: expiry(step.now, wait.timeoutSeconds),
+    ...(enforcement.approval && {
+      quorum: enforcement.approval.quorum,
+      four_eyes: enforcement.approval.fourEyes,
+      votes: [],
+      source: 'step_up' as const,
+    }),
+    ...(enforcement.deferral && {
+      attempts: 0,
+      ...(enforcement.dependsOn !== undefined && { depends_on: enforcement.dependsOn }),
+      ...(input && { input }),
+    }),
   };
 }
 

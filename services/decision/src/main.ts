@@ -11,7 +11,9 @@ import { MemorySessionStore } from './context/memory.js';
 import { RedisSessionStore } from './context/redis.js';
 import type { SessionStore } from './context/types.js';
 import { createApp } from './http/app.js';
+import { startExpirySweeper } from './enforce/pending.js';
 import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
+import { createWebhookNotifier, NO_NOTIFIER, type Notifier } from './notify/webhooks.js';
 import { PolicyEngine } from './policy/engine.js';
 import { generateSigningKey, loadSigningKey, publicJwk, type SigningKey } from './receipts/keys.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -82,7 +84,20 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   await policy.reload();
   policy.watch();
 
-  const app = createApp({
+  const notifier: Notifier = config.webhooks
+    ? createWebhookNotifier({
+        ...config.webhooks,
+        baseDelayMs: 500,
+        maxDelayMs: 30_000,
+        maxQueue: 1000,
+        onResult: (r) => {
+          metrics.webhookDeliveries.inc({ outcome: r.outcome });
+          if (r.outcome === 'failed' || r.outcome === 'dropped') logger.warn({ url: r.url, type: r.type, outcome: r.outcome }, 'webhook not delivered');
+        },
+      })
+    : NO_NOTIFIER;
+
+  const deps = {
     store,
     policy,
     signingKey,
@@ -90,11 +105,16 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     clock,
     logger,
     verifier,
+    notifier,
     historySize: config.historySize,
     commitRetries: config.commitRetries,
     maxBodyBytes: config.maxBodyBytes,
     jwks: { keys: [publicJwk(signingKey.publicKey)] },
-  });
+  };
+  const app = createApp(deps);
+  const stopSweeper = startExpirySweeper(deps, config.expirySweepMs, (err) =>
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry sweep failed'),
+  );
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -114,8 +134,10 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     signingKey,
     close: async () => {
       policy.stop();
+      stopSweeper();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await notifier.close(2000);
       await store.close();
       await tracing.shutdown();
     },

@@ -131,7 +131,7 @@ export async function recordOutcome(
           ...(classification !== undefined && { classification }),
           decision_receipt_id: record.receipt_id,
           reported_by: caller.subject,
-          unauthorised: record.decision !== 'ALLOW' && record.decision !== 'MODIFY',
+          unauthorised: !['ALLOW', 'MODIFY'].includes(record.final_decision ?? record.decision),
         },
       },
       deps.signingKey,
@@ -154,6 +154,7 @@ export async function recordOutcome(
       action: updated,
       newAction: false,
       indexAction: false,
+      pending: [],
     });
     if (result === 'committed') {
       return {

@@ -3,6 +3,7 @@
  * Redis store (atomic commit with a seq check, idempotency, idle expiry) so the
  * lifecycle cannot tell them apart.
  */
+import { EventEmitter } from 'node:events';
 import type { Receipt } from '../receipts/types.js';
 import { tagOfId } from './ids.js';
 import {
@@ -40,6 +41,9 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, MemorySession>();
   private readonly actionIndex = new Map<string, { tag: string; expiresAt: number }>();
   private readonly revocations = new Set<string>();
+  /** Pending record id → its tenant and expiry, while it is pending. */
+  private readonly pendingIndex = new Map<string, { tenant: string; kind: PendingRecord['kind']; expiresAt: number }>();
+  private readonly events = new EventEmitter().setMaxListeners(0);
 
   constructor(
     private readonly ttlSeconds: number,
@@ -74,25 +78,33 @@ export class MemorySessionStore implements SessionStore {
   async load(tag: string, options: LoadOptions = {}): Promise<SessionState> {
     const revoked = options.revocation ? revocationFields(options.revocation).some((f) => this.revocations.has(f)) : false;
     const s = this.live(tag);
-    if (!s) return { meta: undefined, summary: emptySummary(), seq: 0, head: null, action: undefined, revoked };
+    if (!s) {
+      return { meta: undefined, summary: emptySummary(), seq: 0, head: null, action: undefined, pending: undefined, revoked };
+    }
     const action = options.actionId === undefined ? undefined : s.actions.get(options.actionId);
-    return copy({ meta: s.meta, summary: s.summary, seq: s.seq, head: s.head, action, revoked });
+    const pending = options.pendingId === undefined ? undefined : s.pending.get(options.pendingId);
+    return copy({ meta: s.meta, summary: s.summary, seq: s.seq, head: s.head, action, pending, revoked });
   }
 
   async commit(c: Commit): Promise<CommitResult> {
     const s = this.live(c.tag) ?? this.create(c.tag);
     if (s.seq !== c.expectedSeq) return 'conflict';
-    if (c.newAction && s.actions.has(c.action.id)) return 'duplicate';
+    if (c.newAction && c.action && s.actions.has(c.action.id)) return 'duplicate';
     s.meta ??= copy(c.meta);
     s.summary = copy(c.summary);
     s.seq = c.receipt.seq;
     s.head = c.receiptHash;
     s.receiptIndex.set(c.receipt.receipt_id, s.receipts.length);
     s.receipts.push(copy(c.receipt));
-    s.actions.set(c.action.id, copy(c.action));
-    if (c.pending) s.pending.set(c.pending.id, copy(c.pending));
+    if (c.action) s.actions.set(c.action.id, copy(c.action));
+    for (const p of c.pending) {
+      s.pending.set(p.id, copy(p));
+      if (p.status === 'pending') {
+        this.pendingIndex.set(p.id, { tenant: p.tenant, kind: p.kind, expiresAt: Date.parse(p.expires_at) });
+      }
+    }
     s.expiresAt = this.now() + this.ttlSeconds * 1000;
-    if (c.indexAction) this.index(c.meta.tenant, c.action.id, c.tag, s.expiresAt);
+    if (c.indexAction && c.action) this.index(c.meta.tenant, c.action.id, c.tag, s.expiresAt);
     return 'committed';
   }
 
@@ -135,6 +147,40 @@ export class MemorySessionStore implements SessionStore {
 
   async addRevocation(revocation: Revocation): Promise<void> {
     for (const field of revocationFields(revocation)) this.revocations.add(field);
+  }
+
+  async listPending(tenant: string, kind: PendingRecord['kind'], limit: number): Promise<PendingRecord[]> {
+    const ids = [...this.pendingIndex.entries()]
+      .filter(([, e]) => e.tenant === tenant && e.kind === kind)
+      .sort(([, a], [, b]) => a.expiresAt - b.expiresAt)
+      .map(([id]) => id);
+    const records: PendingRecord[] = [];
+    for (const id of ids) {
+      const record = await this.getPending(id);
+      if (record?.status === 'pending') records.push(record);
+      if (records.length >= limit) break;
+    }
+    return records;
+  }
+
+  async duePending(nowMs: number, limit: number): Promise<string[]> {
+    return [...this.pendingIndex.entries()]
+      .filter(([, e]) => e.expiresAt <= nowMs)
+      .slice(0, limit)
+      .map(([id]) => id);
+  }
+
+  async unindexPending(records: Pick<PendingRecord, 'id' | 'tenant'>[]): Promise<void> {
+    for (const r of records) this.pendingIndex.delete(r.id);
+  }
+
+  async publish(id: string): Promise<void> {
+    this.events.emit('changed', id);
+  }
+
+  subscribe(listener: (id: string) => void): () => void {
+    this.events.on('changed', listener);
+    return () => this.events.off('changed', listener);
   }
 
   async ping(): Promise<void> {}

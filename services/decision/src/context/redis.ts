@@ -9,6 +9,9 @@
  *   <prefix>{T}:pending    hash    approval/deferral id -> record
  *   <prefix>actidx:<h>     string  tag of the session of a caller-chosen action id ('*': several)
  *   <prefix>revocations    hash    "jti:<jti>" / "sub:<tenant>:<sub>" -> revocation
+ *   <prefix>pending:<tenant>:<kind>  zset  pending approval/deferral ids by expiry (listing)
+ *   <prefix>pending-due    zset    every pending id by expiry (the expiry sweeper)
+ *   <prefix>events         channel ids of pending records that changed (wakes long-polls on every replica)
  *
  * A session's keys expire together after its idle TTL.
  */
@@ -42,9 +45,9 @@ redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'head', ARGV[3], 'summary', ARGV[5])
 redis.call('HSETNX', KEYS[1], 'meta', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[6], ARGV[7])
 redis.call('RPUSH', KEYS[3], ARGV[6])
-redis.call('HSET', KEYS[4], ARGV[9], ARGV[10])
-if ARGV[11] ~= '' then redis.call('HSET', KEYS[5], ARGV[11], ARGV[12]) end
-for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[13]) end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[4], ARGV[9], ARGV[10]) end
+for i = 12, #ARGV, 2 do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) end
+for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[11]) end
 return 'committed'
 `;
 
@@ -65,6 +68,9 @@ return 1
 
 type ScriptFn = (...args: (string | number)[]) => Promise<string>;
 
+/** How many pending records one listing or sweep reads at most. */
+const PENDING_SCAN_LIMIT = 1000;
+
 export interface RedisStoreOptions {
   url: string;
   prefix: string;
@@ -76,6 +82,8 @@ export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
   private readonly scripts: { commit: ScriptFn; open: ScriptFn; index: ScriptFn };
+  private subscriber: Redis | undefined;
+  private readonly listeners = new Set<(id: string) => void>();
 
   constructor(private readonly options: RedisStoreOptions, onError: (err: Error) => void = () => {}) {
     this.redis = new Redis(options.url, {
@@ -119,6 +127,18 @@ export class RedisSessionStore implements SessionStore {
     return `${this.options.prefix}revocations`;
   }
 
+  private pendingListKey(tenant: string, kind: PendingRecord['kind']): string {
+    return `${this.options.prefix}pending:${tenant}:${kind}`;
+  }
+
+  private get pendingDueKey(): string {
+    return `${this.options.prefix}pending-due`;
+  }
+
+  private get eventsChannel(): string {
+    return `${this.options.prefix}events`;
+  }
+
   /** Every driver failure leaves here as store_unavailable, which the lifecycle turns into 503 DENY. */
   private async call<T>(what: string, op: () => Promise<T>): Promise<T> {
     try {
@@ -134,22 +154,29 @@ export class RedisSessionStore implements SessionStore {
     // Sent together, answered in one round trip; the revocation list lives in its own slot.
     const [replies, revocations] = await this.call('load', () =>
       Promise.all([
-        this.redis.multi().hmget(k.session, 'meta', 'summary', 'seq', 'head').hget(k.actions, options.actionId ?? '').exec(),
+        this.redis
+          .multi()
+          .hmget(k.session, 'meta', 'summary', 'seq', 'head')
+          .hget(k.actions, options.actionId ?? '')
+          .hget(k.pending, options.pendingId ?? '')
+          .exec(),
         fields.length > 0 ? this.redis.hmget(this.revocationsKey, ...fields) : Promise.resolve([]),
       ]),
     );
-    const [sessionReply, actionReply] = replies ?? [];
-    if (!sessionReply || !actionReply || sessionReply[0] || actionReply[0]) {
-      throw new ArbiterError('store_unavailable', undefined, { cause: sessionReply?.[0] ?? actionReply?.[0] });
+    const [sessionReply, actionReply, pendingReply] = replies ?? [];
+    if (!sessionReply || !actionReply || !pendingReply || sessionReply[0] || actionReply[0] || pendingReply[0]) {
+      throw new ArbiterError('store_unavailable', undefined, { cause: sessionReply?.[0] ?? actionReply?.[0] ?? pendingReply?.[0] });
     }
     const [meta, summary, seq, head] = sessionReply[1] as (string | null)[];
     const action = options.actionId === undefined ? null : (actionReply[1] as string | null);
+    const pending = options.pendingId === undefined ? null : (pendingReply[1] as string | null);
     return {
       meta: meta ? JSON.parse(meta) : undefined,
-      summary: summary ? JSON.parse(summary) : emptySummary(),
+      summary: summary ? { ...emptySummary(), ...JSON.parse(summary) } : emptySummary(),
       seq: seq ? Number(seq) : 0,
       head: head ?? null,
       action: action ? JSON.parse(action) : undefined,
+      pending: pending ? JSON.parse(pending) : undefined,
       revoked: revocations.some((r) => r !== null),
     };
   }
@@ -173,14 +200,23 @@ export class RedisSessionStore implements SessionStore {
           c.receipt.receipt_id,
           JSON.stringify(c.receipt),
           c.newAction ? '1' : '0',
-          c.action.id,
-          JSON.stringify(c.action),
-          c.pending?.id ?? '',
-          c.pending ? JSON.stringify(c.pending) : '',
+          c.action?.id ?? '',
+          c.action ? JSON.stringify(c.action) : '',
           ttl,
+          ...c.pending.flatMap((p) => [p.id, JSON.stringify(p)]),
         ),
-        // In the same round trip; harmless if the commit is refused: a retry is for the same session.
-        c.indexAction ? this.scripts.index(this.actionIndexKey(c.meta.tenant, c.action.id), c.tag, ttl) : undefined,
+        // The indexes go in the same round trip. They are hints, harmless when the commit is
+        // refused: an action index entry names the same session, and a pending index entry
+        // whose record never landed is dropped by the sweeper.
+        c.indexAction && c.action
+          ? this.scripts.index(this.actionIndexKey(c.meta.tenant, c.action.id), c.tag, ttl)
+          : undefined,
+        ...c.pending
+          .filter((p) => p.status === 'pending')
+          .flatMap((p) => [
+            this.redis.zadd(this.pendingListKey(p.tenant, p.kind), Date.parse(p.expires_at), p.id),
+            this.redis.zadd(this.pendingDueKey, Date.parse(p.expires_at), p.id),
+          ]),
       ]),
     );
     if (result === 'committed' || result === 'conflict' || result === 'duplicate') return result;
@@ -228,11 +264,57 @@ export class RedisSessionStore implements SessionStore {
     await this.call('addRevocation', () => this.redis.hset(this.revocationsKey, ...fields));
   }
 
+  async listPending(tenant: string, kind: PendingRecord['kind'], limit: number): Promise<PendingRecord[]> {
+    const ids = await this.call('listPending', () =>
+      this.redis.zrange(this.pendingListKey(tenant, kind), 0, Math.min(limit, PENDING_SCAN_LIMIT) - 1),
+    );
+    const records = await Promise.all(ids.map((id) => this.getPending(id)));
+    return records.filter((r): r is PendingRecord => r?.status === 'pending');
+  }
+
+  async duePending(nowMs: number, limit: number): Promise<string[]> {
+    return this.call('duePending', () =>
+      this.redis.zrangebyscore(this.pendingDueKey, '-inf', nowMs, 'LIMIT', 0, Math.min(limit, PENDING_SCAN_LIMIT)),
+    );
+  }
+
+  async unindexPending(records: Pick<PendingRecord, 'id' | 'tenant'>[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.call('unindexPending', () =>
+      Promise.all([
+        this.redis.zrem(this.pendingDueKey, ...records.map((r) => r.id)),
+        ...records.flatMap((r) => [
+          this.redis.zrem(this.pendingListKey(r.tenant, 'approval'), r.id),
+          this.redis.zrem(this.pendingListKey(r.tenant, 'deferral'), r.id),
+        ]),
+      ]),
+    );
+  }
+
+  async publish(id: string): Promise<void> {
+    await this.call('publish', () => this.redis.publish(this.eventsChannel, id));
+  }
+
+  subscribe(listener: (id: string) => void): () => void {
+    if (!this.subscriber) {
+      // A connection in subscriber mode can do nothing else; it re-subscribes by itself after a reconnect.
+      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+      this.subscriber.on('error', () => {});
+      this.subscriber.on('message', (_channel: string, id: string) => {
+        for (const l of this.listeners) l(id);
+      });
+      void this.subscriber.subscribe(this.eventsChannel).catch(() => {});
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   async ping(): Promise<void> {
     await this.call('ping', () => this.redis.ping());
   }
 
   async close(): Promise<void> {
+    this.subscriber?.disconnect();
     this.redis.disconnect();
   }
 }

@@ -27,6 +27,8 @@ export interface SessionSummary {
   max_classification: Classification;
   /** The most recent actions, oldest first, at most ARBITER_HISTORY_SIZE. */
   history: HistoryEntry[];
+  /** Deferrals of this session still waiting: later actions on the same target wait behind them. */
+  pending_deferrals: { id: string; tool: string; target?: string; expires_at: string }[];
 }
 
 /** Fixed when the session opens; later calls cannot rewrite it. */
@@ -48,13 +50,25 @@ export interface ActionRecord {
   receipt_id: string;
   /** The answer given, replayed verbatim for a retry of the same action id. */
   response: Record<string, unknown>;
+  /** For a STEP_UP or DEFER: what it ended in (ALLOW, MODIFY or DENY) once approved, resolved or expired. */
+  final_decision?: Decision;
   outcome?: { status: 'success' | 'error'; receipt_id: string; at: string };
 }
 
-/** A STEP_UP or DEFER waiting for a human or for more context. */
+export type PendingStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'stale' | 'resolved' | 'escalated';
+
+export interface ApprovalVote {
+  approver: string;
+  vote: 'approve' | 'deny';
+  reason?: string;
+  at: string;
+}
+
+/** A STEP_UP or DEFER waiting for a human or for more context, and then what it ended in. */
 export interface PendingRecord {
   id: string;
   kind: 'approval' | 'deferral';
+  status: PendingStatus;
   session_id: string;
   tenant: string;
   /** The exact action waiting: its parameter hash binds any later approval to it. */
@@ -71,11 +85,36 @@ export interface PendingRecord {
   receipt_id: string;
   created_at: string;
   expires_at: string;
+  /** STEP_UP: distinct approvals needed, and whether the agent and its human are barred from approving. */
+  quorum?: number;
+  four_eyes?: boolean;
+  votes?: ApprovalVote[];
+  /** DEFER: resolutions tried so far; the deferral it waits behind, when it is a dependent one. */
+  attempts?: number;
+  depends_on?: string;
+  /** Where an escalated deferral went (an approval id), or the deferral an approval came from. */
+  escalated_to?: string;
+  source?: 'step_up' | 'defer_escalation';
+  /**
+   * DEFER only, while pending: the policy input as first evaluated, raw parameters included,
+   * so a resolution re-evaluates exactly that action. Removed when the deferral closes.
+   */
+  input?: Record<string, unknown>;
+  /** Set once closed: the decision it ended in. */
+  final?: {
+    decision: Decision;
+    reasons: { policy_id: string; reason: string }[];
+    parameters?: Record<string, unknown>;
+    receipt_id: string;
+    at: string;
+  };
 }
 
 export interface LoadOptions {
   /** Also read this action's record (idempotency, outcomes). */
   actionId?: string;
+  /** Also read this approval's or deferral's record. */
+  pendingId?: string;
   /** Also check these token ids and subject against the revocation list. */
   revocation?: { tenant: string; jti?: string; sub?: string };
 }
@@ -88,6 +127,7 @@ export interface SessionState {
   /** receiptHash() of the last receipt, null for a new session. */
   head: string | null;
   action: ActionRecord | undefined;
+  pending: PendingRecord | undefined;
   /** True when the token id or the subject asked about is revoked. */
   revoked: boolean;
 }
@@ -101,13 +141,14 @@ export interface Commit {
   summary: SessionSummary;
   receipt: Receipt;
   receiptHash: string;
-  /** Written (replacing any earlier version) with the receipt. */
-  action: ActionRecord;
+  /** Written (replacing any earlier version) with the receipt, when given. */
+  action?: ActionRecord;
   /** A new action: the commit is refused as 'duplicate' when its id is already taken. */
   newAction: boolean;
   /** Caller-chosen action ids are indexed so an outcome can find their session. */
   indexAction: boolean;
-  pending?: PendingRecord;
+  /** Approval and deferral records written (created or replaced) with the receipt. */
+  pending: PendingRecord[];
 }
 
 export type CommitResult = 'committed' | 'conflict' | 'duplicate';
@@ -135,6 +176,16 @@ export interface SessionStore {
   /** The tag of the session where a caller-chosen action id was decided; 'ambiguous' if in several. */
   findActionSession(tenant: string, actionId: string): Promise<string | 'ambiguous' | undefined>;
   addRevocation(revocation: Revocation): Promise<void>;
+  /** A tenant's approvals or deferrals that are still pending, soonest to expire first. */
+  listPending(tenant: string, kind: PendingRecord['kind'], limit: number): Promise<PendingRecord[]>;
+  /** Ids of pending records whose expiry is at or before `nowMs` (for the expiry sweeper). */
+  duePending(nowMs: number, limit: number): Promise<string[]>;
+  /** Takes closed records out of the pending indexes. */
+  unindexPending(records: Pick<PendingRecord, 'id' | 'tenant'>[]): Promise<void>;
+  /** Tells every replica that a pending record changed (wakes long-polls). */
+  publish(id: string): Promise<void>;
+  /** Called with the id of every pending record that changed, on any replica. Returns an unsubscribe. */
+  subscribe(listener: (id: string) => void): () => void;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -149,6 +200,7 @@ export function emptySummary(): SessionSummary {
     data_classes: [],
     max_classification: 'PUBLIC',
     history: [],
+    pending_deferrals: [],
   };
 }
 

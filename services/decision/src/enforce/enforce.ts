@@ -11,6 +11,10 @@ const { applyPatch, deepClone } = fastJsonPatch;
 /** Bounds on how long a request may wait (AARM: approval 3600 s, deferral 300 s by default). */
 export const MAX_APPROVAL_SECONDS = 7 * 24 * 3600;
 export const MAX_DEFERRAL_SECONDS = 3600;
+/** Deferred actions one session may have waiting at once; past it a deferral is DENY (AARM R4 cascade cap). */
+export const MAX_WAITING_DEFERRALS = 8;
+/** Resolutions of one deferral that may end in DEFER again before it is DENY. */
+export const MAX_DEFERRAL_ATTEMPTS = 3;
 const DEFAULT_APPROVAL_SECONDS = 3600;
 const DEFAULT_DEFERRAL_SECONDS = 300;
 
@@ -19,8 +23,10 @@ export interface Enforcement {
   reasons: Reason[];
   /** MODIFY only: the parameters to execute with. */
   parameters?: Record<string, unknown>;
-  approval?: { approvers: string[]; timeoutSeconds: number; risk?: string };
+  approval?: { approvers: string[]; timeoutSeconds: number; quorum: number; fourEyes: boolean; risk?: string };
   deferral?: { contextNeeded: string[]; timeoutSeconds: number };
+  /** A dependent deferral: the deferral of the session it waits behind. */
+  dependsOn?: string;
   risk?: string;
 }
 
@@ -56,6 +62,8 @@ export function enforce(policy: PolicyDecision, parameters: Record<string, unkno
         approval: {
           approvers: policy.approvers ?? [],
           timeoutSeconds: Math.min(policy.timeout_s ?? DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS),
+          quorum: policy.quorum ?? 1,
+          fourEyes: policy.four_eyes ?? false,
           ...risk,
         },
         ...risk,

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { sessionTag } from '../context/ids.js';
 import { decide, type DecideDeps } from '../decide.js';
+import { expire, MAX_WAIT_SECONDS, pendingView, resolveDeferral, vote, waitForChange } from '../enforce/pending.js';
 import { ArbiterError } from '../errors.js';
 import { UNAUTHENTICATED_CALLER, type Caller } from '../intercept/agent.js';
 import { DecideRequestSchema, parseBody } from '../intercept/envelope.js';
@@ -23,6 +24,17 @@ export interface AppDeps extends DecideDeps {
 
 /** Routes on which any error answer also says DENY, so a careless PEP cannot read it as a pass. */
 const DECISION_ROUTES = new Set(['/v1/decide']);
+
+const VoteSchema = z.object({
+  decision: z.enum(['approve', 'deny']),
+  reason: z.string().max(2048).optional(),
+  approver: z.string().min(1).max(256).optional(),
+});
+
+const ResolveSchema = z.object({ context: z.record(z.string(), z.unknown()) });
+
+const WaitQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS) });
+const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000) });
 
 const RevocationSchema = z
   .object({
@@ -115,7 +127,7 @@ export function createApp(deps: AppDeps): express.Express {
       );
     }
     const v = verified.value;
-    res.locals.caller = { subject: v.subject, tenant: v.tenant, roles: v.roles, verified: true } satisfies Caller;
+    res.locals.caller = { subject: v.subject, tenant: v.tenant, roles: v.roles, groups: v.groups, verified: true } satisfies Caller;
     next();
   });
   app.use(requireJson);
@@ -153,17 +165,49 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(receipt);
   });
 
-  // Pending approvals and deferrals (the flows that resolve them come with issue 4)
-  const pendingRoute = (kind: 'approval' | 'deferral') => async (req: Request, res: Response) => {
-    const record = await store.getPending(String(req.params.id));
-    if (!record || record.kind !== kind || record.tenant !== caller(res).tenant) {
-      throw new ArbiterError('not_found', `no such ${kind}`);
-    }
-    const expired = Date.parse(record.expires_at) <= deps.clock().getTime();
-    res.json({ ...record, status: expired ? 'expired' : 'pending' });
+  // Approvals (STEP_UP) and deferrals (DEFER)
+  const pendingRoutes = (kind: 'approval' | 'deferral', path: string, readers: Role[]) => {
+    app.get(path, allow(...readers), async (req, res) => {
+      const status = req.query.status ?? 'pending';
+      if (status !== 'pending') throw new ArbiterError('invalid_request', 'status: only "pending" can be listed');
+      const limit = parseBody(ListQuery, { limit: req.query.limit ?? '100' }).limit;
+      const now = deps.clock();
+      const records = await store.listPending(caller(res).tenant, kind, limit);
+      res.json({ [`${kind}s`]: records.map((r) => pendingView(r, now)).filter((v) => v.status === 'pending') });
+    });
+    app.get(`${path}/:id`, allow(...readers), async (req, res) => {
+      const id = String(req.params.id);
+      const wait = parseBody(WaitQuery, { wait: req.query.wait ?? '0' }).wait;
+      const read = async () => {
+        const record = await store.getPending(id);
+        if (!record || record.kind !== kind || record.tenant !== caller(res).tenant) {
+          throw new ArbiterError('not_found', `no such ${kind}`);
+        }
+        return record;
+      };
+      let record = await read();
+      if (wait > 0) {
+        await waitForChange(deps, id, wait, async () => pendingView(await read(), deps.clock()).status === 'pending');
+        record = await read();
+      }
+      const view = pendingView(record, deps.clock());
+      // Noticed expired here first: close it with its DENY receipt now, not at the next sweep.
+      if (view.status === 'expired' && record.status === 'pending') void expire(deps, record.tenant, id).catch(() => {});
+      res.json(view);
+    });
   };
-  app.get('/v1/approvals/:id', allow('approver', 'pep', 'auditor', 'admin'), pendingRoute('approval'));
-  app.get('/v1/deferrals/:id', allow('pep', 'auditor', 'admin'), pendingRoute('deferral'));
+  pendingRoutes('approval', '/v1/approvals', ['approver', 'pep', 'auditor', 'admin']);
+  pendingRoutes('deferral', '/v1/deferrals', ['pep', 'auditor', 'admin']);
+  app.post('/v1/approvals/:id', allow('approver', 'admin'), async (req, res) => {
+    const body = parseBody(VoteSchema, req.body);
+    const record = await vote(deps, caller(res), String(req.params.id), body);
+    res.json(pendingView(record, deps.clock()));
+  });
+  app.post('/v1/deferrals/:id/resolve', allow('pep', 'approver', 'admin'), async (req, res) => {
+    const body = parseBody(ResolveSchema, req.body);
+    const record = await resolveDeferral(deps, caller(res), String(req.params.id), body.context);
+    res.json(pendingView(record, deps.clock()));
+  });
 
   // Administration
   app.post('/v1/admin/revocations', allow('admin'), async (req, res) => {

@@ -11,6 +11,8 @@ export interface Caller {
   subject: string;
   tenant: string;
   roles: ReadonlySet<Role>;
+  /** Approver groups (the `groups` claim); empty without auth. */
+  groups: readonly string[];
   verified: boolean;
 }
 
@@ -19,6 +21,7 @@ export const UNAUTHENTICATED_CALLER: Caller = {
   subject: 'anonymous',
   tenant: DEFAULT_TENANT,
   roles: new Set(ROLES),
+  groups: [],
   verified: false,
 };
 

@@ -28,6 +28,8 @@ export const ROLES: readonly Role[] = Object.freeze(['pep', 'approver', 'auditor
 export interface VerifiedCaller {
   subject: string;
   roles: ReadonlySet<Role>;
+  /** The `groups` claim: the approver groups a policy's `approvers` name. */
+  groups: string[];
   tenant: string;
   jti?: string;
   tokenHash: string;
@@ -351,8 +353,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const { payload, sub, tenant, hash } = checked;
       try {
         const roles = rolesOf(payload);
+        const groups = groupsOf(payload);
         const jti = optionalString(payload, 'jti');
-        return { ok: true, value: { subject: sub, roles, tenant, ...(jti !== undefined && { jti }), tokenHash: hash } };
+        return {
+          ok: true,
+          value: { subject: sub, roles, groups, tenant, ...(jti !== undefined && { jti }), tokenHash: hash },
+        };
       } catch (err) {
         if (err instanceof MalformedClaim) return fail('malformed', `the caller token of ${sub}: ${err.message}`);
         throw err;
@@ -459,6 +465,15 @@ function rolesOf(payload: JWTPayload): ReadonlySet<Role> {
     throw new MalformedClaim('"roles" must be an array of strings');
   }
   return new Set(value.filter((r): r is Role => (ROLES as readonly string[]).includes(r)));
+}
+
+function groupsOf(payload: JWTPayload): string[] {
+  const value = payload.groups;
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((g) => typeof g === 'string')) {
+    throw new MalformedClaim('"groups" must be an array of strings');
+  }
+  return [...new Set(value as string[])].sort();
 }
 
 function scopesOf(payload: JWTPayload): string[] {

@@ -24,6 +24,8 @@ export const PolicyDecisionSchema = z.object({
   reasons: z.array(PolicyFinding),
   patch: z.array(z.record(z.string(), z.unknown())).optional(),
   approvers: z.array(z.string()).optional(),
+  quorum: z.number().int().min(1).optional(),
+  four_eyes: z.boolean().optional(),
   context_needed: z.array(z.string()).optional(),
   timeout_s: z.number().positive().optional(),
   risk: z.string().optional(),
@@ -34,9 +36,18 @@ export type PolicyDecision = z.infer<typeof PolicyDecisionSchema>;
 /** WASM linear memory is capped so that one pathological input cannot take the process. */
 const MAX_WASM_PAGES = 4096; // 256 MiB
 
+/** Earlier revisions kept loaded, so a deferral is resolved under the policy that deferred it. */
+const KEPT_REVISIONS = 8;
+
 interface LoadedPolicy {
   evaluate(input: unknown, entrypoint?: string | number): Array<{ result?: unknown }>;
   setData(data: unknown): void;
+}
+
+interface Loaded {
+  version: PolicyVersion;
+  policy: LoadedPolicy;
+  data: unknown;
 }
 
 export interface PolicyVersion {
@@ -66,7 +77,9 @@ export interface PolicyEngineOptions extends CompileOptions {
 }
 
 export class PolicyEngine {
-  private loaded: { version: PolicyVersion; policy: LoadedPolicy; data: unknown } | undefined;
+  private loaded: Loaded | undefined;
+  /** The current revision and the ones before it, newest last, at most KEPT_REVISIONS. */
+  private readonly revisions = new Map<string, Loaded>();
   private lastError: PolicyStatus['last_error'] = null;
   /** The hash whose build last failed: not retried until the sources change again. */
   private failedHash: string | null = null;
@@ -94,8 +107,20 @@ export class PolicyEngine {
    * evaluation aborts, or the result is not a well-formed decision: never a default ALLOW.
    */
   evaluate(input: unknown): { decision: PolicyDecision; version: PolicyVersion } {
-    const loaded = this.loaded;
-    if (!loaded) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
+    if (!this.loaded) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
+    return this.evaluateWith(this.loaded, input);
+  }
+
+  /**
+   * Evaluates with an earlier revision, if this replica still holds it (the last
+   * KEPT_REVISIONS it loaded); undefined otherwise, and the caller must not fall back.
+   */
+  evaluateAt(revision: string, input: unknown): { decision: PolicyDecision; version: PolicyVersion } | undefined {
+    const loaded = this.revisions.get(revision);
+    return loaded && this.evaluateWith(loaded, input);
+  }
+
+  private evaluateWith(loaded: Loaded, input: unknown): { decision: PolicyDecision; version: PolicyVersion } {
     let raw: unknown;
     try {
       raw = loaded.policy.evaluate(input, ENTRYPOINT)[0]?.result;
@@ -142,6 +167,12 @@ export class PolicyEngine {
         loadedAt: now().toISOString(),
       };
       this.loaded = { version, policy, data: bundle.data };
+      this.revisions.delete(version.revision);
+      this.revisions.set(version.revision, this.loaded);
+      for (const old of this.revisions.keys()) {
+        if (this.revisions.size <= KEPT_REVISIONS) break;
+        this.revisions.delete(old);
+      }
       this.lastError = null;
       this.failedHash = null;
       const result: ReloadResult = { outcome: 'loaded', version };

@@ -51,6 +51,32 @@ export interface ReceiptIdentity {
   problem?: string;
 }
 
+/** On a STEP_UP decision, and on each receipt of kind "approval" (a vote, the end). */
+export interface ReceiptApproval {
+  id: string;
+  expires_at: string;
+  status?: string;
+  approver?: string;
+  vote?: 'approve' | 'deny';
+  reason?: string;
+  /** Votes cast so far, and how many approvals are needed. */
+  votes?: number;
+  quorum?: number;
+}
+
+/** On a DEFER decision, and on each receipt of kind "deferral" (a resolution, the end). */
+export interface ReceiptDeferral {
+  id: string;
+  expires_at: string;
+  context_needed: string[];
+  status?: string;
+  attempts?: number;
+  /** "sha256:<hex>" of the context the resolver supplied. */
+  resolution_hash?: string;
+  resolved_by?: string;
+  escalated_to?: string;
+}
+
 /** On kind "outcome": what the PEP reported after the action ran. */
 export interface ReceiptOutcome {
   status: 'success' | 'error';
@@ -95,8 +121,8 @@ export interface ReceiptBody {
   decision: Decision;
   reasons: Reason[];
   policy: ReceiptPolicy;
-  approval?: { id: string; expires_at: string };
-  deferral?: { id: string; expires_at: string; context_needed: string[] };
+  approval?: ReceiptApproval;
+  deferral?: ReceiptDeferral;
   outcome?: ReceiptOutcome;
 }
 

@@ -1,0 +1,382 @@
+/**
+ * The approval service (STEP_UP) and the deferral service (DEFER), AARM R4. A pending record
+ * is bound to the exact action (its parameter hash), the identity captured when it was
+ * asked for and the policy revision that decided it. Every change to it (a vote, a
+ * resolution, its expiry) goes through the session's compare-and-append commit with its
+ * own chained receipt, so two replicas can never both close it, and a late or repeated
+ * answer changes nothing. Expiry always ends in DENY.
+ */
+import { newId, tagOfId } from '../context/ids.js';
+import type { ActionRecord, PendingRecord, SessionState, SessionSummary } from '../context/types.js';
+import type { DecideDeps } from '../decide.js';
+import { ArbiterError } from '../errors.js';
+import type { Caller } from '../intercept/agent.js';
+import type { WebhookEvent } from '../notify/webhooks.js';
+import { ENTRYPOINT } from '../policy/compile.js';
+import { hashOf } from '../receipts/canonical.js';
+import { receiptHash, signReceipt } from '../receipts/sign.js';
+import type { Decision, Reason, ReceiptApproval, ReceiptBody, ReceiptDeferral } from '../receipts/types.js';
+import { enforce, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
+
+/** How long a long-poll may wait at most (`?wait=`), so no request is held forever. */
+export const MAX_WAIT_SECONDS = 60;
+
+/** What GET /v1/approvals/{id} and /v1/deferrals/{id} show: never the raw parameters kept for re-evaluation. */
+export function pendingView(record: PendingRecord, now: Date) {
+  const { input: _input, ...shown } = record;
+  const expired = record.status === 'pending' && Date.parse(record.expires_at) <= now.getTime();
+  const status = expired ? 'expired' : record.status;
+  const decision = expired ? 'DENY' : record.final?.decision;
+  return { ...shown, status, ...(decision !== undefined && { decision }) };
+}
+
+export function requestedEvent(record: PendingRecord): WebhookEvent {
+  return {
+    type: record.kind === 'approval' ? 'approval.requested' : 'deferral.requested',
+    id: record.id,
+    tenant: record.tenant,
+    occurred_at: record.created_at,
+    data: {
+      session_id: record.session_id,
+      intent: record.intent,
+      action: record.action,
+      identity: record.identity,
+      reasons: record.reasons,
+      risk: record.risk,
+      approvers: record.approvers,
+      quorum: record.quorum,
+      context_needed: record.context_needed,
+      expires_at: record.expires_at,
+    },
+  };
+}
+
+function resolvedEvent(record: PendingRecord, at: string): WebhookEvent {
+  return {
+    type: record.kind === 'approval' ? 'approval.resolved' : 'deferral.resolved',
+    id: record.id,
+    tenant: record.tenant,
+    occurred_at: at,
+    data: { session_id: record.session_id, status: record.status, decision: record.final?.decision, escalated_to: record.escalated_to },
+  };
+}
+
+/** One change to a pending record, as computed from the state it was read in. */
+interface Change {
+  record: PendingRecord;
+  /** The decision the receipt of this step records. */
+  decision: Decision;
+  reasons: Reason[];
+  /** What the approval/deferral block of the receipt adds to the record's id, expiry and status. */
+  block: Partial<ReceiptApproval & ReceiptDeferral>;
+  /** Another record created by this step (a deferral escalated to an approval). */
+  created?: PendingRecord;
+}
+
+type Step = (record: PendingRecord, state: SessionState, now: Date) => Change;
+
+function withoutDeferral(summary: SessionSummary, id: string): SessionSummary {
+  return { ...summary, pending_deferrals: summary.pending_deferrals.filter((d) => d.id !== id) };
+}
+
+function close(record: PendingRecord, status: PendingRecord['status'], decision: Decision, reasons: Reason[], at: string, receiptId: string, parameters?: Record<string, unknown>): PendingRecord {
+  const { input: _dropped, ...rest } = record;
+  return { ...rest, status, final: { decision, reasons, ...(parameters && { parameters }), receipt_id: receiptId, at } };
+}
+
+/**
+ * Applies `step` to the pending record `id` atomically with a receipt of kind
+ * approval/deferral. Returns the record as it stands after the step.
+ */
+async function transition(deps: DecideDeps, tenant: string, id: string, step: Step): Promise<PendingRecord> {
+  const tag = tagOfId(id, 'apr', 'dfr');
+  if (tag === undefined) throw new ArbiterError('not_found', 'no such approval or deferral');
+  for (let attempt = 0; attempt < deps.commitRetries; attempt++) {
+    const first = await deps.store.load(tag, { pendingId: id });
+    const found = first.pending;
+    if (!found || found.tenant !== tenant || !first.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
+    // Second read: the action record and the revocation list for the identity captured at submission.
+    const state = await deps.store.load(tag, {
+      pendingId: id,
+      actionId: found.action.id,
+      revocation: { tenant: found.tenant, ...(found.identity.jti !== undefined && { jti: found.identity.jti }), ...(found.identity.agent !== undefined && { sub: found.identity.agent }) },
+    });
+    if (!state.pending || !state.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
+    const now = deps.clock();
+    const receiptId = newId('rcpt', tag);
+    const change = step(state.pending, state, now);
+    const record = change.record.status === 'pending' ? change.record : { ...change.record, final: change.record.final && { ...change.record.final, receipt_id: receiptId } };
+    const body: ReceiptBody = {
+      version: '1',
+      receipt_id: receiptId,
+      kind: record.kind,
+      session_id: state.meta.id,
+      tenant: state.meta.tenant,
+      seq: state.seq + 1,
+      prev_hash: state.head,
+      timestamp: now.toISOString(),
+      action: record.action,
+      identity: record.identity,
+      context_hash: hashOf(record.context),
+      decision: change.decision,
+      reasons: change.reasons,
+      policy: { ...record.policy, path: ENTRYPOINT },
+      ...(record.kind === 'approval'
+        ? { approval: { id: record.id, expires_at: record.expires_at, status: record.status, ...change.block } }
+        : { deferral: { id: record.id, expires_at: record.expires_at, context_needed: record.context_needed ?? [], status: record.status, ...change.block } }),
+    };
+    const receipt = signReceipt(body, deps.signingKey);
+    const closed = record.status !== 'pending';
+    const action: ActionRecord | undefined =
+      closed && state.action && record.final ? { ...state.action, final_decision: record.final.decision } : undefined;
+    const result = await deps.store.commit({
+      tag,
+      expectedSeq: state.seq,
+      meta: state.meta,
+      summary: closed && record.kind === 'deferral' ? withoutDeferral(state.summary, record.id) : state.summary,
+      receipt,
+      receiptHash: receiptHash(receipt),
+      ...(action && { action }),
+      newAction: false,
+      indexAction: false,
+      pending: [record, ...(change.created ? [change.created] : [])],
+    });
+    if (result !== 'committed') {
+      deps.metrics.commitConflicts.inc();
+      continue;
+    }
+    if (closed) {
+      await deps.store.unindexPending([record]).catch(() => {});
+      deps.notifier.notify(resolvedEvent(record, body.timestamp));
+    }
+    if (change.created) deps.notifier.notify(requestedEvent(change.created));
+    await deps.store.publish(record.id).catch(() => {});
+    return record;
+  }
+  throw new ArbiterError('contention');
+}
+
+/** A closed or expired record refuses every further answer; an expired one is closed (with its DENY receipt) first. */
+async function requireOpen(deps: DecideDeps, tenant: string, id: string): Promise<void> {
+  const record = await deps.store.getPending(id);
+  if (!record || record.tenant !== tenant) throw new ArbiterError('not_found', 'no such approval or deferral');
+  if (record.status === 'pending' && Date.parse(record.expires_at) <= deps.clock().getTime()) {
+    await expire(deps, record.tenant, id);
+    throw new ArbiterError('conflict', `it expired at ${record.expires_at} and ended in DENY`);
+  }
+  if (record.status !== 'pending') throw new ArbiterError('conflict', `it is ${record.status} already; nothing changed`);
+}
+
+class Refusal extends Error {
+  constructor(readonly error: ArbiterError) {
+    super(error.message);
+  }
+}
+
+/**
+ * Ends an expired pending record in DENY, with its receipt (the sweeper, or the first
+ * reader to notice). Undefined when it was not due or another replica closed it first.
+ */
+export async function expire(deps: DecideDeps, tenant: string, id: string): Promise<PendingRecord | undefined> {
+  try {
+    return await transition(deps, tenant, id, (record, _state, now) => {
+      if (record.status !== 'pending' || Date.parse(record.expires_at) > now.getTime()) {
+        throw new Refusal(new ArbiterError('conflict', 'not due'));
+      }
+      const what = record.kind === 'approval' ? 'approval' : 'resolution';
+      const reasons = [{ policy_id: `aarm.${record.kind}.expired`, reason: `no ${what} before ${record.expires_at}` }];
+      return { record: close(record, 'expired', 'DENY', reasons, now.toISOString(), ''), decision: 'DENY', reasons, block: {} };
+    });
+  } catch (err) {
+    if (err instanceof Refusal) return undefined;
+    throw err;
+  }
+}
+
+export interface VoteRequest {
+  decision: 'approve' | 'deny';
+  reason?: string;
+  /** With ARBITER_AUTH=off only: who approves. */
+  approver?: string;
+}
+
+/** The approver's identity: the verified caller, or with auth off the id the body names. */
+function approverOf(caller: Caller, body: VoteRequest): string {
+  if (caller.verified) {
+    if (!caller.roles.has('approver') && !caller.roles.has('admin')) throw new ArbiterError('forbidden', 'needs the approver role');
+    return caller.subject;
+  }
+  if (!body.approver) throw new ArbiterError('invalid_request', 'approver: required when ARBITER_AUTH=off');
+  return body.approver;
+}
+
+export async function vote(deps: DecideDeps, caller: Caller, id: string, body: VoteRequest): Promise<PendingRecord> {
+  if (tagOfId(id, 'apr') === undefined) throw new ArbiterError('not_found', 'no such approval');
+  const approver = approverOf(caller, body);
+  await requireOpen(deps, caller.tenant, id);
+  try {
+    return await transition(deps, caller.tenant, id, (record, state, now) => {
+      const at = now.toISOString();
+      if (record.status !== 'pending') throw new Refusal(new ArbiterError('conflict', `it is ${record.status} already; nothing changed`));
+      if (Date.parse(record.expires_at) <= now.getTime()) throw new Refusal(new ArbiterError('conflict', 'it expired; nothing changed'));
+      // The agent never approves its own action; with four-eyes neither does the human who asked.
+      if (approver === record.identity.agent || (record.four_eyes && approver === record.identity.human)) {
+        throw new Refusal(new ArbiterError('forbidden', 'the agent, or with four-eyes the human who asked, may not approve this'));
+      }
+      if (caller.verified && (record.approvers ?? []).length > 0 && !caller.roles.has('admin') && !record.approvers!.some((g) => caller.groups.includes(g))) {
+        throw new Refusal(new ArbiterError('forbidden', `only the groups ${record.approvers!.join(', ')} may approve this`));
+      }
+      const votes = record.votes ?? [];
+      if (votes.some((v) => v.approver === approver)) throw new Refusal(new ArbiterError('conflict', 'this approver has answered already; nothing changed'));
+      const cast = { approver, vote: body.decision, ...(body.reason !== undefined && { reason: body.reason }), at };
+      const next: PendingRecord = { ...record, votes: [...votes, cast] };
+      const block = { approver, vote: body.decision, ...(body.reason !== undefined && { reason: body.reason }), votes: next.votes!.length, quorum: record.quorum ?? 1 };
+      if (body.decision === 'deny') {
+        const reasons = [{ policy_id: 'aarm.approval.denied', reason: `denied by ${approver}` }];
+        return { record: close(next, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+      }
+      const approvals = next.votes!.filter((v) => v.vote === 'approve').length;
+      if (approvals < (record.quorum ?? 1)) {
+        const reasons = [{ policy_id: 'aarm.approval.vote', reason: `${approvals} of ${record.quorum} approvals` }];
+        return { record: next, decision: 'STEP_UP', reasons, block };
+      }
+      // Re-validate before the ALLOW: a stale identity or policy never authorises (AARM approval service).
+      if (state.revoked) {
+        const reasons = [{ policy_id: 'aarm.identity.revoked', reason: 'the agent identity was revoked while the approval was pending' }];
+        return { record: close(next, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+      }
+      if (deps.policy.version?.revision !== record.policy.revision) {
+        const reasons = [{ policy_id: 'aarm.approval.stale', reason: `the policy changed since the request (${record.policy.revision} → ${deps.policy.version?.revision ?? 'none'})` }];
+        return { record: close(next, 'stale', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+      }
+      const reasons = [{ policy_id: 'aarm.approval.granted', reason: `approved by ${next.votes!.filter((v) => v.vote === 'approve').map((v) => v.approver).join(', ')}` }];
+      return { record: close(next, 'approved', 'ALLOW', reasons, at, ''), decision: 'ALLOW', reasons, block };
+    });
+  } catch (err) {
+    if (err instanceof Refusal) throw err.error;
+    throw err;
+  }
+}
+
+function resolutionOutcome(
+  deps: DecideDeps,
+  record: PendingRecord,
+  resolution: Record<string, unknown>,
+): { enforcement: Enforcement } | { stale: true } {
+  const input = { ...record.input, resolution };
+  const evaluated = deps.policy.evaluateAt(record.policy.revision, input);
+  if (!evaluated) return { stale: true };
+  const parameters = ((record.input?.action as { parameters?: Record<string, unknown> } | undefined)?.parameters ?? {});
+  return { enforcement: enforce(evaluated.decision, parameters) };
+}
+
+export async function resolveDeferral(deps: DecideDeps, caller: Caller, id: string, resolution: Record<string, unknown>): Promise<PendingRecord> {
+  if (tagOfId(id, 'dfr') === undefined) throw new ArbiterError('not_found', 'no such deferral');
+  await requireOpen(deps, caller.tenant, id);
+  try {
+    return await transition(deps, caller.tenant, id, (record, state, now) => {
+      const at = now.toISOString();
+      if (record.status !== 'pending') throw new Refusal(new ArbiterError('conflict', `it is ${record.status} already; nothing changed`));
+      if (Date.parse(record.expires_at) <= now.getTime()) throw new Refusal(new ArbiterError('conflict', 'it expired; nothing changed'));
+      if (record.depends_on && state.summary.pending_deferrals.some((d) => d.id === record.depends_on && Date.parse(d.expires_at) > now.getTime())) {
+        throw new Refusal(new ArbiterError('conflict', `it waits behind ${record.depends_on}: resolve that first`));
+      }
+      const attempts = (record.attempts ?? 0) + 1;
+      const block = { attempts, resolution_hash: hashOf(resolution), resolved_by: caller.subject };
+      const outcome = resolutionOutcome(deps, { ...record }, resolution);
+      if ('stale' in outcome) {
+        const reasons = [{ policy_id: 'aarm.deferral.policy_changed', reason: `policy revision ${record.policy.revision} is no longer loaded here; the action must be asked for again` }];
+        return { record: close({ ...record, attempts }, 'stale', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+      }
+      const e = outcome.enforcement;
+      if (e.decision === 'DEFER') {
+        if (attempts >= MAX_DEFERRAL_ATTEMPTS) {
+          const reasons = [{ policy_id: 'aarm.deferral.attempts', reason: `still undecided after ${attempts} resolutions` }];
+          return { record: close({ ...record, attempts }, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+        }
+        const next = { ...record, attempts, context_needed: e.deferral?.contextNeeded ?? record.context_needed ?? [] };
+        return { record: next, decision: 'DEFER', reasons: e.reasons, block };
+      }
+      if (e.decision === 'STEP_UP' && e.approval) {
+        const approval: PendingRecord = {
+          ...record,
+          id: newId('apr', tagOfId(record.id, 'dfr')!),
+          kind: 'approval',
+          status: 'pending',
+          reasons: e.reasons,
+          approvers: e.approval.approvers,
+          quorum: e.approval.quorum,
+          four_eyes: e.approval.fourEyes,
+          votes: [],
+          ...(e.risk !== undefined && { risk: e.risk }),
+          source: 'defer_escalation',
+          escalated_to: record.id,
+          created_at: at,
+          expires_at: new Date(now.getTime() + e.approval.timeoutSeconds * 1000).toISOString(),
+        };
+        delete approval.input;
+        delete approval.attempts;
+        delete approval.depends_on;
+        delete approval.context_needed;
+        const closed = close({ ...record, attempts, escalated_to: approval.id }, 'escalated', 'STEP_UP', e.reasons, at, '');
+        return { record: closed, decision: 'STEP_UP', reasons: e.reasons, block: { ...block, escalated_to: approval.id }, created: approval };
+      }
+      const status = e.decision === 'DENY' ? 'denied' : 'resolved';
+      return { record: close({ ...record, attempts }, status, e.decision, e.reasons, at, '', e.parameters), decision: e.decision, reasons: e.reasons, block };
+    });
+  } catch (err) {
+    if (err instanceof Refusal) throw err.error;
+    throw err;
+  }
+}
+
+/**
+ * Waits (at most `seconds`) until the record is no longer pending, woken through the
+ * store's change channel, which reaches every replica.
+ */
+export async function waitForChange(deps: DecideDeps, id: string, seconds: number, isOpen: () => Promise<boolean>): Promise<void> {
+  if (seconds <= 0 || !(await isOpen())) return;
+  await new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    };
+    const timer = setTimeout(finish, Math.min(seconds, MAX_WAIT_SECONDS) * 1000);
+    const unsubscribe = deps.store.subscribe((changed) => {
+      if (changed === id) void isOpen().then((open) => !open && finish(), finish);
+    });
+    // Closed between the first look and the subscription: do not wait for a message that was already sent.
+    void isOpen().then((open) => !open && finish(), finish);
+  });
+}
+
+/** Ends expired pending records in DENY, on every replica; the commit lets only one succeed per record. */
+export function startExpirySweeper(deps: DecideDeps, intervalMs: number, onError: (err: unknown) => void): () => void {
+  let running = false;
+  const sweep = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const due = await deps.store.duePending(deps.clock().getTime(), 100);
+      for (const id of due) {
+        const record = await deps.store.getPending(id);
+        if (!record || record.status !== 'pending') {
+          await deps.store.unindexPending([{ id, tenant: record?.tenant ?? '' }]);
+          continue;
+        }
+        await expire(deps, record.tenant, id).catch(onError);
+      }
+    } catch (err) {
+      onError(err);
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void sweep(), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
