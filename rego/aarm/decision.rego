@@ -19,7 +19,8 @@
 #       "decision": "ALLOW" | "DENY" | "MODIFY" | "STEP_UP" | "DEFER",
 #       "reasons": [{"policy_id", "reason", "effect", "priority", "risk"?}, ...],
 #       "patch": [...],                      # MODIFY only
-#       "approvers": [...], "timeout_s": n,  # STEP_UP only
+#       "approvers": [...], "timeout_s": n,  # STEP_UP only, with
+#       "quorum": n, "four_eyes": bool,      #   (see below)
 #       "context_needed": [...], "timeout_s": n,  # DEFER only
 #       "risk": "LOW" | "MEDIUM" | "HIGH" | "CRITICAL",  # when a deciding finding has one
 #       "default": true                      # only when no finding at all decided
@@ -27,6 +28,16 @@
 #
 #   "reasons" holds the findings that decided the outcome, sorted by policy_id,
 #   then reason (then effect, priority and the rest, so the order is total).
+#
+#   The outcome fields come from the deciding findings of that effect: MODIFY
+#   concatenates their patches in the order of "reasons"; STEP_UP takes the sorted
+#   union of "approvers", the smallest "timeout_s" (else config step_up_timeout_s),
+#   the largest "quorum" (how many distinct approvers must approve; 1 when no
+#   finding names one) and "four_eyes" (true when any finding says so: the approver
+#   may be neither the agent nor the human who asked); DEFER takes the sorted union
+#   of "context_needed" and the smallest "timeout_s" (else config defer_timeout_s).
+#   A STEP_UP decided by the default posture has approvers [], quorum 1 and
+#   four_eyes false.
 #
 #   Rule packages may sit at any depth below aarm.rules (aarm.rules.x,
 #   aarm.rules.team.x, ...): every document named "findings" reached through
@@ -78,6 +89,11 @@ params := p if {
 	is_object(p)
 }
 
+# raw_params: input.action.parameters exactly as sent (any type), null when absent.
+default raw_params := null
+
+raw_params := input.action.parameters
+
 # signals: input.signals when it is an object, else {}.
 default signals := {}
 
@@ -116,7 +132,9 @@ exceeds(x, limit) if {
 
 # catalog_entry: the catalogue entry of input.action.tool,
 # data.aarm.catalog.tools[tool], when it is an object: {"operation",
-# "classification", "default_decision", "egress"}. Undefined when the tool is
+# "classification", "default_decision", "egress", and optionally "parameters",
+# "additional_parameters" (see parameters.rego), "approvers", "quorum",
+# "four_eyes", "timeout_s", "patch", "context_needed"}. Undefined when the tool is
 # unknown (not listed, no tool, no catalogue) or its entry is not an object, so
 # a rule written `entry := aarm.catalog_entry` says nothing about unknown tools
 # (the default posture, DENY, decides them). The fields themselves may still be
@@ -257,6 +275,12 @@ problem(f) := "it is not an object" if {
 } else := "timeout_s is not a positive number" if {
 	has_key(f, "timeout_s")
 	not positive_field(f, "timeout_s")
+} else := "quorum is not a whole number of at least 1" if {
+	has_key(f, "quorum")
+	not quorum_field(f)
+} else := "four_eyes is not a boolean" if {
+	has_key(f, "four_eyes")
+	not boolean_field(f, "four_eyes")
 }
 
 # has_key(obj, k): obj has the key k, whatever its value (null and false included).
@@ -275,6 +299,11 @@ number_field(obj, k) if is_number(obj[k])
 string_array_field(obj, k) if string_array(obj[k])
 
 positive_field(obj, k) if positive_number(obj[k])
+
+quorum_field(f) if {
+	whole(f.quorum)
+	f.quorum >= 1
+}
 
 forbidden_ok(f) if valid_forbidden(f.forbidden, f.effect)
 
@@ -436,6 +465,18 @@ approvers := sort({a | some f in deciding; f.effect == "STEP_UP"; some a in obje
 
 context_needed := sort({c | some f in deciding; f.effect == "DEFER"; some c in object.get(f, "context_needed", [])})
 
+# STEP_UP: the largest quorum among the deciding findings (1 when none names one),
+# and four_eyes when any of them asks for it.
+step_up_quorum := max({q | some f in deciding; f.effect == "STEP_UP"; q := f.quorum} | {1})
+
+default step_up_four_eyes := false
+
+step_up_four_eyes if {
+	some f in deciding
+	f.effect == "STEP_UP"
+	f.four_eyes == true
+}
+
 # The smallest timeout_s among the deciding findings of that effect, else the configured one.
 timeout_for(effect, fallback) := min(ts) if {
 	ts := {t | some f in deciding; f.effect == effect; t := f.timeout_s}
@@ -453,7 +494,12 @@ risk := r if {
 # The fields that only some outcomes carry.
 extras := {"patch": patch} if {
 	outcome == "MODIFY"
-} else := {"approvers": approvers, "timeout_s": timeout_for("STEP_UP", step_up_timeout_s)} if {
+} else := {
+	"approvers": approvers,
+	"four_eyes": step_up_four_eyes,
+	"quorum": step_up_quorum,
+	"timeout_s": timeout_for("STEP_UP", step_up_timeout_s),
+} if {
 	outcome == "STEP_UP"
 } else := {"context_needed": context_needed, "timeout_s": timeout_for("DEFER", defer_timeout_s)} if {
 	outcome == "DEFER"

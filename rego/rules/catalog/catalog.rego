@@ -15,10 +15,14 @@
 #   entry is a policy bug, and no other rule may turn it into an ALLOW.
 #
 #   A default_decision that needs more than an effect takes its companion fields
-#   from the entry: MODIFY its "patch", STEP_UP its "approvers" and "timeout_s",
-#   DEFER its "context_needed" and "timeout_s". They are checked by the core
-#   library like any finding's, so a MODIFY entry without a valid patch ends in
-#   the forbidden DENY of aarm.malformed_finding.
+#   from the entry: MODIFY its "patch", STEP_UP its "approvers", "quorum",
+#   "four_eyes" and "timeout_s", DEFER its "context_needed" and "timeout_s" (each
+#   only when present). They are checked by the core library like any finding's,
+#   so a MODIFY entry without a valid patch, or a STEP_UP entry with a quorum of 0,
+#   ends in the forbidden DENY of aarm.malformed_finding.
+#
+#   The entry's parameter constraints ("parameters", "additional_parameters") are
+#   enforced by parameters.rego in this package (policy_id "catalog.parameters").
 package aarm.rules.catalog
 
 import data.aarm
@@ -49,7 +53,7 @@ companions := {
 	"ALLOW": [],
 	"DENY": [],
 	"MODIFY": ["patch"],
-	"STEP_UP": ["approvers", "timeout_s"],
+	"STEP_UP": ["approvers", "quorum", "four_eyes", "timeout_s"],
 	"DEFER": ["context_needed", "timeout_s"],
 }
 

@@ -2,21 +2,28 @@
 # title: Credential rotation only in a maintenance window
 # description: |
 #   credentials.rotate depends on the maintenance_window flag (policy_id
-#   "rotation-window", context priority 50):
+#   "rotation-window", context priority 50), read with
+#   aarm.lookup("signals.maintenance_window"): input.resolution.maintenance_window
+#   (the context a deferral's resolver supplied) when it is set and not null, else
+#   input.signals.maintenance_window:
 #     - true: no finding (the catalogue's baseline ALLOW stands);
 #     - false: DENY;
-#     - not set, or anything but a boolean: DEFER with context_needed
-#       ["maintenance_window"] and timeout_s 300.
-#   The flag is read from input.resolution (the context a deferral's resolver
-#   supplied, when a deferral is being resolved), else from input.signals.
+#     - missing or null: DEFER (aarm.defer_for) with context_needed
+#       ["maintenance_window"] and timeout_s 300;
+#     - anything but a boolean: the same DEFER (fail closed: a garbled flag is
+#       not an open window).
+#   No rule of this package holds the flag itself: documents below aarm.rules are
+#   walked by the core library, so input values stay inside the rule bodies.
 package aarm.rules.rotation_window
 
 import data.aarm
 
-window := input.resolution.maintenance_window if {
-	is_object(input.resolution)
-	aarm.has_key(input.resolution, "maintenance_window")
-} else := aarm.signal("maintenance_window")
+path := "signals.maintenance_window"
+
+defer := object.union(
+	aarm.defer_for("rotation-window", "credential rotation needs to know whether a maintenance window is open", [path]),
+	{"timeout_s": 300},
+)
 
 findings contains {
 	"effect": "DENY",
@@ -25,17 +32,17 @@ findings contains {
 	"reason": "credentials may only be rotated inside a maintenance window",
 } if {
 	aarm.tool == "credentials.rotate"
-	window == false
+	aarm.lookup(path) == false
 }
 
-findings contains {
-	"context_needed": ["maintenance_window"],
-	"effect": "DEFER",
-	"policy_id": "rotation-window",
-	"priority": aarm.priority.context,
-	"reason": "credential rotation needs to know whether a maintenance window is open",
-	"timeout_s": 300,
-} if {
+# The flag is missing or null (in the input and in the resolution).
+findings contains defer if {
 	aarm.tool == "credentials.rotate"
-	not is_boolean(window)
+	count(aarm.missing([path])) > 0
+}
+
+# The flag is there but not a boolean.
+findings contains defer if {
+	aarm.tool == "credentials.rotate"
+	not is_boolean(aarm.lookup(path))
 }
