@@ -47,7 +47,14 @@
 #   named "findings" below aarm.rules that is not a set (e.g. an array in data.json)
 #   counts as malformed and turns the decision into DENY. Keep test packages outside
 #   aarm.rules (the shipped pack uses rules_test.NAME): everything below aarm.rules
-#   is evaluated for every decision.
+#   is evaluated for every decision. For the same reason a rule package should not
+#   hold input values in its documents (a key or string "findings" in them would be
+#   collected): use them inside rule bodies, or through the helpers of this package.
+#
+#   The package is spread over rego/aarm/: this file (the combiner and the input,
+#   catalogue and configuration helpers), parameters.rego (catalogue parameter
+#   constraints), context.rego (lookup, missing, defer_for) and patch.rego
+#   (pointer, redact).
 #
 #   Writing this library: data.aarm.config is read only through `default` rules
 #   (never object.get over data.aarm, which would recurse into the decision), and
@@ -220,7 +227,12 @@ collected contains [pkg, doc] if {
 	every seg in path {
 		is_string(seg)
 	}
-	pkg := concat(".", array.concat(["aarm", "rules"], array.slice(path, 0, n - 1)))
+
+	# Only a key "findings" of an object reached through objects (packages): a string
+	# "findings" inside a rule's set (e.g. a domain parsed from the input) is not a package.
+	parent := array.slice(path, 0, n - 1)
+	is_object(object.get(data.aarm.rules, parent, null))
+	pkg := concat(".", array.concat(["aarm", "rules"], parent))
 }
 
 # entries: [package, finding] for every finding of every rule package.
@@ -299,6 +311,14 @@ number_field(obj, k) if is_number(obj[k])
 string_array_field(obj, k) if string_array(obj[k])
 
 positive_field(obj, k) if positive_number(obj[k])
+
+boolean_field(obj, k) if is_boolean(obj[k])
+
+# whole(x): x is a whole number (5, 5.0; not 5.5, not "5").
+whole(x) if {
+	is_number(x)
+	floor(x) == x
+}
 
 quorum_field(f) if {
 	whole(f.quorum)

@@ -70,7 +70,7 @@ test_default_step_up_uses_configured_timeout if {
 	d := data.aarm.decision with data.aarm.rules as rules(set()) with data.aarm.config as {"default_decision": "STEP_UP", "step_up_timeout_s": 120}
 	d == {
 		"decision": "STEP_UP", "reasons": [default_reason("STEP_UP")], "default": true,
-		"approvers": [], "timeout_s": 120,
+		"approvers": [], "four_eyes": false, "quorum": 1, "timeout_s": 120,
 	}
 }
 
@@ -123,6 +123,8 @@ test_step_up_alone if {
 		"decision": "STEP_UP",
 		"reasons": [object.union(reason("STEP_UP", "s", 50), {"risk": "HIGH"})],
 		"approvers": ["finance"],
+		"four_eyes": false,
+		"quorum": 1,
 		"timeout_s": 600,
 		"risk": "HIGH",
 	}
@@ -307,6 +309,64 @@ test_step_up_without_timeout_uses_config if {
 	d := data.aarm.decision with data.aarm.rules as rules({s}) with data.aarm.config as {"step_up_timeout_s": 42}
 	d.timeout_s == 42
 	d.approvers == ["ops"]
+}
+
+test_step_up_quorum_is_the_largest_and_four_eyes_any if {
+	s1 := {"effect": "STEP_UP", "policy_id": "s1", "reason": "r", "approvers": ["finance"], "quorum": 2}
+	s2 := {"effect": "STEP_UP", "policy_id": "s2", "reason": "r", "quorum": 3, "four_eyes": false}
+	s3 := {"effect": "STEP_UP", "policy_id": "s3", "reason": "r", "four_eyes": true}
+	d := decide({s1, s2, s3})
+	d == {
+		"decision": "STEP_UP",
+		"reasons": [
+			{"effect": "STEP_UP", "policy_id": "s1", "priority": 0, "reason": "r"},
+			{"effect": "STEP_UP", "policy_id": "s2", "priority": 0, "reason": "r"},
+			{"effect": "STEP_UP", "policy_id": "s3", "priority": 0, "reason": "r"},
+		],
+		"approvers": ["finance"],
+		"four_eyes": true,
+		"quorum": 3,
+		"timeout_s": 3600,
+	}
+}
+
+test_step_up_quorum_defaults_to_1_and_four_eyes_to_false if {
+	d := decide({{"effect": "STEP_UP", "policy_id": "s", "reason": "r", "four_eyes": false}})
+	d.quorum == 1
+	d.four_eyes == false
+	e := decide({{"effect": "STEP_UP", "policy_id": "s", "reason": "r", "quorum": 1.0}})
+	e.quorum == 1
+}
+
+test_step_up_extras_only_from_deciding_step_up_findings if {
+	low := {"effect": "STEP_UP", "policy_id": "low", "reason": "r", "priority": 0, "quorum": 5, "four_eyes": true}
+	high := {"effect": "STEP_UP", "policy_id": "high", "reason": "r", "priority": 50}
+	d := decide({low, high})
+	d.quorum == 1
+	d.four_eyes == false
+
+	# on another effect the fields are checked but not used
+	deny := {"effect": "DENY", "policy_id": "d", "reason": "r", "quorum": 2, "four_eyes": true}
+	x := decide({deny})
+	x == {"decision": "DENY", "reasons": [{"effect": "DENY", "policy_id": "d", "priority": 0, "reason": "r"}]}
+}
+
+test_quorum_and_four_eyes_not_in_reasons if {
+	f := {"effect": "STEP_UP", "policy_id": "s", "reason": "r", "quorum": 2, "four_eyes": true}
+	decide({f}).reasons == [{"effect": "STEP_UP", "policy_id": "s", "priority": 0, "reason": "r"}]
+}
+
+test_malformed_quorum_and_four_eyes if {
+	every q in [0, -1, 1.5, "2", null, true, [2]] {
+		malformed_denies({"effect": "STEP_UP", "policy_id": "x", "reason": "r", "quorum": q})
+	}
+	every b in ["true", 1, null, [true]] {
+		malformed_denies({"effect": "STEP_UP", "policy_id": "x", "reason": "r", "four_eyes": b})
+	}
+	d := decide({{"effect": "STEP_UP", "policy_id": "x", "reason": "r", "quorum": 0}})
+	d.reasons[0].reason == "malformed finding from aarm.rules.p (policy_id x): quorum is not a whole number of at least 1"
+	e := decide({{"effect": "STEP_UP", "policy_id": "x", "reason": "r", "four_eyes": "yes"}})
+	e.reasons[0].reason == "malformed finding from aarm.rules.p (policy_id x): four_eyes is not a boolean"
 }
 
 test_defer_context_union_and_smallest_timeout if {
@@ -529,6 +589,17 @@ test_input_helpers if {
 	not data.aarm.has_key(inp.action.parameters, "missing")
 }
 
+test_raw_params_is_the_parameters_as_sent if {
+	every p in [{"a": 1}, "a=1", [1], null] {
+		v := data.aarm.raw_params with input as {"action": {"tool": "t", "parameters": p}}
+		v == p
+	}
+	every inp in [{}, {"action": {}}, {"action": "x"}, "garbage"] {
+		v := data.aarm.raw_params with input as inp
+		v == null
+	}
+}
+
 test_input_helpers_on_garbled_input if {
 	inp := {"action": {"tool": 5, "parameters": "a=1"}, "signals": [1]}
 	v11 := data.aarm.tool with input as inp
@@ -626,4 +697,13 @@ test_session_classification_fails_closed_on_a_garbled_context if {
 		c := data.aarm.session_classification with input as {"action": {"tool": "email.send"}, "context": ctx}
 		c == "RESTRICTED"
 	}
+}
+
+test_a_string_findings_inside_a_rule_set_is_not_a_package if {
+	tree := {"exfil": {
+		"domains": {"findings", "example.com"},
+		"findings": {finding("ALLOW", "exfil", 0)},
+	}}
+	d := data.aarm.decision with data.aarm.rules as tree
+	d == {"decision": "ALLOW", "reasons": [reason("ALLOW", "exfil", 0)]}
 }

@@ -38,8 +38,8 @@
 #   "additional_parameters": false on the entry makes every parameter that is not
 #   listed under "parameters" a DENY.
 #
-#   Constraint checks (type, minimum, ...) other than type and required are skipped
-#   when the value has the wrong type: the type violation says it all.
+#   When the value breaks "type", its other constraints (minimum, pattern, ...) are
+#   not checked: the type violation says it all.
 #
 #   Fail closed: a malformed constraint (an unknown key, a maximum that is not a
 #   number, a pattern that is not a valid regular expression, minimum above maximum,
@@ -79,12 +79,6 @@ type_matches("boolean", v) if is_boolean(v)
 type_matches("array", v) if is_array(v)
 
 type_matches("object", v) if is_object(v)
-
-# whole(x): x is a whole number (5, 5.0; not 5.5, not "5").
-whole(x) if {
-	is_number(x)
-	floor(x) == x
-}
 
 # count_number(x): x is a whole number of at least 0 (a max_length, a max_items).
 count_number(x) if {
@@ -222,8 +216,6 @@ spec_problem("default_value", spec) := "default does not satisfy the parameter's
 
 object_field(obj, k) if is_object(obj[k])
 
-boolean_field(obj, k) if is_boolean(obj[k])
-
 array_field(obj, k) if is_array(obj[k])
 
 count_field(obj, k) if count_number(obj[k])
@@ -247,9 +239,12 @@ on_violation_field(spec) if spec.on_violation in {"DENY", "MODIFY"}
 # parameter_violations(entry, params): every violation of the entry's constraints by
 # params (the action's parameters; null counts as {}), a set of objects
 #   {"parameter": name, "constraint": "maximum", "effect": "DENY" | "MODIFY",
-#    "message": "parameter limit is above its maximum 100: replaced by 100",
+#    "message": "parameter limit is above its maximum 100",
+#    "modification": "lowered to its maximum",                        # MODIFY only
 #    "patch": [{"op": "replace", "path": "/limit", "value": 100}]}   # MODIFY only
-# The message names the parameter and the constraint, never the parameter's value.
+# A MODIFY patch is a "replace" at the parameter's JSON Pointer, or an "add" for a
+# missing parameter with a default. The message names the parameter and the
+# constraint, never the parameter's value.
 # Call it only when parameter_problems(entry) is empty.
 parameter_violations(entry, params) := {{
 	"constraint": "parameters",
@@ -293,7 +288,8 @@ spec_violations(name, spec, params) := {deny_violation(name, "required", "is req
 } else := {{
 	"constraint": "default",
 	"effect": "MODIFY",
-	"message": concat("", ["parameter ", name, " is missing: set to its default ", json.marshal(spec["default"])]),
+	"message": concat("", ["parameter ", name, " is missing"]),
+	"modification": concat("", ["set to its default ", json.marshal(spec["default"])]),
 	"patch": [{"op": "add", "path": pointer(name), "value": spec["default"]}],
 }} if {
 	not has_key(params, name)
@@ -325,7 +321,10 @@ message_of(name, x) := object.union(
 	patch_of(name, x),
 )
 
-patch_of(name, x) := {"patch": [{"op": "replace", "path": pointer(name), "value": x.value}]} if {
+patch_of(name, x) := {
+	"modification": x.done,
+	"patch": [{"op": "replace", "path": pointer(name), "value": x.value}],
+} if {
 	x.effect == "MODIFY"
 } else := {}
 
@@ -337,7 +336,8 @@ deny_violation(name, constraint, text) := {
 
 # value_violations(spec, v): the constraints of spec that the value v breaks, a set of
 #   {"constraint", "effect", "text"} (text follows "parameter NAME "), with "value"
-#   (the replacement) on a MODIFY. Not "required": v is present.
+#   (the replacement) and "done" (what the replacement does) on a MODIFY. Not
+#   "required": v is present.
 value_violations(spec, v) := {x | some c in value_checks; x := value_violation(c, spec, v)}
 
 value_checks := ["type", "minimum", "maximum", "pattern", "allowlist", "blocklist", "max_length", "max_items"]
@@ -397,13 +397,13 @@ type_violated(spec, v) if {
 
 below_minimum(spec, v) := deny_text("minimum", "is not a number, so its minimum cannot be checked") if {
 	not is_number(v)
-} else := bound_text(spec, "minimum", concat("", ["is below its minimum ", json.marshal(spec.minimum)]), "raised to the minimum", spec.minimum) if {
+} else := bound_text(spec, "minimum", concat("", ["is below its minimum ", json.marshal(spec.minimum)]), "raised to its minimum", spec.minimum) if {
 	v < spec.minimum
 }
 
 above_maximum(spec, v) := deny_text("maximum", "is not a number, so its maximum cannot be checked") if {
 	not is_number(v)
-} else := bound_text(spec, "maximum", concat("", ["is above its maximum ", json.marshal(spec.maximum)]), "lowered to the maximum", spec.maximum) if {
+} else := bound_text(spec, "maximum", concat("", ["is above its maximum ", json.marshal(spec.maximum)]), "lowered to its maximum", spec.maximum) if {
 	v > spec.maximum
 }
 
@@ -415,25 +415,26 @@ pattern_mismatch(spec, v) := deny_text("pattern", "is not a string, so it cannot
 
 too_long(spec, v) := deny_text("max_length", "is not a string, so its max_length cannot be checked") if {
 	not is_string(v)
-} else := bound_text(spec, "max_length", concat("", ["is longer than its max_length ", json.marshal(spec.max_length)]), "truncated", substring(v, 0, spec.max_length)) if {
+} else := bound_text(spec, "max_length", concat("", ["is longer than its max_length ", json.marshal(spec.max_length)]), "truncated to its max_length", substring(v, 0, spec.max_length)) if {
 	count(v) > spec.max_length
 }
 
 too_many(spec, v) := deny_text("max_items", "is not an array, so its max_items cannot be checked") if {
 	not is_array(v)
-} else := bound_text(spec, "max_items", concat("", ["has more items than its max_items ", json.marshal(spec.max_items)]), "cut to max_items", array.slice(v, 0, spec.max_items)) if {
+} else := bound_text(spec, "max_items", concat("", ["has more items than its max_items ", json.marshal(spec.max_items)]), "cut to its max_items", array.slice(v, 0, spec.max_items)) if {
 	count(v) > spec.max_items
 }
 
 deny_text(constraint, text) := {"constraint": constraint, "effect": "DENY", "text": text}
 
 # bound_text: a crossed bound; with on_violation MODIFY it is a MODIFY whose
-# replacement is `value` (the bound, the truncated string, the cut array) and whose
-# text says what was done.
+# replacement is `value` (the bound, the truncated string, the cut array), `done`
+# saying what the replacement does.
 bound_text(spec, constraint, text, done, value) := {
 	"constraint": constraint,
 	"effect": "MODIFY",
-	"text": concat("", [text, ": ", done]),
+	"done": done,
+	"text": text,
 	"value": value,
 } if {
 	spec.on_violation == "MODIFY"

@@ -27,17 +27,14 @@ package aarm.rules.catalog
 
 import data.aarm
 
-# tools: the catalogue, {} when it is missing or not an object.
-default tools := {}
-
-tools := t if {
-	t := data.aarm.catalog.tools
-	is_object(t)
-}
-
-# listed: the tool has an entry in the catalogue, whatever its value.
+# listed: the tool has an entry in the catalogue, whatever its value. (No rule of
+# this package holds the catalogue or the input itself: everything below
+# aarm.rules is walked by the core library, and a key "findings" in them, e.g. a
+# parameter of that name, would be taken for a rule's findings.)
 listed if {
 	aarm.tool != ""
+	tools := data.aarm.catalog.tools
+	is_object(tools)
 	aarm.has_key(tools, aarm.tool)
 }
 

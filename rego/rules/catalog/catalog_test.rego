@@ -29,10 +29,16 @@ levels := {"PUBLIC", "INTERNAL", "CONFIDENTIAL", "RESTRICTED"}
 
 test_shipped_catalogue if {
 	data.aarm.catalog.tools == {
-		"db.query": {"operation": "read", "classification": "CONFIDENTIAL", "default_decision": "ALLOW", "egress": false},
+		"db.query": {
+			"operation": "read", "classification": "CONFIDENTIAL", "default_decision": "ALLOW", "egress": false,
+			"parameters": {
+				"limit": {"type": "integer", "minimum": 0, "maximum": 100, "default": 100, "on_violation": "MODIFY"},
+				"sql": {"type": "string", "max_length": 10000},
+			},
+		},
 		"email.send": {"operation": "send", "classification": "PUBLIC", "default_decision": "ALLOW", "egress": true},
 		"files.read": {"operation": "read", "classification": "INTERNAL", "default_decision": "ALLOW", "egress": false},
-		"payments.transfer": {"operation": "write", "classification": "CONFIDENTIAL", "default_decision": "ALLOW", "egress": false},
+		"payments.transfer": {"operation": "write", "classification": "CONFIDENTIAL", "default_decision": "ALLOW", "egress": false, "approvers": ["finance"]},
 		"credentials.rotate": {"operation": "execute", "classification": "RESTRICTED", "default_decision": "ALLOW", "egress": false},
 		"db.drop": {"operation": "delete", "classification": "RESTRICTED", "default_decision": "ALLOW", "egress": false},
 		"http.post": {"operation": "send", "classification": "PUBLIC", "default_decision": "ALLOW", "egress": true},
@@ -55,6 +61,7 @@ test_shipped_entries_are_well_formed if {
 		entry.classification in levels
 		entry.default_decision in data.aarm.effects
 		is_boolean(entry.egress)
+		count(data.aarm.parameter_problems(entry)) == 0
 	}
 	every _, level in data.aarm.catalog.data_classes {
 		level in levels
@@ -79,7 +86,7 @@ test_catalogued_tool_is_allowed if {
 
 test_every_shipped_tool_gets_its_default_decision_at_baseline if {
 	every tool, entry in data.aarm.catalog.tools {
-		findings(call(tool)) == {{
+		{f | some f in findings(call(tool)); f.policy_id == "catalog"} == {{
 			"effect": entry.default_decision,
 			"policy_id": "catalog",
 			"priority": 0,
@@ -109,6 +116,8 @@ test_default_decision_step_up_takes_its_approvers if {
 			"reason": "tool t is catalogued with default decision STEP_UP",
 		}],
 		"approvers": ["security"],
+		"four_eyes": false,
+		"quorum": 1,
 		"timeout_s": 60,
 	}
 }
@@ -147,7 +156,61 @@ test_modify_without_a_valid_patch_fails_closed if {
 test_context_rules_override_the_baseline if {
 	d := decision({"action": {"tool": "db.query", "parameters": {"limit": 5000}}})
 	d.decision == "MODIFY"
-	[r.policy_id | some r in d.reasons] == ["row-limit"]
+	[r.policy_id | some r in d.reasons] == ["catalog.parameters"]
+}
+
+test_the_row_limit_rule_is_now_catalogue_data if {
+	not data.aarm.rules.row_limit
+	data.aarm.catalog.tools["db.query"].parameters.limit.maximum == 100
+}
+
+test_default_decision_step_up_takes_quorum_and_four_eyes if {
+	entry := {"default_decision": "STEP_UP", "approvers": ["finance", "security"], "quorum": 2, "four_eyes": true}
+	findings_with(entry) == {{
+		"approvers": ["finance", "security"],
+		"effect": "STEP_UP",
+		"four_eyes": true,
+		"policy_id": "catalog",
+		"priority": 0,
+		"quorum": 2,
+		"reason": "tool t is catalogued with default decision STEP_UP",
+	}}
+	d := decision_with(entry)
+	d.decision == "STEP_UP"
+	d.approvers == ["finance", "security"]
+	d.quorum == 2
+	d.four_eyes == true
+	d.timeout_s == 3600
+}
+
+test_default_decision_step_up_without_extras if {
+	d := decision_with({"default_decision": "STEP_UP"})
+	d.approvers == []
+	d.quorum == 1
+	d.four_eyes == false
+}
+
+test_step_up_extras_not_taken_for_other_effects if {
+	findings_with({"default_decision": "ALLOW", "approvers": ["x"], "quorum": 3, "four_eyes": true}) == {{
+		"effect": "ALLOW",
+		"policy_id": "catalog",
+		"priority": 0,
+		"reason": "tool t is catalogued with default decision ALLOW",
+	}}
+}
+
+test_garbled_step_up_extras_fail_closed if {
+	every entry in [
+		{"default_decision": "STEP_UP", "quorum": 0},
+		{"default_decision": "STEP_UP", "quorum": 1.5},
+		{"default_decision": "STEP_UP", "quorum": "2"},
+		{"default_decision": "STEP_UP", "four_eyes": "yes"},
+		{"default_decision": "STEP_UP", "approvers": "finance"},
+	] {
+		d := decision_with(entry)
+		d.decision == "DENY"
+		d.reasons[0].policy_id == "aarm.malformed_finding"
+	}
 }
 
 # --- fail closed ---------------------------------------------------------------------------

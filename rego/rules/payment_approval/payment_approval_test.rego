@@ -18,6 +18,8 @@ test_large_transfer_steps_up if {
 			"risk": "HIGH",
 		}],
 		"approvers": ["finance"],
+		"four_eyes": false,
+		"quorum": 1,
 		"timeout_s": 3600,
 		"risk": "HIGH",
 	}

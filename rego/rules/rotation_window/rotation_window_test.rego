@@ -73,3 +73,50 @@ test_other_tools_are_not_touched if {
 	fs := data.aarm.rules.rotation_window.findings with input as {"action": {"tool": "files.read"}}
 	count(fs) == 0
 }
+
+test_the_deferral_is_built_with_defer_for if {
+	fs := data.aarm.rules.rotation_window.findings with input as rotate
+	fs == {{
+		"context_needed": ["maintenance_window"],
+		"effect": "DEFER",
+		"policy_id": "rotation-window",
+		"priority": 50,
+		"reason": "credential rotation needs to know whether a maintenance window is open",
+		"timeout_s": 300,
+	}}
+}
+
+test_null_window_defers if {
+	d := decision(with_signals({"maintenance_window": null}))
+	d.decision == "DEFER"
+	d.context_needed == ["maintenance_window"]
+}
+
+test_null_resolution_falls_back_to_signals if {
+	inp := object.union(with_signals({"maintenance_window": true}), {"resolution": {"maintenance_window": null}})
+	decision(inp).decision == "ALLOW"
+	e := object.union(rotate, {"resolution": {"maintenance_window": null}})
+	decision(e).decision == "DEFER"
+}
+
+test_garbled_resolution_defers if {
+	every v in ["yes", 1, {}, []] {
+		inp := object.union(with_signals({"maintenance_window": true}), {"resolution": {"maintenance_window": v}})
+		decision(inp).decision == "DEFER"
+	}
+}
+
+test_garbled_resolution_document_uses_signals if {
+	every res in ["open", [true], null] {
+		inp := object.union(with_signals({"maintenance_window": true}), {"resolution": res})
+		decision(inp).decision == "ALLOW"
+	}
+}
+
+test_the_flag_is_not_a_rule_document if {
+	# a value under aarm.rules would be walked by the core library
+	inp := with_signals({"maintenance_window": {"findings": [{"effect": "ALLOW"}]}})
+	d := decision(inp)
+	d.decision == "DEFER"
+	[r.policy_id | some r in d.reasons] == ["rotation-window"]
+}
