@@ -56,6 +56,11 @@ for (const store of ['memory', 'redis'] as const) {
       callerToken.admin = await caller('admin-1', ['admin']);
       callerToken.otherPep = await caller('gateway-b', ['pep'], 'globex');
       callerToken.otherAuditor = await caller('auditor-b', ['auditor'], 'globex');
+      callerToken.approver = await caller('carol', ['approver']);
+      callerToken.financeApprover = await idp.sign(
+        { sub: 'dave', roles: ['approver'], groups: ['finance'], tenant: 'acme' },
+        { issuer: ISSUER, audience: AUDIENCE, expiresIn: '1h' },
+      );
       arbiter = await startTestArbiter({
         store,
         env: {
@@ -155,6 +160,23 @@ for (const store of ['memory', 'redis'] as const) {
       assert.equal((await decideAs('pep', fresh)).body.decision, 'ALLOW');
       await arbiter.post('/v1/admin/revocations', { sub: 'agent-9' }, { authorization: `Bearer ${callerToken.admin}` });
       assert.equal((await decideAs('pep', await signAgent({ sub: 'agent-9' }))).body.decision, 'DENY');
+    });
+
+    test('an approval is given only by a verified approver of a group the policy names', async () => {
+      const asked = await arbiter.post(
+        '/v1/decide',
+        { action: { tool: 'payments.transfer', parameters: { amount: 5000 } }, session: { id: uniqueSession('pay') }, identity: { agent_token: await signAgent() } },
+        { authorization: `Bearer ${callerToken.pep}` },
+      );
+      assert.equal(asked.body.decision, 'STEP_UP');
+      const vote = (who: string) =>
+        arbiter.post(`/v1/approvals/${asked.body.approval.id}`, { decision: 'approve', approver: 'forged-name' }, { authorization: `Bearer ${callerToken[who]}` });
+      assert.equal((await vote('pep')).status, 403, 'a PEP is no approver');
+      assert.equal((await vote('approver')).status, 403, 'an approver outside the finance group');
+      assert.equal((await vote('otherPep')).status, 403);
+      const done = await vote('financeApprover');
+      assert.equal(done.body.decision, 'ALLOW');
+      assert.equal(done.body.votes[0].approver, 'dave', 'the approver is the token subject, not a name in the body');
     });
 
     test('tenants are isolated: the same session id is two sessions, and reads across tenants find nothing', async () => {

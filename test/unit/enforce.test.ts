@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { enforce, MAX_DEFERRAL_SECONDS } from '../../services/decision/src/enforce/enforce.js';
+import { describe, test } from 'node:test';
+import { enforce, enforceChecked, MAX_DEFERRAL_SECONDS } from '../../services/decision/src/enforce/enforce.js';
 import type { PolicyDecision } from '../../services/decision/src/policy/engine.js';
 
 const reasons = [{ policy_id: 'p', reason: 'r', effect: 'MODIFY', priority: 0 }];
@@ -36,4 +36,37 @@ test('STEP_UP and DEFER carry their waits, bounded', () => {
   assert.deepEqual(up.approval, { approvers: ['finance'], timeoutSeconds: 60, quorum: 1, fourEyes: false, risk: 'HIGH' });
   const defer = enforce({ decision: 'DEFER', reasons, context_needed: ['ticket'], timeout_s: 10 ** 9 }, {});
   assert.deepEqual(defer.deferral, { contextNeeded: ['ticket'], timeoutSeconds: MAX_DEFERRAL_SECONDS });
+});
+
+describe('a MODIFY is checked again on the parameters it produces', () => {
+  const modify: PolicyDecision = { decision: 'MODIFY', reasons, patch: [{ op: 'replace', path: '/limit', value: 100 }] };
+  const input = { action: { tool: 'db.query', parameters: { limit: 5000 } } };
+  const seen: unknown[] = [];
+  const answering = (decision: PolicyDecision) => (i: Record<string, unknown>) => {
+    seen.push((i.action as { parameters: unknown }).parameters);
+    return decision;
+  };
+
+  test('it stands when the modified parameters are allowed, and the recheck saw them', () => {
+    const out = enforceChecked(answering({ decision: 'ALLOW', reasons: [] }), input, modify, { limit: 5000 });
+    assert.equal(out.decision, 'MODIFY');
+    assert.deepEqual(seen.at(-1), { limit: 100 });
+  });
+
+  test('it stands when the recheck only repeats the same rewrite', () => {
+    assert.equal(enforceChecked(answering(modify), input, modify, { limit: 5000 }).decision, 'MODIFY');
+  });
+
+  for (const other of ['STEP_UP', 'DENY', 'DEFER'] as const) {
+    test(`it is DENY when the modified parameters would get ${other}`, () => {
+      const out = enforceChecked(answering({ decision: other, reasons: [] }), input, modify, { limit: 5000 });
+      assert.equal(out.decision, 'DENY');
+      assert.equal(out.reasons[0]?.policy_id, 'aarm.modify.revalidation');
+    });
+  }
+
+  test('it is DENY when the recheck wants yet another rewrite', () => {
+    const further: PolicyDecision = { decision: 'MODIFY', reasons, patch: [{ op: 'replace', path: '/limit', value: 10 }] };
+    assert.equal(enforceChecked(answering(further), input, modify, { limit: 5000 }).decision, 'DENY');
+  });
 });

@@ -19,7 +19,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { higher, toolClassification } from './context/classify.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
-import { deny, enforce, MAX_WAITING_DEFERRALS, type Enforcement } from './enforce/enforce.js';
+import { deny, enforceChecked, MAX_WAITING_DEFERRALS, type Enforcement } from './enforce/enforce.js';
 import { requestedEvent } from './enforce/pending.js';
 import { ArbiterError } from './errors.js';
 import { resolveAgent, type AgentResolution, type Caller } from './intercept/agent.js';
@@ -246,7 +246,9 @@ async function evaluate(
     now: step.at,
   };
   const { decision, version } = await deps.metrics.stage('evaluate', () => deps.policy.evaluate(input));
-  return { enforcement: ordering(step, enforce(decision, step.action.parameters)), version, input };
+  const recheck = (i: Record<string, unknown>) => deps.policy.evaluate(i).decision;
+  const enforcement = enforceChecked(recheck, input, decision, step.action.parameters);
+  return { enforcement: ordering(step, enforcement), version, input };
 }
 
 /**

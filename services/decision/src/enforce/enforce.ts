@@ -4,6 +4,7 @@
  */
 import fastJsonPatch from 'fast-json-patch';
 import type { PolicyDecision } from '../policy/engine.js';
+import { hashOf } from '../receipts/canonical.js';
 import type { Decision, Reason } from '../receipts/types.js';
 
 const { applyPatch, deepClone } = fastJsonPatch;
@@ -82,4 +83,25 @@ export function enforce(policy: PolicyDecision, parameters: Record<string, unkno
     case 'DENY':
       return { decision: policy.decision, reasons, ...risk };
   }
+}
+
+/**
+ * enforce(), and for a MODIFY the check that the parameters to execute with pass the policy
+ * themselves (issue 4: patched parameters are validated again). Anything but an ALLOW, or a
+ * MODIFY that changes nothing more, is a DENY: a rewrite must never produce an action the
+ * policy would not have allowed as asked.
+ */
+export function enforceChecked(
+  evaluate: (input: Record<string, unknown>) => PolicyDecision,
+  input: Record<string, unknown> & { action: Record<string, unknown> },
+  decision: PolicyDecision,
+  parameters: Record<string, unknown>,
+): Enforcement {
+  const first = enforce(decision, parameters);
+  if (first.decision !== 'MODIFY' || !first.parameters) return first;
+  const modified = first.parameters;
+  const again = enforce(evaluate({ ...input, action: { ...input.action, parameters: modified } }), modified);
+  const settled = again.decision === 'ALLOW' || (again.decision === 'MODIFY' && hashOf(again.parameters) === hashOf(modified));
+  if (settled) return first;
+  return deny('aarm.modify.revalidation', `the modified parameters are not allowed as they stand (${again.decision})`);
 }

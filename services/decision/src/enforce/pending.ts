@@ -16,7 +16,7 @@ import { ENTRYPOINT } from '../policy/compile.js';
 import { hashOf } from '../receipts/canonical.js';
 import { receiptHash, signReceipt } from '../receipts/sign.js';
 import type { Decision, Reason, ReceiptApproval, ReceiptBody, ReceiptDeferral } from '../receipts/types.js';
-import { enforce, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
+import { enforceChecked, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
 
 /** How long a long-poll may wait at most (`?wait=`), so no request is held forever. */
 export const MAX_WAIT_SECONDS = 60;
@@ -263,11 +263,14 @@ function resolutionOutcome(
   record: PendingRecord,
   resolution: Record<string, unknown>,
 ): { enforcement: Enforcement } | { stale: true } {
-  const input = { ...record.input, resolution };
+  const action = (record.input?.action ?? {}) as Record<string, unknown> & { parameters?: Record<string, unknown> };
+  const input = { ...record.input, action, resolution };
   const evaluated = deps.policy.evaluateAt(record.policy.revision, input);
   if (!evaluated) return { stale: true };
-  const parameters = ((record.input?.action as { parameters?: Record<string, unknown> } | undefined)?.parameters ?? {});
-  return { enforcement: enforce(evaluated.decision, parameters) };
+  // The recheck of a MODIFY runs under the same revision; if it went meanwhile, no rewrite is trusted.
+  const recheck = (i: Record<string, unknown>) =>
+    deps.policy.evaluateAt(record.policy.revision, i)?.decision ?? { decision: 'DENY' as const, reasons: [] };
+  return { enforcement: enforceChecked(recheck, input, evaluated.decision, action.parameters ?? {}) };
 }
 
 export async function resolveDeferral(deps: DecideDeps, caller: Caller, id: string, resolution: Record<string, unknown>): Promise<PendingRecord> {
