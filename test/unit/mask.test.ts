@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hashOf } from '../../services/decision/src/receipts/canonical.js';
-import { maskParameters } from '../../services/decision/src/receipts/mask.js';
+import { maskParameters, maskingPaths } from '../../services/decision/src/receipts/mask.js';
 
 test('credential-like names are replaced by the hash of their value, at any depth', () => {
   const masked = maskParameters({
@@ -17,4 +17,21 @@ test('credential-like names are replaced by the hash of their value, at any dept
   assert.equal(masked.headers['X-Api-Key'], hashOf('k'));
   assert.equal(masked.list[0].client_secret, hashOf({ nested: 'x' }));
   assert.equal(masked.private_key, hashOf(null));
+});
+
+test('paths from policy data are masked too, with * for any key or index', () => {
+  const masked = maskParameters(
+    { body: 'hello', rows: [{ ssn: '123', name: 'a' }, { ssn: '456', name: 'b' }], 'a/b': 1 },
+    ['/body', '/rows/*/ssn', '/a~1b', 'not-a-pointer'],
+  ) as Record<string, any>;
+  assert.equal(masked.body, hashOf('hello'));
+  assert.equal(masked.rows[0].ssn, hashOf('123'));
+  assert.equal(masked.rows[1].ssn, hashOf('456'));
+  assert.equal(masked.rows[1].name, 'b');
+  assert.equal(masked['a/b'], hashOf(1));
+});
+
+test('the masking paths are read from data.aarm.masking.paths', () => {
+  assert.deepEqual(maskingPaths({ aarm: { masking: { paths: ['/x', 7] } } }), ['/x']);
+  assert.deepEqual(maskingPaths(undefined), []);
 });

@@ -2,7 +2,8 @@
  * The one place that reads the environment (ARCHITECTURE: "config read once").
  * Everything else receives a typed, validated `Config`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -55,7 +56,17 @@ const EnvSchema = z.object({
   ARBITER_WEBHOOK_MAX_ATTEMPTS: intFrom(1, 20, 5),
   ARBITER_EXPIRY_SWEEP_MS: intFrom(100, 60_000, 1000),
   ARBITER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ARBITER_INSTANCE_ID: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/).optional(),
+  ARBITER_VERIFY_KEYS: z.string().optional(),
+  ARBITER_EXPORT_BATCH: intFrom(1, 10_000, 256),
+  ARBITER_EXPORT_CLAIM_IDLE_MS: intFrom(1000, 3_600_000, 30_000),
+  ARBITER_EXPORT_MAX_BACKLOG: intFrom(1, 100_000_000, 100_000),
+  ARBITER_EXPORT_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_LOGS_HEADERS: z.string().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
@@ -80,6 +91,21 @@ export interface Config {
     compileTimeoutMs: number;
   };
   signingKeyPath: string | undefined;
+  /** Older keys (PEM files) whose public halves stay in /v1/keys after a rotation. */
+  verifyKeyPaths: string[];
+  instance: { id: string; version: string };
+  /** Receipt export over OTLP logs; undefined when no OTLP endpoint is configured. */
+  export:
+    | {
+        endpoint: string;
+        protocol: 'http/json' | 'http/protobuf';
+        headers: Record<string, string>;
+        batchSize: number;
+        claimIdleMs: number;
+        maxBacklog: number;
+        timeoutMs: number;
+      }
+    | undefined;
   auth: { mode: 'off' } | ({ mode: 'jwt' } & Omit<TokenVerifierOptions, 'now' | 'jwksCooldownMs'>);
   maxBodyBytes: number;
   historySize: number;
@@ -92,6 +118,25 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** OTEL_EXPORTER_OTLP_HEADERS: "key=value,key2=value2", values URL-encoded (OTel spec). */
+function otlpHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+function projectVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
 
 /** Finds `opa`: ARBITER_OPA, else the one on PATH, else the one `make setup` installed. */
 function locateOpa(env: NodeJS.ProcessEnv, explicit: string | undefined): string {
@@ -123,6 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('ARBITER_WEBHOOK_URLS needs ARBITER_WEBHOOK_SECRET to sign the notifications');
   }
   const otelDisabled = e.OTEL_SDK_DISABLED === 'true';
+  const logsEndpoint = otelDisabled
+    ? undefined
+    : (e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
+      (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/logs` : undefined));
   const tracesEndpoint = otelDisabled
     ? undefined
     : (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
@@ -143,6 +192,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       compileTimeoutMs: e.ARBITER_POLICY_COMPILE_TIMEOUT_MS,
     },
     signingKeyPath: e.ARBITER_SIGNING_KEY,
+    verifyKeyPaths: (e.ARBITER_VERIFY_KEYS ?? '').split(':').filter((p) => p.length > 0),
+    instance: { id: e.ARBITER_INSTANCE_ID ?? `${hostname()}-${process.pid}`, version: projectVersion() },
+    export: logsEndpoint
+      ? {
+          endpoint: logsEndpoint,
+          protocol: e.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+          headers: { ...otlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS), ...otlpHeaders(e.OTEL_EXPORTER_OTLP_LOGS_HEADERS) },
+          batchSize: e.ARBITER_EXPORT_BATCH,
+          claimIdleMs: e.ARBITER_EXPORT_CLAIM_IDLE_MS,
+          maxBacklog: e.ARBITER_EXPORT_MAX_BACKLOG,
+          timeoutMs: e.ARBITER_EXPORT_TIMEOUT_MS,
+        }
+      : undefined,
     auth:
       e.ARBITER_AUTH === 'off'
         ? { mode: 'off' }

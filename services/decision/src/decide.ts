@@ -15,7 +15,7 @@
  *              which case the decision is made again on the new context
  *   answer     only after the commit: the PEP never hears of a decision we could lose
  */
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { context as otelContext, isSpanContextValid, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { higher, toolClassification } from './context/classify.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
@@ -30,8 +30,9 @@ import { ENTRYPOINT } from './policy/compile.js';
 import type { PolicyEngine, PolicyVersion } from './policy/engine.js';
 import { hashOf } from './receipts/canonical.js';
 import type { SigningKey } from './receipts/keys.js';
-import { maskParameters } from './receipts/mask.js';
+import { maskingPaths, maskParameters } from './receipts/mask.js';
 import { receiptHash, signReceipt } from './receipts/sign.js';
+import { receiptHeader, type Producer } from './receipts/header.js';
 import type { Receipt, ReceiptBody } from './receipts/types.js';
 import type { Notifier } from './notify/webhooks.js';
 import type { Metrics } from './telemetry/metrics.js';
@@ -46,6 +47,8 @@ export interface DecideDeps {
   verifier: TokenVerifier | undefined;
   /** Tells operators about new approvals and deferrals (webhooks), off the decision path. */
   notifier: Notifier;
+  /** Names this replica in receipts (OPA decision-log labels). */
+  producer: Producer;
   historySize: number;
   commitRetries: number;
 }
@@ -63,11 +66,23 @@ export interface DecideResponse {
 
 const tracer = trace.getTracer('arbiter');
 
-export async function decide(deps: DecideDeps, caller: Caller, request: DecideRequest): Promise<DecideResponse> {
-  return tracer.startActiveSpan('aarm.decide', async (span) => {
+/**
+ * `parent` is the caller's W3C trace context: the span (and so the receipt's trace_id)
+ * continues the caller's trace. Without a tracing SDK the span is not recorded, and the
+ * receipt carries the caller's own trace and span ids.
+ */
+export async function decide(
+  deps: DecideDeps,
+  caller: Caller,
+  request: DecideRequest,
+  parent: Context = otelContext.active(),
+): Promise<DecideResponse> {
+  return tracer.startActiveSpan('aarm.decide', {}, parent, async (span) => {
     try {
       span.setAttributes({ 'aarm.tool': request.action.tool, 'aarm.session': request.session.id });
-      const response = await decideInSpan(deps, caller, request);
+      const sc = span.spanContext();
+      const trace = isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : undefined;
+      const response = await decideInSpan(deps, caller, request, trace);
       span.setAttributes({
         'aarm.decision': response.decision,
         'aarm.action_id': response.action_id,
@@ -84,7 +99,12 @@ export async function decide(deps: DecideDeps, caller: Caller, request: DecideRe
   });
 }
 
-async function decideInSpan(deps: DecideDeps, caller: Caller, request: DecideRequest): Promise<DecideResponse> {
+async function decideInSpan(
+  deps: DecideDeps,
+  caller: Caller,
+  request: DecideRequest,
+  trace: { traceId: string; spanId: string } | undefined,
+): Promise<DecideResponse> {
   const { metrics } = deps;
   const started = performance.now();
   const now = deps.clock();
@@ -117,16 +137,19 @@ async function decideInSpan(deps: DecideDeps, caller: Caller, request: DecideReq
       ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
       ...(identity.input.human !== undefined && { human: identity.input.human }),
     };
-    const step: Step = { request, tag, action, identity, meta, state, now, at };
+    const step: Step = { request, tag, action, identity, meta, state, now, at, masking: maskingPaths(deps.policy.data) };
 
     // policy, enforce
-    const { enforcement, version, input } = await evaluate(deps, step);
+    const { enforcement, version, input, result: policyResult } = await evaluate(deps, step);
 
     // receipt
     const receiptId = newId('rcpt', tag);
     const pending = pendingRecord(step, enforcement, version, receiptId, input);
     const receipt = await metrics.stage('sign', () =>
-      signReceipt(receiptBody(step, enforcement, version, pending, receiptId), deps.signingKey),
+      signReceipt(
+        receiptBody({ step, enforcement, version, pending, receiptId, producer: deps.producer, trace, input, policyResult }),
+        deps.signingKey,
+      ),
     );
     const hash = receiptHash(receipt);
     const response = answer(action, enforcement, receipt, hash, version, pending);
@@ -176,6 +199,8 @@ interface Step {
   state: SessionState;
   now: Date;
   at: string;
+  /** Extra masking paths from the policy data (`data.aarm.masking.paths`). */
+  masking: string[];
 }
 
 /** Refusals that policy never sees: the identity, or the session, is not acceptable. */
@@ -224,7 +249,7 @@ function ordering(step: Step, enforcement: Enforcement): Enforcement {
 async function evaluate(
   deps: DecideDeps,
   step: Step,
-): Promise<{ enforcement: Enforcement; version: PolicyVersion; input?: Record<string, unknown> }> {
+): Promise<{ enforcement: Enforcement; version: PolicyVersion; input?: Record<string, unknown>; result?: unknown }> {
   const refused = refusal(step);
   if (refused) {
     const version = deps.policy.version;
@@ -248,7 +273,7 @@ async function evaluate(
   const { decision, version } = await deps.metrics.stage('evaluate', () => deps.policy.evaluate(input));
   const recheck = (i: Record<string, unknown>) => deps.policy.evaluate(i).decision;
   const enforcement = enforceChecked(recheck, input, decision, step.action.parameters);
-  return { enforcement: ordering(step, enforcement), version, input };
+  return { enforcement: ordering(step, enforcement), version, input, result: decision };
 }
 
 /**
@@ -301,7 +326,7 @@ function pendingRecord(
     status: 'pending',
     session_id: step.meta.id,
     tenant: step.meta.tenant,
-    action: receiptAction(step.action),
+    action: receiptAction(step.action, step.masking),
     identity: step.identity.receipt,
     reasons: enforcement.reasons,
     ...(enforcement.approval && { approvers: enforcement.approval.approvers }),
@@ -327,37 +352,44 @@ function pendingRecord(
   };
 }
 
-function receiptAction(action: NormalisedAction) {
+function receiptAction(action: NormalisedAction, masking: string[]) {
   return {
     id: action.id,
     tool: action.tool,
     ...(action.operation !== undefined && { operation: action.operation }),
     ...(action.target !== undefined && { target: action.target }),
     parameters_hash: action.parametersHash,
-    parameters: maskParameters(action.parameters),
+    parameters: maskParameters(action.parameters, masking),
   };
 }
 
-function receiptBody(
-  step: Step,
-  enforcement: Enforcement,
-  version: PolicyVersion,
-  pending: PendingRecord | undefined,
-  receiptId: string,
-): ReceiptBody {
+function receiptBody(args: {
+  step: Step;
+  enforcement: Enforcement;
+  version: PolicyVersion;
+  pending: PendingRecord | undefined;
+  receiptId: string;
+  producer: Producer;
+  trace: { traceId: string; spanId: string } | undefined;
+  input: Record<string, unknown> | undefined;
+  policyResult: unknown;
+}): ReceiptBody {
+  const { step, enforcement, version, pending } = args;
+  const masked = receiptAction(step.action, step.masking);
   return {
-    version: '1',
-    receipt_id: receiptId,
-    kind: 'decision',
-    session_id: step.meta.id,
-    tenant: step.meta.tenant,
-    seq: step.state.seq + 1,
-    prev_hash: step.state.head,
-    timestamp: step.at,
+    ...receiptHeader({
+      receiptId: args.receiptId,
+      kind: 'decision',
+      session: step.meta,
+      chain: step.state,
+      at: step.at,
+      producer: args.producer,
+      trace: args.trace,
+    }),
     action: {
-      ...receiptAction(step.action),
+      ...masked,
       ...(enforcement.parameters && {
-        modified_parameters: maskParameters(enforcement.parameters),
+        modified_parameters: maskParameters(enforcement.parameters, step.masking),
         modified_parameters_hash: hashOf(enforcement.parameters),
       }),
     },
@@ -369,6 +401,10 @@ function receiptBody(
     ...(pending?.kind === 'approval' && { approval: { id: pending.id, expires_at: pending.expires_at } }),
     ...(pending?.kind === 'deferral' && {
       deferral: { id: pending.id, expires_at: pending.expires_at, context_needed: pending.context_needed ?? [] },
+    }),
+    ...(args.input && {
+      input: { ...args.input, action: { ...(args.input.action as object), parameters: masked.parameters } },
+      result: args.policyResult,
     }),
   };
 }

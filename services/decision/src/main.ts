@@ -15,7 +15,8 @@ import { startExpirySweeper } from './enforce/pending.js';
 import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
 import { createWebhookNotifier, NO_NOTIFIER, type Notifier } from './notify/webhooks.js';
 import { PolicyEngine } from './policy/engine.js';
-import { generateSigningKey, loadSigningKey, publicJwk, type SigningKey } from './receipts/keys.js';
+import { generateSigningKey, loadSigningKey, publicJwk, publicKeyFromPem, type SigningKey } from './receipts/keys.js';
+import { createReceiptExporter, type ReceiptExporter } from './telemetry/exporter.js';
 import { Metrics } from './telemetry/metrics.js';
 import { setupTracing } from './telemetry/tracing.js';
 
@@ -40,12 +41,13 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   const tracing = options.processWide ? setupTracing(config.otel) : { shutdown: async () => {} };
   const metrics = new Metrics({ defaultMetrics: options.processWide ?? false });
 
+  const exporting = config.export !== undefined;
   const store: SessionStore = config.redis
     ? new RedisSessionStore(
-        { ...config.redis, ttlSeconds: config.sessionTtlSeconds },
+        { ...config.redis, ttlSeconds: config.sessionTtlSeconds, outbox: exporting },
         (err) => logger.warn({ err: err.message }, 'redis connection error'),
       )
-    : new MemorySessionStore(config.sessionTtlSeconds);
+    : new MemorySessionStore(config.sessionTtlSeconds, Date.now, { outbox: exporting });
   if (!config.redis) {
     logger.warn('ARBITER_REDIS_URL is not set: using the embedded in-memory store (one process, nothing survives a restart)');
   }
@@ -57,6 +59,12 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     signingKey = generateSigningKey();
     logger.warn({ kid: signingKey.kid }, 'ARBITER_SIGNING_KEY is not set: receipts are signed with an ephemeral key');
   }
+  // After a rotation the old public keys stay published, so old receipts still verify.
+  const jwks = {
+    keys: [signingKey.publicKey, ...config.verifyKeyPaths.map((path) => publicKeyFromPem(readFileSync(path, 'utf8')))]
+      .map(publicJwk)
+      .filter((jwk, i, all) => all.findIndex((k) => k.kid === jwk.kid) === i),
+  };
 
   let verifier: TokenVerifier | undefined;
   if (config.auth.mode === 'jwt') {
@@ -106,11 +114,47 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     logger,
     verifier,
     notifier,
+    producer: config.instance,
     historySize: config.historySize,
     commitRetries: config.commitRetries,
     maxBodyBytes: config.maxBodyBytes,
-    jwks: { keys: [publicJwk(signingKey.publicKey)] },
+    jwks,
+    exportBacklog: () => backlog,
   };
+
+  // Receipt export: the outbox → OTLP logs. The backlog is watched, never allowed to block
+  // decisions; above the bound, /readyz says so (the replica leaves the load balancer).
+  let backlog: { depth: number; max: number } | undefined;
+  let exporter: ReceiptExporter | undefined;
+  if (config.export && store.outbox) {
+    const maxBacklog = config.export.maxBacklog;
+    backlog = { depth: 0, max: maxBacklog };
+    exporter = createReceiptExporter({
+      outbox: store.outbox,
+      consumer: config.instance.id,
+      endpoint: config.export.endpoint,
+      protocol: config.export.protocol,
+      headers: config.export.headers,
+      serviceName: config.otel.serviceName,
+      signingKey,
+      batchSize: config.export.batchSize,
+      pollMs: 200,
+      claimIdleMs: config.export.claimIdleMs,
+      timeoutMs: config.export.timeoutMs,
+      minBackoffMs: 200,
+      maxBackoffMs: 30_000,
+      onExport: (r) => {
+        metrics.exportedReceipts.inc({ outcome: r.outcome }, r.receipts);
+        if (r.outcome === 'failed') logger.warn({ error: r.error, receipts: r.receipts }, 'receipt export failed; will retry');
+      },
+      onError: (e) => logger.warn({ stage: e.stage, error: e.error }, 'receipt exporter error; will retry'),
+      onDepth: (depth) => {
+        backlog = { depth, max: maxBacklog };
+        metrics.outboxDepth.set(depth);
+      },
+    });
+    exporter.start();
+  }
   const app = createApp(deps);
   const stopSweeper = startExpirySweeper(deps, config.expirySweepMs, (err) =>
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry sweep failed'),
@@ -135,6 +179,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     close: async () => {
       policy.stop();
       stopSweeper();
+      await exporter?.stop(2000);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await notifier.close(2000);

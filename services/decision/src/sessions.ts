@@ -14,6 +14,7 @@ import { resolveAgent, type Caller } from './intercept/agent.js';
 import { DecideRequestSchema } from './intercept/envelope.js';
 import { ENTRYPOINT } from './policy/compile.js';
 import { hashOf } from './receipts/canonical.js';
+import { receiptHeader } from './receipts/header.js';
 import { receiptHash, signReceipt } from './receipts/sign.js';
 import type { Receipt } from './receipts/types.js';
 
@@ -105,14 +106,14 @@ export async function recordOutcome(
     const decisionPolicy = (record.response as { policy?: { revision: string; hash: string } }).policy;
     const receipt = signReceipt(
       {
-        version: '1',
-        receipt_id: newId('rcpt', tag),
-        kind: 'outcome',
-        session_id: state.meta.id,
-        tenant: state.meta.tenant,
-        seq: state.seq + 1,
-        prev_hash: state.head,
-        timestamp: at,
+        ...receiptHeader({
+          receiptId: newId('rcpt', tag),
+          kind: 'outcome',
+          session: state.meta,
+          chain: state,
+          at,
+          producer: deps.producer,
+        }),
         action: { id: record.id, tool: record.tool, parameters_hash: record.parameters_hash, parameters: null },
         identity: {
           ...(state.meta.agent !== undefined && { agent: state.meta.agent }),

@@ -11,6 +11,9 @@ export function receiptBody(session: string, seq: number, prevHash: string | nul
   return {
     version: '1',
     receipt_id: `rcpt_${session}_${seq}`,
+    decision_id: `rcpt_${session}_${seq}`,
+    labels: { id: 'test', version: '0' },
+    path: 'aarm/decision',
     kind: 'decision',
     session_id: session,
     tenant: 'default',

@@ -4,6 +4,7 @@
  * lifecycle cannot tell them apart.
  */
 import { EventEmitter } from 'node:events';
+import type { Outbox, OutboxEntry } from '../receipts/outbox.js';
 import type { Receipt } from '../receipts/types.js';
 import { tagOfId } from './ids.js';
 import {
@@ -36,8 +37,43 @@ interface MemorySession {
 /** Stored values are copied in and out, as a networked store would. */
 const copy = <T>(value: T): T => structuredClone(value);
 
+/** The in-process outbox: entries in order, each held by at most one consumer at a time. */
+class MemoryOutbox implements Outbox {
+  private readonly entries = new Map<string, { receipt: Receipt; heldBy?: string; heldAt?: number }>();
+  private next = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  append(receipt: Receipt): void {
+    this.entries.set(`${++this.next}-0`, { receipt: copy(receipt) });
+  }
+
+  async read(consumer: string, max: number, claimIdleMs: number): Promise<OutboxEntry[]> {
+    const now = this.now();
+    const out: OutboxEntry[] = [];
+    for (const [id, e] of this.entries) {
+      if (out.length >= max) break;
+      const free = e.heldBy === undefined || now - (e.heldAt ?? 0) >= claimIdleMs;
+      if (!free) continue;
+      e.heldBy = consumer;
+      e.heldAt = now;
+      out.push({ id, receipt: copy(e.receipt) });
+    }
+    return out;
+  }
+
+  async ack(ids: string[]): Promise<void> {
+    for (const id of ids) this.entries.delete(id);
+  }
+
+  async depth(): Promise<number> {
+    return this.entries.size;
+  }
+}
+
 export class MemorySessionStore implements SessionStore {
   readonly kind = 'memory' as const;
+  readonly outbox: MemoryOutbox | undefined;
   private readonly sessions = new Map<string, MemorySession>();
   private readonly actionIndex = new Map<string, { tag: string; expiresAt: number }>();
   private readonly revocations = new Set<string>();
@@ -48,7 +84,10 @@ export class MemorySessionStore implements SessionStore {
   constructor(
     private readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    options: { outbox?: boolean } = {},
+  ) {
+    this.outbox = options.outbox ? new MemoryOutbox(now) : undefined;
+  }
 
   private live(tag: string): MemorySession | undefined {
     const s = this.sessions.get(tag);
@@ -96,6 +135,7 @@ export class MemorySessionStore implements SessionStore {
     s.head = c.receiptHash;
     s.receiptIndex.set(c.receipt.receipt_id, s.receipts.length);
     s.receipts.push(copy(c.receipt));
+    this.outbox?.append(c.receipt);
     if (c.action) s.actions.set(c.action.id, copy(c.action));
     for (const p of c.pending) {
       s.pending.set(p.id, copy(p));

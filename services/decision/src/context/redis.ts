@@ -11,6 +11,7 @@
  *   <prefix>revocations    hash    "jti:<jti>" / "sub:<tenant>:<sub>" -> revocation
  *   <prefix>pending:<tenant>:<kind>  zset  pending approval/deferral ids by expiry (listing)
  *   <prefix>pending-due    zset    every pending id by expiry (the expiry sweeper)
+ *   <prefix>outbox         stream  every committed receipt, until an exporter acknowledged it
  *   <prefix>events         channel ids of pending records that changed (wakes long-polls on every replica)
  *
  * A session's keys expire together after its idle TTL.
@@ -18,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ArbiterError, errorMessage } from '../errors.js';
+import type { Outbox, OutboxEntry } from '../receipts/outbox.js';
 import type { Receipt } from '../receipts/types.js';
 import { tagOfId } from './ids.js';
 import {
@@ -46,8 +48,9 @@ redis.call('HSETNX', KEYS[1], 'meta', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[6], ARGV[7])
 redis.call('RPUSH', KEYS[3], ARGV[6])
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[4], ARGV[9], ARGV[10]) end
-for i = 12, #ARGV, 2 do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) end
+for i = 13, #ARGV, 2 do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) end
 for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[11]) end
+if ARGV[12] == '1' then redis.call('XADD', KEYS[6], '*', 'r', ARGV[7]) end
 return 'committed'
 `;
 
@@ -76,10 +79,72 @@ export interface RedisStoreOptions {
   prefix: string;
   timeoutMs: number;
   ttlSeconds: number;
+  /** Append every committed receipt to the export outbox (a stream read by a consumer group). */
+  outbox?: boolean;
+}
+
+const EXPORT_GROUP = 'exporters';
+
+/**
+ * The outbox as a Redis stream with one consumer group: XREADGROUP hands each entry to one
+ * replica, XAUTOCLAIM takes over entries a dead replica held, and an acknowledged entry is
+ * deleted, so the stream's length is the backlog.
+ */
+class RedisOutbox implements Outbox {
+  private group: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly call: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  private ensureGroup(): Promise<void> {
+    this.group ??= this.call('outbox group', async () => {
+      try {
+        await this.redis.xgroup('CREATE', this.key, EXPORT_GROUP, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!errorMessage(err).includes('BUSYGROUP')) throw err;
+      }
+    }).catch((err) => {
+      this.group = undefined;
+      throw err;
+    });
+    return this.group;
+  }
+
+  private static entries(raw: unknown): OutboxEntry[] {
+    return ((raw ?? []) as Array<[string, string[]] | null>)
+      .filter((e): e is [string, string[]] => e !== null && Array.isArray(e[1]))
+      .map(([id, fields]) => ({ id, receipt: JSON.parse(fields[fields.indexOf('r') + 1] ?? 'null') as Receipt }));
+  }
+
+  async read(consumer: string, max: number, claimIdleMs: number): Promise<OutboxEntry[]> {
+    await this.ensureGroup();
+    const claimed = await this.call('outbox claim', () =>
+      this.redis.xautoclaim(this.key, EXPORT_GROUP, consumer, claimIdleMs, '0-0', 'COUNT', max),
+    );
+    const taken = RedisOutbox.entries((claimed as unknown[])[1]);
+    if (taken.length >= max) return taken;
+    const fresh = (await this.call('outbox read', () =>
+      this.redis.xreadgroup('GROUP', EXPORT_GROUP, consumer, 'COUNT', max - taken.length, 'STREAMS', this.key, '>'),
+    )) as Array<[string, unknown]> | null;
+    return [...taken, ...RedisOutbox.entries(fresh?.[0]?.[1])];
+  }
+
+  async ack(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.call('outbox ack', () => this.redis.multi().xack(this.key, EXPORT_GROUP, ...ids).xdel(this.key, ...ids).exec());
+  }
+
+  async depth(): Promise<number> {
+    return this.call('outbox depth', () => this.redis.xlen(this.key));
+  }
 }
 
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
+  readonly outbox: Outbox | undefined;
   private readonly redis: Redis;
   private readonly scripts: { commit: ScriptFn; open: ScriptFn; index: ScriptFn };
   private subscriber: Redis | undefined;
@@ -96,9 +161,10 @@ export class RedisSessionStore implements SessionStore {
       retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     });
     this.redis.on('error', onError);
-    this.redis.defineCommand('arbiterCommit', { numberOfKeys: 5, lua: COMMIT_SCRIPT });
+    this.redis.defineCommand('arbiterCommit', { numberOfKeys: 6, lua: COMMIT_SCRIPT });
     this.redis.defineCommand('arbiterOpen', { numberOfKeys: 1, lua: OPEN_SCRIPT });
     this.redis.defineCommand('arbiterIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT });
+    this.outbox = options.outbox ? new RedisOutbox(this.redis, this.outboxKey, (what, op) => this.call(what, op)) : undefined;
     const r = this.redis as unknown as Record<'arbiterCommit' | 'arbiterOpen' | 'arbiterIndex', ScriptFn>;
     this.scripts = {
       commit: r.arbiterCommit.bind(this.redis),
@@ -133,6 +199,14 @@ export class RedisSessionStore implements SessionStore {
 
   private get pendingDueKey(): string {
     return `${this.options.prefix}pending-due`;
+  }
+
+  /**
+   * The outbox stream. The commit script appends to it, so on Redis Cluster it would have
+   * to share the session's slot: cluster support for export is issue 7's.
+   */
+  private get outboxKey(): string {
+    return `${this.options.prefix}outbox`;
   }
 
   private get eventsChannel(): string {
@@ -192,6 +266,7 @@ export class RedisSessionStore implements SessionStore {
           k.chain,
           k.actions,
           k.pending,
+          this.outboxKey,
           c.expectedSeq,
           c.receipt.seq,
           c.receiptHash,
@@ -203,6 +278,7 @@ export class RedisSessionStore implements SessionStore {
           c.action?.id ?? '',
           c.action ? JSON.stringify(c.action) : '',
           ttl,
+          this.outbox ? '1' : '0',
           ...c.pending.flatMap((p) => [p.id, JSON.stringify(p)]),
         ),
         // The indexes go in the same round trip. They are hints, harmless when the commit is

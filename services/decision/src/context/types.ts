@@ -3,6 +3,7 @@
  * summary so a decision costs the same on the first action and the ten-thousandth.
  * Sessions are addressed by their tag (ids.ts: tenant + session id).
  */
+import type { Outbox } from '../receipts/outbox.js';
 import type { Decision, Receipt, ReceiptAction } from '../receipts/types.js';
 
 export const CLASSIFICATIONS = ['PUBLIC', 'INTERNAL', 'CONFIDENTIAL', 'RESTRICTED'] as const;
@@ -163,6 +164,8 @@ export interface Revocation {
 
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
+  /** Present when receipts are exported: the commit appends every receipt to it. */
+  readonly outbox: Outbox | undefined;
   /** Everything a decision needs, in one round trip. */
   load(tag: string, options?: LoadOptions): Promise<SessionState>;
   /** Appends the receipt, moves the chain head and replaces the summary, all or nothing. */

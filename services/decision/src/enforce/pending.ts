@@ -14,6 +14,7 @@ import type { Caller } from '../intercept/agent.js';
 import type { WebhookEvent } from '../notify/webhooks.js';
 import { ENTRYPOINT } from '../policy/compile.js';
 import { hashOf } from '../receipts/canonical.js';
+import { receiptHeader } from '../receipts/header.js';
 import { receiptHash, signReceipt } from '../receipts/sign.js';
 import type { Decision, Reason, ReceiptApproval, ReceiptBody, ReceiptDeferral } from '../receipts/types.js';
 import { enforceChecked, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
@@ -107,14 +108,14 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
     const change = step(state.pending, state, now);
     const record = change.record.status === 'pending' ? change.record : { ...change.record, final: change.record.final && { ...change.record.final, receipt_id: receiptId } };
     const body: ReceiptBody = {
-      version: '1',
-      receipt_id: receiptId,
-      kind: record.kind,
-      session_id: state.meta.id,
-      tenant: state.meta.tenant,
-      seq: state.seq + 1,
-      prev_hash: state.head,
-      timestamp: now.toISOString(),
+      ...receiptHeader({
+        receiptId,
+        kind: record.kind,
+        session: state.meta,
+        chain: state,
+        at: now.toISOString(),
+        producer: deps.producer,
+      }),
       action: record.action,
       identity: record.identity,
       context_hash: hashOf(record.context),
@@ -122,8 +123,16 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
       reasons: change.reasons,
       policy: { ...record.policy, path: ENTRYPOINT },
       ...(record.kind === 'approval'
-        ? { approval: { id: record.id, expires_at: record.expires_at, status: record.status, ...change.block } }
-        : { deferral: { id: record.id, expires_at: record.expires_at, context_needed: record.context_needed ?? [], status: record.status, ...change.block } }),
+        ? { approval: { ...change.block, id: record.id, expires_at: record.expires_at, status: record.status } }
+        : {
+            deferral: {
+              ...change.block,
+              id: record.id,
+              expires_at: record.expires_at,
+              context_needed: record.context_needed ?? [],
+              status: record.status,
+            },
+          }),
     };
     const receipt = signReceipt(body, deps.signingKey);
     const closed = record.status !== 'pending';

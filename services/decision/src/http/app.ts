@@ -3,6 +3,8 @@
  * caller's role, call one function, answer. Every error leaves through `errorHandler`, the
  * one mapping from the error catalogue to HTTP.
  */
+import { defaultTextMapGetter, ROOT_CONTEXT } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -20,7 +22,11 @@ export interface AppDeps extends DecideDeps {
   logger: Logger;
   maxBodyBytes: number;
   jwks: Jwks;
+  /** The export backlog and its bound, when receipts are exported. */
+  exportBacklog: () => { depth: number; max: number } | undefined;
 }
+
+const traceContext = new W3CTraceContextPropagator();
 
 /** Routes on which any error answer also says DENY, so a careless PEP cannot read it as a pass. */
 const DECISION_ROUTES = new Set(['/v1/decide']);
@@ -95,14 +101,15 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks = { policy: policy.version !== undefined, store: true };
+    const backlog = deps.exportBacklog();
+    const checks = { policy: policy.version !== undefined, store: true, export_backlog: backlog ? backlog.depth <= backlog.max : true };
     try {
       await store.ping();
     } catch {
       checks.store = false;
     }
-    const ready = checks.policy && checks.store;
-    res.status(ready ? 200 : 503).json({ ready, checks });
+    const ready = checks.policy && checks.store && checks.export_backlog;
+    res.status(ready ? 200 : 503).json({ ready, checks, ...(backlog && { export_backlog: backlog }) });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -136,7 +143,8 @@ export function createApp(deps: AppDeps): express.Express {
   // The action boundary
   app.post('/v1/decide', allow('pep', 'admin'), async (req, res) => {
     const request = await metrics.stage('validate', () => parseBody(DecideRequestSchema, req.body));
-    res.json(await decide(deps, caller(res), request));
+    const parent = traceContext.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+    res.json(await decide(deps, caller(res), request, parent));
   });
   app.post('/v1/actions/:id/outcome', allow('pep', 'admin'), async (req, res) => {
     res.json(await recordOutcome(deps, caller(res), String(req.params.id), parseBody(OutcomeSchema, req.body)));

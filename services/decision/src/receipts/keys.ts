@@ -56,6 +56,21 @@ export function loadSigningKey(pem: string): SigningKey {
   return { kid: kidOf(publicKey), privateKey, publicKey };
 }
 
+/**
+ * The public key of a PEM file holding an Ed25519 public key (SPKI) or private key (PKCS#8):
+ * how an operator names a retired key whose receipts must keep verifying.
+ */
+export function publicKeyFromPem(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = pem.includes('PRIVATE KEY') ? createPublicKey(createPrivateKey(pem)) : createPublicKey(pem);
+  } catch (err) {
+    throw new Error(`verify key is not a PEM key: ${errorMessage(err)}`);
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`verify key must be Ed25519, not ${key.asymmetricKeyType ?? 'unknown'}`);
+  return key;
+}
+
 /** RFC 7638 JWK thumbprint: base64url(SHA-256) of the required members {crv, kty, x}. */
 export function kidOf(publicKey: KeyObject): string {
   return thumbprint(ed25519X(publicKey));

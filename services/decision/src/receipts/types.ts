@@ -104,6 +104,12 @@ export interface ReceiptPolicy {
 export interface ReceiptBody {
   version: '1';
   receipt_id: string;
+  /** OPA decision-log compatibility: the id of this logged event (equal to receipt_id). */
+  decision_id: string;
+  /** OPA decision-log compatibility: which Arbiter wrote it. */
+  labels: { id: string; version: string };
+  /** OPA decision-log compatibility: the policy entrypoint ("aarm/decision"). */
+  path: string;
   kind: ReceiptKind;
   session_id: string;
   /** The tenant of the session (the caller's `tenant` claim; "default" without auth). */
@@ -124,6 +130,13 @@ export interface ReceiptBody {
   approval?: ReceiptApproval;
   deferral?: ReceiptDeferral;
   outcome?: ReceiptOutcome;
+  /** Kind "decision", when policy ran: the input it evaluated, parameters masked as in `action`. */
+  input?: unknown;
+  /** Kind "decision", when policy ran: what `data.aarm.decision` returned. */
+  result?: unknown;
+  /** The W3C trace context of the request (the caller's, or Arbiter's span when tracing is on). */
+  trace_id?: string;
+  span_id?: string;
 }
 
 export interface ReceiptSignature {

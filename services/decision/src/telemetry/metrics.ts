@@ -2,7 +2,7 @@
  * Every Prometheus metric the service exposes, in one file, names with units.
  * Each instance has its own registry so tests and several apps in one process do not clash.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type Stage = 'validate' | 'context' | 'evaluate' | 'sign' | 'commit';
 
@@ -56,6 +56,19 @@ export class Metrics {
     name: 'arbiter_webhook_deliveries_total',
     help: 'Webhook delivery attempts, by outcome (delivered, retry, failed, dropped).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly exportedReceipts = new Counter({
+    name: 'arbiter_receipts_exported_total',
+    help: 'Receipts sent to the OTLP collector, by outcome (exported, failed: will be retried).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxDepth = new Gauge({
+    name: 'arbiter_outbox_depth',
+    help: 'Receipts stored but not yet accepted by the collector (all replicas).',
     registers: [this.registry],
   });
 
