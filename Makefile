@@ -13,7 +13,7 @@ TEST_FILES = $(shell find test -name '*.test.ts' | sort)
 
 export ARBITER_OPA ?= $(OPA)
 
-.PHONY: setup run test test-unit test-rego lint typecheck bench clean
+.PHONY: setup run test test-unit test-rego lint typecheck bench bench-export clean
 
 setup: $(NODE_STAMP) $(OPA) $(BUILD_STAMP)
 
@@ -55,6 +55,10 @@ test-unit: setup
 	node --import tsx --test --test-concurrency=2 $(TEST_FILES)
 
 test: setup typecheck lint test-rego test-unit
+
+bench-export: setup
+	./scripts/ensure-redis.sh
+	node --import tsx bench/export.bench.ts
 
 bench: setup
 	./scripts/ensure-redis.sh

@@ -56,6 +56,17 @@ describe('telemetry', () => {
     assert.match(metrics, /^arbiter_policy_reloads_total\{result="loaded"\} 1$/m);
   });
 
+  test("the decision continues the caller's W3C trace, and its receipt names that trace", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('trace'), 'files.read', { path: '/x' }), {
+      traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+    });
+    const receipt = (await arbiter.get(`/v1/receipts/${res.body.receipt.id}`)).body;
+    assert.equal(receipt.trace_id, traceId);
+    assert.match(receipt.span_id, /^[0-9a-f]{16}$/);
+    assert.notEqual(receipt.span_id, '00f067aa0ba902b7', "with tracing on, the receipt names Arbiter's own span");
+  });
+
   test('each decision is exported as an aarm.decide span with its AARM attributes', async () => {
     const session = uniqueSession('span');
     const res = await arbiter.post('/v1/decide', decideBody(session, 'db.query', { limit: 1000 }));

@@ -103,7 +103,8 @@ export async function recordOutcome(
     if (record.outcome) throw new ArbiterError('conflict', 'an outcome was already recorded for this action');
     const labels = [...new Set(body.data_classes)].sort();
     const classification = outcomeClassification(deps.policy.data, record.tool, labels, body.status);
-    const decisionPolicy = (record.response as { policy?: { revision: string; hash: string } }).policy;
+    const decisionPolicy = (record.response as { policy?: { revision: string; hash: string } }).policy ?? deps.policy.version;
+    if (!decisionPolicy) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
     const receipt = signReceipt(
       {
         ...receiptHeader({
@@ -123,7 +124,7 @@ export async function recordOutcome(
         context_hash: hashOf(state.summary),
         decision: record.decision,
         reasons: [],
-        policy: { revision: decisionPolicy?.revision ?? '', hash: decisionPolicy?.hash ?? '', path: ENTRYPOINT },
+        policy: { revision: decisionPolicy.revision, hash: decisionPolicy.hash, path: ENTRYPOINT },
         outcome: {
           status: body.status,
           ...(body.output_hash !== undefined && { output_hash: body.output_hash }),

@@ -11,6 +11,7 @@ import {
   runReceiptsVerify,
 } from '../../../services/decision/src/receipts/cli.js';
 import { generateSigningKey, loadSigningKey } from '../../../services/decision/src/receipts/keys.js';
+import { buildCheckpoint } from '../../../services/decision/src/receipts/checkpoint.js';
 import { signReceipt } from '../../../services/decision/src/receipts/sign.js';
 import { UnparsedReceipt } from '../../../services/decision/src/receipts/verify.js';
 import { chain, edited, interleave, jwksOf, receiptBody } from './fixtures.js';
@@ -146,5 +147,39 @@ describe('runKeysGenerate', () => {
     await writeFile(jwks, JSON.stringify(jwksOf(generated)));
     const { code } = await verifyFile(jsonl(chain('s-k', 2, () => generated)), jwks);
     assert.equal(code, 0);
+  });
+});
+
+describe('runReceiptsVerify with checkpoints in the file', () => {
+  const a = chain('s-a', 3, () => key);
+  const b = chain('s-b', 2, () => key);
+  const checkpoint = buildCheckpoint(
+    { receipts: [...a, ...b], producer: 'replica-1', sequence: 1, prevHash: null, timestamp: '2026-01-01T00:00:00.000Z' },
+    key,
+  );
+
+  it('exits 0 when every session a checkpoint names is there up to its head', async () => {
+    const { code, lines } = await verifyFile(jsonl([...a, checkpoint, ...b]));
+    assert.equal(code, 0);
+    assert.equal(lines.at(-1), 'verified 5 receipts in 2 sessions: OK (1 checkpoint)');
+  });
+
+  it('names a session deleted whole, which the chains alone cannot show', async () => {
+    const { code, lines } = await verifyFile(jsonl([...a, checkpoint]));
+    assert.equal(code, 1);
+    assert.match(lines[0]!, /^dropped receipt=ckpt_\w+ session=s-b index=3: .*no receipt of it is here: deleted$/);
+  });
+
+  it("names a session whose last receipts were cut off", async () => {
+    const { code, lines } = await verifyFile(jsonl([...a.slice(0, 2), ...b, checkpoint]));
+    assert.equal(code, 1);
+    assert.match(lines.join('\n'), /session=s-a .*end at seq 2: cut off/);
+  });
+
+  it('names a checkpoint whose signature does not verify', async () => {
+    const forged = { ...checkpoint, count: 4 };
+    const { code, lines } = await verifyFile(jsonl([...a, ...b, forged]));
+    assert.equal(code, 1);
+    assert.match(lines[0]!, /^checkpoint receipt=ckpt_/);
   });
 });

@@ -15,6 +15,7 @@ import type { WebhookEvent } from '../notify/webhooks.js';
 import { ENTRYPOINT } from '../policy/compile.js';
 import { hashOf } from '../receipts/canonical.js';
 import { receiptHeader } from '../receipts/header.js';
+import { maskingPaths, maskParameters } from '../receipts/mask.js';
 import { receiptHash, signReceipt } from '../receipts/sign.js';
 import type { Decision, Reason, ReceiptApproval, ReceiptBody, ReceiptDeferral } from '../receipts/types.js';
 import { enforceChecked, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
@@ -116,7 +117,14 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
         at: now.toISOString(),
         producer: deps.producer,
       }),
-      action: record.action,
+      action: {
+        ...record.action,
+        // A resolution that ended in MODIFY: what is executed must be in the signed record too.
+        ...(record.final?.parameters && {
+          modified_parameters: maskParameters(record.final.parameters, maskingPaths(deps.policy.data)),
+          modified_parameters_hash: hashOf(record.final.parameters),
+        }),
+      },
       identity: record.identity,
       context_hash: hashOf(record.context),
       decision: change.decision,

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { isRecord } from './guards.js';
 import { exportKeyPairPem, generateSigningKey, publicKeysFromJwks } from './keys.js';
+import { verifyCheckpoint, type Checkpoint } from './checkpoint.js';
+import { receiptHash } from './sign.js';
+import type { Receipt } from './types.js';
 import { UnparsedReceipt, verifyReceipts, type VerifyProblem, type VerifyReport } from './verify.js';
 
 export type Out = (line: string) => void;
@@ -36,10 +39,57 @@ export async function runReceiptsVerify(
     out(`error: ${err.message}`);
     return EXIT_USAGE;
   }
-  const report = verifyReceipts(receipts, keys);
-  for (const p of report.problems) out(formatProblem(p));
-  out(summary(report));
-  return report.ok ? EXIT_OK : EXIT_PROBLEMS;
+  // An export holds receipts and checkpoints side by side: each is checked as what it is.
+  const isCheckpoint = (r: unknown) => isRecord(r) && r.kind === 'checkpoint';
+  const checkpoints = receipts.flatMap((r, index) => (isCheckpoint(r) ? [{ index, checkpoint: r }] : []));
+  const onlyReceipts = receipts.filter((r) => !isCheckpoint(r));
+  const report = verifyReceipts(onlyReceipts, keys);
+  const checked = checkCheckpoints(checkpoints, onlyReceipts, keys);
+  const all = { ...report, problems: [...report.problems, ...checked], ok: report.ok && checked.length === 0 };
+  for (const p of all.problems) out(formatProblem(p));
+  out(summary(all) + (checkpoints.length > 0 ? ` (${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'})` : ''));
+  return all.ok ? EXIT_OK : EXIT_PROBLEMS;
+}
+
+/**
+ * What the chains alone cannot show: a checkpoint's heads name, per session, the last
+ * receipt it had seen; a session missing from the file, or shorter than its head, was
+ * deleted or cut off.
+ */
+function checkCheckpoints(
+  checkpoints: Array<{ index: number; checkpoint: unknown }>,
+  receipts: unknown[],
+  keys: Map<string, KeyObject>,
+): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  const held = new Map<string, Map<number, string>>();
+  for (const r of receipts) {
+    if (!isRecord(r) || typeof r.session_id !== 'string' || typeof r.seq !== 'number') continue;
+    const key = `${String(r.tenant)}\0${r.session_id}`;
+    if (!held.has(key)) held.set(key, new Map());
+    held.get(key)!.set(r.seq, receiptHash(r as unknown as Receipt));
+  }
+  for (const { index, checkpoint } of checkpoints) {
+    const id = isRecord(checkpoint) && typeof checkpoint.checkpoint_id === 'string' ? checkpoint.checkpoint_id : null;
+    const check = verifyCheckpoint(checkpoint, keys);
+    if (!check.ok) {
+      problems.push({ index, receipt_id: id, session_id: null, kind: 'checkpoint', detail: check.detail });
+      continue;
+    }
+    for (const head of (checkpoint as Checkpoint).heads) {
+      const chain = held.get(`${head.tenant}\0${head.session_id}`);
+      const hash = chain?.get(head.seq);
+      if (hash === head.hash) continue;
+      const have = chain ? Math.max(...chain.keys()) : 0;
+      const detail = !chain
+        ? `checkpoint ${id} names session ${head.session_id} up to seq ${head.seq}, but no receipt of it is here: deleted`
+        : hash === undefined
+          ? `checkpoint ${id} names session ${head.session_id} up to seq ${head.seq}, but the receipts here end at seq ${have}: cut off`
+          : `checkpoint ${id} names another receipt at seq ${head.seq} of session ${head.session_id}`;
+      problems.push({ index, receipt_id: id, session_id: head.session_id, kind: hash === undefined ? 'dropped' : 'altered', detail });
+    }
+  }
+  return problems;
 }
 
 export async function runKeysGenerate(args: { outDir: string }, out: Out): Promise<number> {

@@ -17,7 +17,8 @@ export type VerifyProblemKind =
   | 'dropped'
   | 'reordered'
   | 'inserted'
-  | 'duplicate';
+  | 'duplicate'
+  | 'checkpoint';
 
 export interface VerifyProblem {
   /** 0-based position in the input. */

@@ -1,0 +1,56 @@
+/**
+ * "Redeem once": the primitive that makes a capability single-use. A capability's `jti` is
+ * recorded the first time it is redeemed; every later redemption of the same jti, on any
+ * replica, answers 'again'. A record only needs to outlive the capability: once it has
+ * expired, verification refuses it before redemption is asked.
+ *
+ * Implementations:
+ * - MemoryCapabilityRedemptions (below): one process, for the embedded store and tests.
+ * - Redis (the store's): `SET <prefix>cap:<jti> 1 NX PXAT <expiresAtMs>`; "OK" → 'first',
+ *   nil → 'again'. One atomic command, so concurrent redemptions on several replicas
+ *   still give exactly one 'first'.
+ */
+
+export type Redemption = 'first' | 'again';
+
+export interface CapabilityRedemptions {
+  /**
+   * Records `jti` as used until `expiresAtMs` (epoch milliseconds) and says whether this was
+   * its first redemption. Atomic: of any number of concurrent calls for one jti, exactly one
+   * answers 'first'. Rejects (never answers 'first') when the record cannot be written.
+   */
+  redeem(jti: string, expiresAtMs: number): Promise<Redemption>;
+}
+
+/** How often, at most, the in-memory set drops records of capabilities that have expired. */
+const SWEEP_INTERVAL_MS = 1000;
+
+export class MemoryCapabilityRedemptions implements CapabilityRedemptions {
+  private readonly used = new Map<string, number>();
+  private lastSweep = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async redeem(jti: string, expiresAtMs: number): Promise<Redemption> {
+    if (typeof jti !== 'string' || jti === '') throw new TypeError('redeem: jti must be a non-empty string');
+    if (!Number.isFinite(expiresAtMs)) throw new TypeError('redeem: expiresAtMs must be a finite number');
+    const now = this.now();
+    this.sweep(now);
+    // Check and set with no await in between: the event loop makes the pair atomic.
+    const known = this.used.get(jti);
+    if (known !== undefined && known > now) return 'again';
+    this.used.set(jti, expiresAtMs);
+    return 'first';
+  }
+
+  /** Records still held (for tests and metrics). */
+  get size(): number {
+    return this.used.size;
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
+    this.lastSweep = now;
+    for (const [jti, expiresAt] of this.used) if (expiresAt <= now) this.used.delete(jti);
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * Capability tokens (AARM R9, least privilege at execution time; threat T8). An ALLOW or
+ * MODIFY comes with a capability: a short-lived JWT, signed by the same Ed25519 key as the
+ * receipts, that authorises exactly one action: one tool, one set of parameters (by their
+ * canonical hash), one scope, one use. The tool (or a gateway in front of it) checks it
+ * before running anything, at POST /v1/capabilities/verify or offline with the keys of
+ * GET /v1/keys and `verifyCapability`.
+ *
+ * Token:
+ *   header  { "alg": "EdDSA", "typ": "aarm-capability+jwt", "kid": <RFC 7638 thumbprint> }
+ *   claims  { "iss": "arbiter", "sub": <agent>, "aud": <tool>, "jti": <128-bit random>,
+ *             "iat", "nbf", "exp",
+ *             "aarm": { "tool", "scope", "operation"?, "params": "sha256:…", "receipt",
+ *                       "session", "action", "tenant" } }
+ *
+ * Scope rule: exact match (see scopeForOperation and docs/capabilities.md). A capability of
+ * scope S satisfies a check for scope S and no other: read never authorises write, write
+ * never authorises delete, and no scope is "above" another. An unknown, missing or
+ * contradicted operation gets the scope "none", which satisfies no scope check at all.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { compactVerify, decodeProtectedHeader, errors as joseErrors, SignJWT } from 'jose';
+import { hashOf } from '../receipts/canonical.js';
+import { isRecord } from '../receipts/guards.js';
+import type { SigningKey } from '../receipts/keys.js';
+import type { CapabilityRedemptions } from './redemptions.js';
+
+export const CAPABILITY_TYP = 'aarm-capability+jwt';
+export const CAPABILITY_ISSUER = 'arbiter';
+export const CAPABILITY_ALG = 'EdDSA';
+
+/** The scopes an operation maps onto; a verifier asks for one of these. */
+export const CAPABILITY_SCOPES = ['read', 'write', 'delete', 'execute', 'send'] as const;
+export type OperationScope = (typeof CAPABILITY_SCOPES)[number];
+/** Given when the operation is missing, unknown or contradicts the catalogue: satisfies no scope check. */
+export const NO_SCOPE = 'none';
+export type CapabilityScope = OperationScope | typeof NO_SCOPE;
+
+export const DEFAULT_CAPABILITY_TTL_SECONDS = 60;
+/** Capabilities are for one imminent call: longer lifetimes are refused at issuance. */
+export const MAX_CAPABILITY_TTL_SECONDS = 3600;
+/** Longer strings are not looked at (ours are well under 2 KiB). */
+export const MAX_CAPABILITY_LENGTH = 8192;
+
+const PARAMETERS_HASH = /^sha256:[0-9a-f]{64}$/;
+const HEADER_MEMBERS = new Set(['alg', 'typ', 'kid']);
+
+export interface CapabilityAarmClaim {
+  tool: string;
+  scope: CapabilityScope;
+  /** The operation as the action declared it, when it declared one. */
+  operation?: string;
+  /** "sha256:<hex>" of the RFC 8785 form of the parameters to execute with (for MODIFY: the modified ones). */
+  params: string;
+  /** The decision receipt that granted it. */
+  receipt: string;
+  session: string;
+  action: string;
+  tenant: string;
+}
+
+export interface CapabilityClaims {
+  iss: typeof CAPABILITY_ISSUER;
+  /** The agent, when the decision knew one. */
+  sub?: string;
+  /** The tool: the only audience that may accept it. */
+  aud: string;
+  jti: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  aarm: CapabilityAarmClaim;
+}
+
+export type CapabilityRefusal =
+  | 'malformed'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'wrong_tool'
+  | 'wrong_parameters'
+  | 'wrong_scope'
+  | 'wrong_tenant'
+  | 'not_a_capability';
+
+export type CapabilityVerification =
+  | { valid: true; claims: CapabilityClaims }
+  | { valid: false; reason: CapabilityRefusal };
+
+export type CapabilityRedemption =
+  | { valid: true; claims: CapabilityClaims }
+  | { valid: false; reason: CapabilityRefusal | 'already_used' };
+
+export interface IssueCapabilityArgs {
+  agent?: string;
+  tenant: string;
+  sessionId: string;
+  actionId: string;
+  tool: string;
+  operation?: string;
+  /** hashOf(parameters to execute with): for MODIFY the modified parameters. */
+  parametersHash: string;
+  receiptId: string;
+  /** Normally scopeForOperation(operation, catalogue operation). */
+  scope: CapabilityScope;
+  /** Whole seconds, 1 … MAX_CAPABILITY_TTL_SECONDS; default DEFAULT_CAPABILITY_TTL_SECONDS. */
+  ttlSeconds?: number;
+  now: Date;
+}
+
+export interface IssuedCapability {
+  token: string;
+  jti: string;
+  /** RFC 3339 form of `exp`. */
+  expiresAt: string;
+  scope: CapabilityScope;
+}
+
+export interface VerifyCapabilityArgs {
+  token: string;
+  /** The tool about to run. */
+  tool: string;
+  /** The parameters about to be executed; hashed exactly as the decision hashed them. */
+  parameters?: unknown;
+  /** Or their hash, "sha256:<hex>". One of the two is required; when both are given both must match. */
+  parametersHash?: string;
+  /** What the call is about to do. Omitted: the scope is not checked (a tool that enforces least privilege always sends it). */
+  scope?: string;
+  /** When given, a capability of another tenant is refused ('wrong_tenant'). */
+  tenant?: string;
+  now: Date;
+  /** kid → Ed25519 public key, e.g. publicKeysFromJwks(GET /v1/keys). */
+  keys: Map<string, KeyObject>;
+  /** Accepted clock difference for nbf and exp, in seconds. Default 0 (verifying on Arbiter's own clock). */
+  clockToleranceSeconds?: number;
+}
+
+/**
+ * The scope a capability gets. The operation an action declares is mapped one to one onto
+ * the five scopes; when the policy's tool catalogue states the tool's operation
+ * (data.aarm.catalog.tools[tool].operation) the two must agree. Anything else (no
+ * operation, an operation outside the five, a declared operation the catalogue
+ * contradicts) gets "none": the capability still names its tool and parameters, but no
+ * scope check accepts it. Least privilege fails closed: a guess could only widen it.
+ */
+export function scopeForOperation(operation: string | undefined, catalogOperation?: string): CapabilityScope {
+  const known = (op: string | undefined): OperationScope | undefined =>
+    op !== undefined && (CAPABILITY_SCOPES as readonly string[]).includes(op) ? (op as OperationScope) : undefined;
+  const declared = known(operation);
+  if (operation !== undefined && declared === undefined) return NO_SCOPE;
+  const catalogued = known(catalogOperation);
+  if (catalogOperation !== undefined && catalogued === undefined) return NO_SCOPE;
+  if (declared !== undefined && catalogued !== undefined && declared !== catalogued) return NO_SCOPE;
+  return declared ?? catalogued ?? NO_SCOPE;
+}
+
+/** The catalogue's operation for `tool` in the policy data (data.aarm.catalog.tools[tool].operation), if it states one. */
+export function catalogOperation(policyData: unknown, tool: string): string | undefined {
+  let node: unknown = policyData;
+  for (const key of ['aarm', 'catalog', 'tools', tool, 'operation']) {
+    if (!isRecord(node) || !Object.hasOwn(node, key)) return undefined;
+    node = node[key];
+  }
+  return typeof node === 'string' ? node : undefined;
+}
+
+/** Whether a scope may be asked for in a check (the five; "none" is never asked for). */
+export function isOperationScope(value: unknown): value is OperationScope {
+  return typeof value === 'string' && (CAPABILITY_SCOPES as readonly string[]).includes(value);
+}
+
+export async function issueCapability(args: IssueCapabilityArgs, key: SigningKey): Promise<IssuedCapability> {
+  const ttl = args.ttlSeconds ?? DEFAULT_CAPABILITY_TTL_SECONDS;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_CAPABILITY_TTL_SECONDS) {
+    throw new RangeError(`capability ttlSeconds must be an integer from 1 to ${MAX_CAPABILITY_TTL_SECONDS}`);
+  }
+  if (!PARAMETERS_HASH.test(args.parametersHash)) throw new TypeError('capability parametersHash must be sha256:<64 hex>');
+  if (args.scope !== NO_SCOPE && !isOperationScope(args.scope)) throw new TypeError(`capability scope "${String(args.scope)}" is not a scope`);
+  for (const [name, value] of Object.entries({ tool: args.tool, tenant: args.tenant, sessionId: args.sessionId, actionId: args.actionId, receiptId: args.receiptId })) {
+    if (typeof value !== 'string' || value === '') throw new TypeError(`capability ${name} must be a non-empty string`);
+  }
+  const nowMs = args.now.getTime();
+  if (!Number.isFinite(nowMs)) throw new TypeError('capability now must be a valid Date');
+  // iat/nbf round down, exp rounds up: a capability lives at least ttlSeconds, at most one second more.
+  const iat = Math.floor(nowMs / 1000);
+  const exp = Math.ceil((nowMs + ttl * 1000) / 1000);
+  const jti = randomBytes(16).toString('base64url');
+  const aarm: CapabilityAarmClaim = {
+    tool: args.tool,
+    scope: args.scope,
+    ...(args.operation !== undefined && { operation: args.operation }),
+    params: args.parametersHash,
+    receipt: args.receiptId,
+    session: args.sessionId,
+    action: args.actionId,
+    tenant: args.tenant,
+  };
+  const jwt = new SignJWT({ aarm })
+    .setProtectedHeader({ alg: CAPABILITY_ALG, typ: CAPABILITY_TYP, kid: key.kid })
+    .setIssuer(CAPABILITY_ISSUER)
+    .setAudience(args.tool)
+    .setJti(jti)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(exp);
+  if (args.agent !== undefined) jwt.setSubject(args.agent);
+  const token = await jwt.sign(key.privateKey);
+  return { token, jti, expiresAt: new Date(exp * 1000).toISOString(), scope: args.scope };
+}
+
+const refuse = (reason: CapabilityRefusal): { valid: false; reason: CapabilityRefusal } => ({ valid: false, reason });
+
+/**
+ * Checks a capability for one call, in this order: form, algorithm (EdDSA only), type
+ * (typ "aarm-capability+jwt"), key, signature, issuer, time, tenant, tool, parameters,
+ * scope. Never throws for anything the token holds; the first failed check is the reason.
+ */
+export async function verifyCapability(args: VerifyCapabilityArgs): Promise<CapabilityVerification> {
+  const { token } = args;
+  if (typeof token !== 'string' || token.length > MAX_CAPABILITY_LENGTH || token.split('.').length !== 3) return refuse('malformed');
+
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(token) as Record<string, unknown>;
+  } catch {
+    return refuse('malformed');
+  }
+  // Only EdDSA: not "none", not an HMAC keyed with a public key, not another curve.
+  if (header.alg !== CAPABILITY_ALG) return refuse('bad_signature');
+  // A receipt, an agent or caller token, any other JWT: right key perhaps, wrong kind of thing.
+  if (header.typ !== CAPABILITY_TYP) return refuse('not_a_capability');
+  // We write exactly these; anything more (crit, b64, jku, jwk, x5u …) is not ours.
+  if (Object.keys(header).some((k) => !HEADER_MEMBERS.has(k))) return refuse('malformed');
+  if (typeof header.kid !== 'string') return refuse('unknown_key');
+  const key = args.keys.get(header.kid);
+  if (key === undefined) return refuse('unknown_key');
+
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(token, key, { algorithms: [CAPABILITY_ALG] }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof joseErrors.JOSEAlgNotAllowed) {
+      return refuse('bad_signature');
+    }
+    return refuse('malformed');
+  }
+
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch {
+    return refuse('malformed');
+  }
+  if (!isRecord(raw)) return refuse('malformed');
+  if (raw.iss !== CAPABILITY_ISSUER) return refuse('not_a_capability');
+  const claims = readClaims(raw);
+  if (claims === undefined) return refuse('malformed');
+
+  const tolerance = (args.clockToleranceSeconds ?? 0) * 1000;
+  const nowMs = args.now.getTime();
+  if (!Number.isFinite(nowMs) || !Number.isFinite(tolerance) || tolerance < 0) throw new TypeError('verifyCapability: bad now or clockToleranceSeconds');
+  if (nowMs >= claims.exp * 1000 + tolerance) return refuse('expired');
+  if (nowMs < claims.nbf * 1000 - tolerance) return refuse('not_yet_valid');
+
+  if (args.tenant !== undefined && claims.aarm.tenant !== args.tenant) return refuse('wrong_tenant');
+  if (claims.aud !== args.tool || claims.aarm.tool !== args.tool) return refuse('wrong_tool');
+  if (!parametersMatch(claims.aarm.params, args)) return refuse('wrong_parameters');
+  if (args.scope !== undefined && claims.aarm.scope !== args.scope) return refuse('wrong_scope');
+  return { valid: true, claims };
+}
+
+/**
+ * verifyCapability, then the once-only redemption of its jti: the first redemption of a
+ * valid capability is valid, every later one 'already_used'. A refused capability is not
+ * redeemed (a wrong call does not use it up). The jti is held until exp (plus the
+ * tolerance), after which verification refuses the capability anyway. Rejects when the
+ * redemption record cannot be written: the caller must then not run the action.
+ */
+export async function redeemCapability(
+  args: VerifyCapabilityArgs & { redemptions: CapabilityRedemptions },
+): Promise<CapabilityRedemption> {
+  const verified = await verifyCapability(args);
+  if (!verified.valid) return verified;
+  const holdUntil = (verified.claims.exp + (args.clockToleranceSeconds ?? 0)) * 1000;
+  const redemption = await args.redemptions.redeem(verified.claims.jti, holdUntil);
+  return redemption === 'first' ? verified : { valid: false, reason: 'already_used' };
+}
+
+/** The claims without verifying anything: for display and logs only, never for a decision. */
+export function inspectCapability(token: string): { header: Record<string, unknown>; claims: unknown } | undefined {
+  try {
+    const [h, p] = token.split('.');
+    return {
+      header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
+      claims: JSON.parse(Buffer.from(p ?? '', 'base64url').toString('utf8')) as unknown,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function parametersMatch(bound: string, args: Pick<VerifyCapabilityArgs, 'parameters' | 'parametersHash'>): boolean {
+  const given: string[] = [];
+  if (args.parametersHash !== undefined) given.push(args.parametersHash);
+  if (args.parameters !== undefined) {
+    try {
+      given.push(hashOf(args.parameters));
+    } catch {
+      return false; // not JSON data: cannot be what was decided
+    }
+  }
+  // Neither given: nothing to bind the call to, so it is not the call that was decided.
+  return given.length > 0 && given.every((h) => h === bound);
+}
+
+const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const numericDate = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** The claims in the shape we issue them, or undefined. */
+function readClaims(raw: Record<string, unknown>): CapabilityClaims | undefined {
+  const { sub, aud, jti, iat, nbf, exp, aarm } = raw;
+  if (sub !== undefined && !nonEmpty(sub)) return undefined;
+  if (!nonEmpty(aud) || !nonEmpty(jti) || !numericDate(iat) || !numericDate(nbf) || !numericDate(exp)) return undefined;
+  if (!isRecord(aarm)) return undefined;
+  const { tool, scope, operation, params, receipt, session, action, tenant } = aarm;
+  if (!nonEmpty(tool) || !nonEmpty(receipt) || !nonEmpty(session) || !nonEmpty(action) || !nonEmpty(tenant)) return undefined;
+  if (typeof params !== 'string' || !PARAMETERS_HASH.test(params)) return undefined;
+  if (scope !== NO_SCOPE && !isOperationScope(scope)) return undefined;
+  if (operation !== undefined && typeof operation !== 'string') return undefined;
+  return {
+    iss: CAPABILITY_ISSUER,
+    ...(sub !== undefined && { sub }),
+    aud,
+    jti,
+    iat,
+    nbf,
+    exp,
+    aarm: {
+      tool,
+      scope,
+      ...(operation !== undefined && { operation }),
+      params,
+      receipt,
+      session,
+      action,
+      tenant,
+    },
+  };
+}
