@@ -25,7 +25,13 @@ const intFrom = (min: number, max: number, fallback: number) =>
 const EnvSchema = z.object({
   ARBITER_PORT: intFrom(0, 65535, 8700),
   ARBITER_HOST: z.string().min(1).default('127.0.0.1'),
-  ARBITER_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be redis:// or rediss://').optional(),
+  ARBITER_REDIS_URL: z
+    .string()
+    .regex(/^rediss?(\+sentinel|\+cluster)?:\/\//, 'must be redis://, rediss://, redis+sentinel:// or redis+cluster://')
+    .optional(),
+  ARBITER_REDIS_PASSWORD: z.string().min(1).optional(),
+  ARBITER_REDIS_SHARDS: intFrom(1, 1024, 16),
+  ARBITER_REDIS_WAIT_REPLICAS: intFrom(0, 16, 0),
   ARBITER_REDIS_PREFIX: z
     .string()
     .min(1)
@@ -77,7 +83,7 @@ const EnvSchema = z.object({
 export interface Config {
   port: number;
   host: string;
-  redis: { url: string; prefix: string; timeoutMs: number } | undefined;
+  redis: { url: string; password?: string; prefix: string; timeoutMs: number; shards: number; waitReplicas: number } | undefined;
   /** Key prefix used by whichever store is active. */
   prefix: string;
   policy: {
@@ -180,7 +186,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.ARBITER_PORT,
     host: e.ARBITER_HOST,
     redis: e.ARBITER_REDIS_URL
-      ? { url: e.ARBITER_REDIS_URL, prefix: e.ARBITER_REDIS_PREFIX, timeoutMs: e.ARBITER_REDIS_TIMEOUT_MS }
+      ? {
+          url: e.ARBITER_REDIS_URL,
+          ...(e.ARBITER_REDIS_PASSWORD !== undefined && { password: e.ARBITER_REDIS_PASSWORD }),
+          prefix: e.ARBITER_REDIS_PREFIX,
+          timeoutMs: e.ARBITER_REDIS_TIMEOUT_MS,
+          shards: e.ARBITER_REDIS_SHARDS,
+          waitReplicas: e.ARBITER_REDIS_WAIT_REPLICAS,
+        }
       : undefined,
     prefix: e.ARBITER_REDIS_PREFIX,
     policy: {

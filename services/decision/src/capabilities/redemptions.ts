@@ -6,9 +6,13 @@
  *
  * Implementations:
  * - MemoryCapabilityRedemptions (below): one process, for the embedded store and tests.
- * - Redis (the store's): `SET <prefix>cap:<jti> 1 NX PXAT <expiresAtMs>`; "OK" → 'first',
- *   nil → 'again'. One atomic command, so concurrent redemptions on several replicas
- *   still give exactly one 'first'.
+ *   Give it the clock that verification uses (the service's `clock`): a record is held
+ *   until `expiresAtMs` on that clock.
+ * - Redis (the store's): `SET <prefix>cap:<jti> 1 NX PX <max(1000, expiresAtMs - clock())>`;
+ *   "OK" → 'first', nil → 'again'. One atomic command, so concurrent redemptions on several
+ *   replicas still give exactly one 'first'. PX (relative, from the service's clock) rather
+ *   than PXAT (absolute, read on the Redis server's clock), so a skew between the two hosts
+ *   cannot expire the record while verification still accepts the capability.
  */
 
 export type Redemption = 'first' | 'again';

@@ -266,7 +266,8 @@ export async function verifyCapability(args: VerifyCapabilityArgs): Promise<Capa
   if (args.tenant !== undefined && claims.aarm.tenant !== args.tenant) return refuse('wrong_tenant');
   if (claims.aud !== args.tool || claims.aarm.tool !== args.tool) return refuse('wrong_tool');
   if (!parametersMatch(claims.aarm.params, args)) return refuse('wrong_parameters');
-  if (args.scope !== undefined && claims.aarm.scope !== args.scope) return refuse('wrong_scope');
+  // Exact match, and only the five can be asked for: "none" (or anything else) matches nothing.
+  if (args.scope !== undefined && (!isOperationScope(args.scope) || claims.aarm.scope !== args.scope)) return refuse('wrong_scope');
   return { valid: true, claims };
 }
 

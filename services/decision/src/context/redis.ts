@@ -1,23 +1,25 @@
 /**
- * The Redis store. Every key of a session shares the hash tag `{T}` (ids.ts), so each
- * script touches one slot and runs unchanged on Redis Cluster.
+ * The Redis store. Sessions are spread over ARBITER_REDIS_SHARDS shards by their tag T
+ * (ids.ts); every key of a session, and its shard's outbox stream, carry the shard's hash
+ * tag `{sN}`, so the commit script touches one slot and runs unchanged on Redis Cluster,
+ * while the shards spread the sessions over the cluster's nodes.
  *
- *   <prefix>{T}:session    hash    meta, summary, seq, head
- *   <prefix>{T}:receipts   hash    receipt_id -> receipt
- *   <prefix>{T}:chain      list    receipt ids in chain order
- *   <prefix>{T}:actions    hash    action id -> ActionRecord
- *   <prefix>{T}:pending    hash    approval/deferral id -> record
+ *   <prefix>{sN}:<T>:session    hash    meta, summary, seq, head
+ *   <prefix>{sN}:<T>:receipts   hash    receipt_id -> receipt
+ *   <prefix>{sN}:<T>:chain      list    receipt ids in chain order
+ *   <prefix>{sN}:<T>:actions    hash    action id -> ActionRecord
+ *   <prefix>{sN}:<T>:pending    hash    approval/deferral id -> record
+ *   <prefix>{sN}:outbox         stream  the shard's committed receipts, until exported
  *   <prefix>actidx:<h>     string  tag of the session of a caller-chosen action id ('*': several)
  *   <prefix>revocations    hash    "jti:<jti>" / "sub:<tenant>:<sub>" -> revocation
  *   <prefix>pending:<tenant>:<kind>  zset  pending approval/deferral ids by expiry (listing)
  *   <prefix>pending-due    zset    every pending id by expiry (the expiry sweeper)
- *   <prefix>outbox         stream  every committed receipt, until an exporter acknowledged it
  *   <prefix>events         channel ids of pending records that changed (wakes long-polls on every replica)
  *
  * A session's keys expire together after its idle TTL.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { connectRedis, type RedisClient } from './redis-connection.js';
 import { ArbiterError, errorMessage } from '../errors.js';
 import type { Outbox, OutboxEntry } from '../receipts/outbox.js';
 import type { Receipt } from '../receipts/types.js';
@@ -76,9 +78,17 @@ const PENDING_SCAN_LIMIT = 1000;
 
 export interface RedisStoreOptions {
   url: string;
+  password?: string;
   prefix: string;
   timeoutMs: number;
   ttlSeconds: number;
+  /** How many shards sessions are spread over. Fixed for the life of the data: ids map to shards through it. */
+  shards: number;
+  /**
+   * Replicas that must have a commit before it counts (Redis WAIT). With Sentinel, 1 keeps
+   * an answered decision from being lost when the primary fails over before replicating.
+   */
+  waitReplicas: number;
   /** Append every committed receipt to the export outbox (a stream read by a consumer group). */
   outbox?: boolean;
 }
@@ -91,80 +101,106 @@ const EXPORT_GROUP = 'exporters';
  * deleted, so the stream's length is the backlog.
  */
 class RedisOutbox implements Outbox {
-  private group: Promise<void> | undefined;
+  private readonly groups = new Map<string, Promise<void>>();
+  /** Where the next read starts, so every shard gets its turn. */
+  private start = 0;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly key: string,
+    private readonly redis: RedisClient,
+    private readonly keys: string[],
     private readonly call: <T>(what: string, op: () => Promise<T>) => Promise<T>,
   ) {}
 
-  private ensureGroup(): Promise<void> {
-    this.group ??= this.call('outbox group', async () => {
-      try {
-        await this.redis.xgroup('CREATE', this.key, EXPORT_GROUP, '0', 'MKSTREAM');
-      } catch (err) {
-        if (!errorMessage(err).includes('BUSYGROUP')) throw err;
-      }
-    }).catch((err) => {
-      this.group = undefined;
-      throw err;
-    });
-    return this.group;
+  private ensureGroup(key: string): Promise<void> {
+    let group = this.groups.get(key);
+    if (!group) {
+      group = this.call('outbox group', async () => {
+        try {
+          await this.redis.xgroup('CREATE', key, EXPORT_GROUP, '0', 'MKSTREAM');
+        } catch (err) {
+          if (!errorMessage(err).includes('BUSYGROUP')) throw err;
+        }
+      }).catch((err) => {
+        this.groups.delete(key);
+        throw err;
+      });
+      this.groups.set(key, group);
+    }
+    return group;
   }
 
-  private static entries(raw: unknown): OutboxEntry[] {
+  /** An entry's id names its shard, so ack() knows which stream it is in. */
+  private static entries(shard: number, raw: unknown): OutboxEntry[] {
     return ((raw ?? []) as Array<[string, string[]] | null>)
       .filter((e): e is [string, string[]] => e !== null && Array.isArray(e[1]))
-      .map(([id, fields]) => ({ id, receipt: JSON.parse(fields[fields.indexOf('r') + 1] ?? 'null') as Receipt }));
+      .map(([id, fields]) => ({ id: `${shard}/${id}`, receipt: JSON.parse(fields[fields.indexOf('r') + 1] ?? 'null') as Receipt }));
+  }
+
+  private async readShard(shard: number, consumer: string, max: number, claimIdleMs: number): Promise<OutboxEntry[]> {
+    const key = this.keys[shard]!;
+    await this.ensureGroup(key);
+    const claimed = await this.call('outbox claim', () =>
+      this.redis.xautoclaim(key, EXPORT_GROUP, consumer, claimIdleMs, '0-0', 'COUNT', max),
+    );
+    const taken = RedisOutbox.entries(shard, (claimed as unknown[])[1]);
+    if (taken.length >= max) return taken;
+    const fresh = (await this.call('outbox read', () =>
+      this.redis.xreadgroup('GROUP', EXPORT_GROUP, consumer, 'COUNT', max - taken.length, 'STREAMS', key, '>'),
+    )) as Array<[string, unknown]> | null;
+    return [...taken, ...RedisOutbox.entries(shard, fresh?.[0]?.[1])];
   }
 
   async read(consumer: string, max: number, claimIdleMs: number): Promise<OutboxEntry[]> {
-    await this.ensureGroup();
-    const claimed = await this.call('outbox claim', () =>
-      this.redis.xautoclaim(this.key, EXPORT_GROUP, consumer, claimIdleMs, '0-0', 'COUNT', max),
-    );
-    const taken = RedisOutbox.entries((claimed as unknown[])[1]);
-    if (taken.length >= max) return taken;
-    const fresh = (await this.call('outbox read', () =>
-      this.redis.xreadgroup('GROUP', EXPORT_GROUP, consumer, 'COUNT', max - taken.length, 'STREAMS', this.key, '>'),
-    )) as Array<[string, unknown]> | null;
-    return [...taken, ...RedisOutbox.entries(fresh?.[0]?.[1])];
+    const out: OutboxEntry[] = [];
+    const first = this.start;
+    this.start = (this.start + 1) % this.keys.length;
+    for (let i = 0; i < this.keys.length && out.length < max; i++) {
+      out.push(...(await this.readShard((first + i) % this.keys.length, consumer, max - out.length, claimIdleMs)));
+    }
+    return out;
   }
 
   async ack(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.call('outbox ack', () => this.redis.multi().xack(this.key, EXPORT_GROUP, ...ids).xdel(this.key, ...ids).exec());
+    const byShard = new Map<number, string[]>();
+    for (const id of ids) {
+      const [shard, streamId] = id.split('/');
+      if (shard === undefined || streamId === undefined) continue;
+      byShard.set(Number(shard), [...(byShard.get(Number(shard)) ?? []), streamId]);
+    }
+    await Promise.all(
+      [...byShard].map(([shard, streamIds]) => {
+        const key = this.keys[shard]!;
+        return this.call('outbox ack', () => this.redis.multi().xack(key, EXPORT_GROUP, ...streamIds).xdel(key, ...streamIds).exec());
+      }),
+    );
   }
 
   async depth(): Promise<number> {
-    return this.call('outbox depth', () => this.redis.xlen(this.key));
+    const lengths = await Promise.all(this.keys.map((key) => this.call('outbox depth', () => this.redis.xlen(key))));
+    return lengths.reduce((a, b) => a + b, 0);
   }
 }
 
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
   readonly outbox: Outbox | undefined;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly scripts: { commit: ScriptFn; open: ScriptFn; index: ScriptFn };
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private readonly listeners = new Set<(id: string) => void>();
 
   constructor(private readonly options: RedisStoreOptions, onError: (err: Error) => void = () => {}) {
-    this.redis = new Redis(options.url, {
-      // Fail fast instead of queueing: a decision waiting on a dead Redis must become a
-      // 503 DENY within the timeout, not hang (fail closed, bounded waits).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.timeoutMs,
-      connectTimeout: options.timeoutMs,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    this.redis = connectRedis({
+      url: options.url,
+      timeoutMs: options.timeoutMs,
+      ...(options.password !== undefined && { password: options.password }),
     });
     this.redis.on('error', onError);
     this.redis.defineCommand('arbiterCommit', { numberOfKeys: 6, lua: COMMIT_SCRIPT });
     this.redis.defineCommand('arbiterOpen', { numberOfKeys: 1, lua: OPEN_SCRIPT });
     this.redis.defineCommand('arbiterIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT });
-    this.outbox = options.outbox ? new RedisOutbox(this.redis, this.outboxKey, (what, op) => this.call(what, op)) : undefined;
+    const outboxKeys = Array.from({ length: options.shards }, (_, shard) => this.outboxKey(shard));
+    this.outbox = options.outbox ? new RedisOutbox(this.redis, outboxKeys, (what, op) => this.call(what, op)) : undefined;
     const r = this.redis as unknown as Record<'arbiterCommit' | 'arbiterOpen' | 'arbiterIndex', ScriptFn>;
     this.scripts = {
       commit: r.arbiterCommit.bind(this.redis),
@@ -173,9 +209,15 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
+  private shardOf(tag: string): number {
+    return Number.parseInt(tag.slice(0, 8), 16) % this.options.shards;
+  }
+
   private keys(tag: string) {
-    const base = `${this.options.prefix}{${tag}}`;
+    const shard = this.shardOf(tag);
+    const base = `${this.options.prefix}{s${shard}}:${tag}`;
     return {
+      outbox: this.outboxKey(shard),
       session: `${base}:session`,
       receipts: `${base}:receipts`,
       chain: `${base}:chain`,
@@ -201,12 +243,9 @@ export class RedisSessionStore implements SessionStore {
     return `${this.options.prefix}pending-due`;
   }
 
-  /**
-   * The outbox stream. The commit script appends to it, so on Redis Cluster it would have
-   * to share the session's slot: cluster support for export is issue 7's.
-   */
-  private get outboxKey(): string {
-    return `${this.options.prefix}outbox`;
+  /** A shard's outbox stream: in the slot of its sessions, so the commit script can append to it. */
+  private outboxKey(shard: number): string {
+    return `${this.options.prefix}{s${shard}}:outbox`;
   }
 
   private get eventsChannel(): string {
@@ -260,13 +299,13 @@ export class RedisSessionStore implements SessionStore {
     const ttl = this.options.ttlSeconds;
     const [result] = await this.call('commit', () =>
       Promise.all([
-        this.scripts.commit(
+        this.commitDurably(
           k.session,
           k.receipts,
           k.chain,
           k.actions,
           k.pending,
-          this.outboxKey,
+          k.outbox,
           c.expectedSeq,
           c.receipt.seq,
           c.receiptHash,
@@ -297,6 +336,25 @@ export class RedisSessionStore implements SessionStore {
     );
     if (result === 'committed' || result === 'conflict' || result === 'duplicate') return result;
     throw new ArbiterError('store_unavailable', undefined, { cause: new Error(`unexpected commit reply ${result}`) });
+  }
+
+  /**
+   * Runs the commit script and, when replicas must confirm, WAITs for them on the same
+   * connection. Fewer confirmations than asked is a failure: the decision is answered
+   * 503 DENY rather than promised on a write a failover could lose.
+   */
+  private async commitDurably(...args: (string | number)[]): Promise<string> {
+    if (this.options.waitReplicas <= 0) return this.scripts.commit(...args);
+    const pipeline = this.redis.pipeline() as unknown as { arbiterCommit(...a: (string | number)[]): unknown; wait(n: number, t: number): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    pipeline.arbiterCommit(...args);
+    pipeline.wait(this.options.waitReplicas, this.options.timeoutMs);
+    const replies = (await pipeline.exec()) ?? [];
+    const [commit, wait] = replies;
+    if (!commit || commit[0]) throw commit?.[0] ?? new Error('no reply to the commit');
+    if (commit[1] === 'committed' && (!wait || wait[0] || Number(wait[1]) < this.options.waitReplicas)) {
+      throw new Error(`the commit reached ${String(wait?.[1] ?? 0)} of ${this.options.waitReplicas} replicas in time`);
+    }
+    return String(commit[1]);
   }
 
   async openSession(tag: string, meta: SessionMeta): Promise<'created' | 'exists'> {
@@ -374,7 +432,12 @@ export class RedisSessionStore implements SessionStore {
   subscribe(listener: (id: string) => void): () => void {
     if (!this.subscriber) {
       // A connection in subscriber mode can do nothing else; it re-subscribes by itself after a reconnect.
-      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+      this.subscriber = connectRedis({
+        url: this.options.url,
+        timeoutMs: this.options.timeoutMs,
+        subscriber: true,
+        ...(this.options.password !== undefined && { password: this.options.password }),
+      });
       this.subscriber.on('error', () => {});
       this.subscriber.on('message', (_channel: string, id: string) => {
         for (const l of this.listeners) l(id);

@@ -156,7 +156,7 @@ export interface HashedNgramOptions {
 
 export const HASHED_NGRAM_DEFAULTS = {
   dimensions: 1024,
-  weights: { unigram: 1, bigram: 0.5, char: 0.2 },
+  weights: { unigram: 1, bigram: 0.5, char: 0.1 },
   stemming: true,
   /** Character n-gram lengths, over the word with boundary marks: "<refund>". */
   charMin: 3,

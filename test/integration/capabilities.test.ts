@@ -1,0 +1,229 @@
+/**
+ * Capabilities end to end (AARM R9): a real Arbiter (shipped policy, real opa/WASM, memory
+ * and real Redis stores) issues a capability with each ALLOW/MODIFY; the example tool
+ * server (examples/tool-server) verifies and redeems it at POST /v1/capabilities/verify,
+ * runs the fake tool once, and reports the use as an outcome receipt.
+ *
+ * Needs the wiring: `capability` in decide answers, the verify route, the redemption store
+ * and ARBITER_CAPABILITY_TTL_S (see docs/capabilities.md).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startToolServer, type RunningToolServer } from '../../examples/tool-server/server.js';
+import { issueCapability, verifyCapability } from '../../services/decision/src/capabilities/index.js';
+import { hashOf } from '../../services/decision/src/receipts/canonical.js';
+import { generateSigningKey, publicKeysFromJwks } from '../../services/decision/src/receipts/keys.js';
+import { verifyReceipts } from '../../services/decision/src/receipts/verify.js';
+import { freePort } from '../support/process.js';
+import { startTestArbiter, uniqueSession, type StoreKind, type TestArbiter } from '../support/arbiter.js';
+
+async function decideAction(
+  arbiter: TestArbiter,
+  session: string,
+  tool: string,
+  operation: string | undefined,
+  parameters: Record<string, unknown>,
+): Promise<any> {
+  const res = await arbiter.post('/v1/decide', {
+    action: { tool, ...(operation !== undefined && { operation }), parameters },
+    session: { id: session },
+    identity: { agent: 'agent-1', human: 'alice' },
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+async function useTool(
+  tools: RunningToolServer,
+  tool: string,
+  capability: string | undefined,
+  parameters: Record<string, unknown>,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${tools.url}/tools/${encodeURIComponent(tool)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(capability !== undefined && { 'x-aarm-capability': capability }) },
+    body: JSON.stringify(parameters),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+function claimsOf(token: string): any {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
+for (const store of ['memory', 'redis'] as StoreKind[]) {
+  describe(`capabilities through the example tool server on the ${store} store`, () => {
+    let arbiter: TestArbiter;
+    let tools: RunningToolServer;
+    before(async () => {
+      arbiter = await startTestArbiter({ store });
+      tools = await startToolServer({ arbiterUrl: arbiter.url, port: 0 });
+    });
+    after(async () => {
+      await tools?.close();
+      await arbiter?.stop();
+    });
+
+    test('an allowed action runs once with its capability, a second use is refused, and the use is in the receipt chain', async () => {
+      const session = uniqueSession('cap-once');
+      const parameters = { path: '/srv/reports/q1.csv' };
+      const decision = await decideAction(arbiter, session, 'files.read', 'read', parameters);
+      assert.equal(decision.decision, 'ALLOW');
+      assert.equal(typeof decision.capability, 'string');
+
+      // Offline, with the published keys: bound to this tool, these parameters, scope read, this receipt.
+      const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
+      const offline = await verifyCapability({ token: decision.capability, tool: 'files.read', parameters, scope: 'read', now: new Date(), keys, clockToleranceSeconds: 5 });
+      assert.ok(offline.valid, JSON.stringify(offline));
+      assert.equal(offline.claims.sub, 'agent-1');
+      assert.equal(offline.claims.aarm.action, decision.action_id);
+      assert.equal(offline.claims.aarm.receipt, decision.receipt.id);
+      assert.equal(offline.claims.aarm.session, session);
+      assert.equal(offline.claims.aarm.params, hashOf(parameters));
+      assert.ok(offline.claims.exp - offline.claims.iat <= 61, 'short-lived: 60 s by default');
+
+      const first = await useTool(tools, 'files.read', decision.capability, parameters);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.equal(first.body.action_id, decision.action_id);
+      assert.equal(first.body.outcome.recorded, true, JSON.stringify(first.body.outcome));
+
+      const second = await useTool(tools, 'files.read', decision.capability, parameters);
+      assert.equal(second.status, 403);
+      assert.equal(second.body.reason, 'already_used');
+
+      const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
+      assert.deepEqual(chain.map((r: any) => r.kind), ['decision', 'outcome']);
+      const outcome = chain[1];
+      assert.equal(outcome.action.id, decision.action_id);
+      assert.equal(outcome.outcome.status, 'success');
+      assert.equal(outcome.outcome.decision_receipt_id, decision.receipt.id);
+      assert.equal(outcome.outcome.unauthorised, false);
+      assert.match(outcome.outcome.output_hash, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(outcome.receipt_id, first.body.outcome.receipt_id);
+      assert.equal(verifyReceipts(chain, keys).ok, true);
+    });
+
+    test('a capability for other parameters is refused, and stays usable for its own', async () => {
+      const session = uniqueSession('cap-params');
+      const parameters = { path: '/srv/reports/q1.csv' };
+      const decision = await decideAction(arbiter, session, 'files.read', 'read', parameters);
+      const other = await useTool(tools, 'files.read', decision.capability, { path: '/etc/shadow' });
+      assert.equal(other.status, 403);
+      assert.equal(other.body.reason, 'wrong_parameters');
+      const extra = await useTool(tools, 'files.read', decision.capability, { ...parameters, follow_links: true });
+      assert.equal(extra.body.reason, 'wrong_parameters');
+      // Canonical hashing: the same parameters in another key order are the same parameters.
+      const multi = { path: '/srv/a', options: { lines: 5, encoding: 'utf8' } };
+      const multiDecision = await decideAction(arbiter, session, 'files.read', 'read', multi);
+      const reordered = await useTool(tools, 'files.read', multiDecision.capability, { options: { encoding: 'utf8', lines: 5 }, path: '/srv/a' });
+      assert.equal(reordered.status, 200, JSON.stringify(reordered.body));
+      assert.equal((await useTool(tools, 'files.read', decision.capability, parameters)).status, 200);
+    });
+
+    test('a capability for another tool is refused', async () => {
+      const parameters = { path: '/srv/a.txt' };
+      const decision = await decideAction(arbiter, uniqueSession('cap-tool'), 'files.read', 'read', parameters);
+      const res = await useTool(tools, 'db.query', decision.capability, parameters);
+      assert.equal(res.status, 403);
+      assert.equal(res.body.reason, 'wrong_tool');
+    });
+
+    test('a read capability cannot be used for a write', async () => {
+      const parameters = { amount: 10, to: 'acct-42' };
+      // The agent calls a transfer a "read": policy allows the small transfer, but the
+      // capability does not carry the write scope the payments tool requires.
+      const asRead = await decideAction(arbiter, uniqueSession('cap-scope'), 'payments.transfer', 'read', parameters);
+      assert.equal(asRead.decision, 'ALLOW');
+      assert.notEqual(claimsOf(asRead.capability).aarm.scope, 'write');
+      const refused = await useTool(tools, 'payments.transfer', asRead.capability, parameters);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.reason, 'wrong_scope');
+      // Declared as what it is, the same action runs.
+      const asWrite = await decideAction(arbiter, uniqueSession('cap-scope'), 'payments.transfer', 'write', parameters);
+      assert.equal(claimsOf(asWrite.capability).aarm.scope, 'write');
+      assert.equal((await useTool(tools, 'payments.transfer', asWrite.capability, parameters)).status, 200);
+    });
+
+    test('MODIFY: the capability is bound to the modified parameters', async () => {
+      const asked = { sql: 'select * from orders', limit: 5000 };
+      const decision = await decideAction(arbiter, uniqueSession('cap-modify'), 'db.query', 'read', asked);
+      assert.equal(decision.decision, 'MODIFY');
+      assert.deepEqual(decision.parameters, { sql: 'select * from orders', limit: 100 });
+      const original = await useTool(tools, 'db.query', decision.capability, asked);
+      assert.equal(original.status, 403);
+      assert.equal(original.body.reason, 'wrong_parameters');
+      assert.equal((await useTool(tools, 'db.query', decision.capability, decision.parameters)).status, 200);
+    });
+
+    test('DENY and STEP_UP carry no capability; no header, or a capability from another key, is refused', async () => {
+      const session = uniqueSession('cap-none');
+      const denied = await decideAction(arbiter, session, 'db.drop', 'delete', { database: 'production' });
+      assert.equal(denied.decision, 'DENY');
+      assert.equal(denied.capability, undefined);
+      const stepUp = await decideAction(arbiter, session, 'payments.transfer', 'write', { amount: 5000, to: 'acct-1' });
+      assert.equal(stepUp.decision, 'STEP_UP');
+      assert.equal(stepUp.capability, undefined);
+
+      const missing = await useTool(tools, 'files.read', undefined, { path: '/srv/a' });
+      assert.equal(missing.status, 403);
+      const forged = await issueCapability(
+        {
+          agent: 'agent-1',
+          tenant: 'default',
+          sessionId: session,
+          actionId: 'act-forged',
+          tool: 'db.drop',
+          operation: 'delete',
+          parametersHash: hashOf({ database: 'production' }),
+          receiptId: 'rcpt-forged',
+          scope: 'delete',
+          now: new Date(),
+        },
+        generateSigningKey(),
+      );
+      const res = await useTool(tools, 'db.drop', forged.token, { database: 'production' });
+      assert.equal(res.status, 403);
+      assert.equal(res.body.reason, 'unknown_key');
+    });
+  });
+}
+
+describe('capability expiry', () => {
+  let arbiter: TestArbiter;
+  let tools: RunningToolServer;
+  before(async () => {
+    arbiter = await startTestArbiter({ env: { ARBITER_CAPABILITY_TTL_S: '1' } });
+    tools = await startToolServer({ arbiterUrl: arbiter.url, port: 0 });
+  });
+  after(async () => {
+    await tools?.close();
+    await arbiter?.stop();
+  });
+
+  test('a capability used after its TTL is refused as expired', { timeout: 15_000 }, async () => {
+    const parameters = { path: '/srv/late.txt' };
+    const decision = await decideAction(arbiter, uniqueSession('cap-expiry'), 'files.read', 'read', parameters);
+    const claims = claimsOf(decision.capability);
+    assert.ok(claims.exp - claims.iat <= 2, `TTL 1 s: exp - iat = ${claims.exp - claims.iat}`);
+    // exp is at most 2 s after issuance (1 s, rounded up to the next second): wait past it.
+    await sleep(Math.max(0, claims.exp * 1000 - Date.now()) + 250);
+    const res = await useTool(tools, 'files.read', decision.capability, parameters);
+    assert.equal(res.status, 403);
+    assert.equal(res.body.reason, 'expired');
+  });
+});
+
+describe('the example tool server fails closed', () => {
+  test('when Arbiter cannot be reached it answers 503 and runs nothing', async () => {
+    const port = await freePort(); // nothing listens there
+    const tools = await startToolServer({ arbiterUrl: `http://127.0.0.1:${port}`, port: 0, timeoutMs: 1000 });
+    try {
+      const res = await useTool(tools, 'files.read', 'a.b.c', { path: '/srv/a' });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.output, undefined);
+    } finally {
+      await tools.close();
+    }
+  });
+});
