@@ -27,7 +27,7 @@ import {
   type DriftProfile,
   type DriftState,
 } from '../services/decision/src/drift/drift.js';
-import { DEFAULT_DRIFT_PROFILES } from '../services/decision/src/drift/profiles.js';
+import { DEFAULT_DRIFT_PROFILE, DEFAULT_DRIFT_PROFILES } from '../services/decision/src/drift/profiles.js';
 import { createHashedNgramProvider } from '../services/decision/src/drift/provider.js';
 
 interface FixtureAction {
@@ -291,11 +291,12 @@ const suggested: Record<string, DriftProfile> = {};
 console.log('\n## Suggested thresholds (derivation: see the comment in this file and docs/drift.md)');
 console.log(`pooled best single distance threshold: ${f3(pooledBest)}`);
 console.log(`${pad('profile', 17)} ${lpad('max on-task d', 13)} ${lpad('p99 long cum', 12)} | ${lpad('dist.t', 6)} ${lpad('cum.t', 6)}`);
-for (const name of profiles) {
-  const maxOnTask = Math.max(...rows.filter((r) => r.profile === name && r.label === 'on_task').map((r) => r.d));
-  const cums = synthetic
-    .get(name)!
-    .onTask.flat()
+for (const name of [...profiles, DEFAULT_DRIFT_PROFILE]) {
+  // The default profile (agents no profile is assigned to): the same derivation over the whole set.
+  const members = name === DEFAULT_DRIFT_PROFILE ? profiles : [name];
+  const maxOnTask = Math.max(...rows.filter((r) => members.includes(r.profile) && r.label === 'on_task').map((r) => r.d));
+  const cums = members
+    .flatMap((m) => synthetic.get(m)!.onTask.flat())
     .map((st) => st.cumulative)
     .sort((a, b) => a - b);
   const p99 = cums[Math.min(cums.length - 1, Math.ceil(0.99 * cums.length) - 1)]!;
@@ -304,7 +305,7 @@ for (const name of profiles) {
   suggested[name] = { distance_threshold: td, cumulative_threshold: tc, action: profileOf(name).action };
   console.log(`${pad(name, 17)} ${lpad(f3(maxOnTask), 13)} ${lpad(f3(p99), 12)} | ${lpad(td.toFixed(2), 6)} ${lpad(tc.toFixed(2), 6)}`);
 }
-const drifted = profiles.filter(
+const drifted = [...profiles, DEFAULT_DRIFT_PROFILE].filter(
   (n) =>
     suggested[n]!.distance_threshold !== profileOf(n).distance_threshold ||
     suggested[n]!.cumulative_threshold !== profileOf(n).cumulative_threshold,
