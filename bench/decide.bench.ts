@@ -19,17 +19,30 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 const MEASURED = Number(process.env.BENCH_MEASURED ?? 2000);
 
 const prefix = `arbiter-bench:${randomBytes(4).toString('hex')}:`;
-const server = await spawnArbiter({ ARBITER_REDIS_URL: TEST_REDIS_URL, ARBITER_REDIS_PREFIX: prefix, ARBITER_LOG_LEVEL: 'error' });
+const server = await spawnArbiter({
+  ARBITER_REDIS_URL: TEST_REDIS_URL,
+  ARBITER_REDIS_PREFIX: prefix,
+  ARBITER_LOG_LEVEL: 'error',
+});
 const rows: string[] = [];
 try {
   // Warm-up (JIT, connections, scripts loaded), not timed.
-  await runLoad(server.url, Array.from({ length: CLIENTS }, (_, c) => `warmup-${c}`), 300);
+  await runLoad(
+    server.url,
+    Array.from({ length: CLIENTS }, (_, c) => `warmup-${c}`),
+    300,
+  );
   for (const length of LENGTHS) {
-    const sessions = Array.from({ length: CLIENTS }, (_, c) => `bench-${length}-${c}-${randomBytes(3).toString('hex')}`);
+    const sessions = Array.from(
+      { length: CLIENTS },
+      (_, c) => `bench-${length}-${c}-${randomBytes(3).toString('hex')}`,
+    );
     // Fill: `length` prior actions per session (sequential within a session, sessions in parallel).
-    await Promise.all(sessions.map(async (s) => {
-      for (let i = 0; i < length; i++) await decide(server.url, s, i);
-    }));
+    await Promise.all(
+      sessions.map(async (s) => {
+        for (let i = 0; i < length; i++) await decide(server.url, s, i);
+      }),
+    );
     const r = await runLoad(server.url, sessions, MEASURED, length);
     const row = `| ${length} | ${CLIENTS} | ${r.decisions} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`;
     rows.push(row);

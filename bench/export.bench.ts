@@ -28,11 +28,18 @@ try {
       ARBITER_REDIS_URL: TEST_REDIS_URL,
       ARBITER_REDIS_PREFIX: prefix,
       ARBITER_LOG_LEVEL: 'error',
-      ...(mode !== 'export off' && { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf' }),
+      ...(mode !== 'export off' && {
+        OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf',
+      }),
     });
     try {
       const sessions = Array.from({ length: CLIENTS }, (_, c) => `export-bench-${c}-${randomBytes(3).toString('hex')}`);
-      await runLoad(server.url, sessions.map((s) => `${s}-warm`), 300);
+      await runLoad(
+        server.url,
+        sessions.map((s) => `${s}-warm`),
+        300,
+      );
       const before = receiver.records().length;
       const r = await runLoad(server.url, sessions, MEASURED);
       await sleep(1000);
@@ -51,6 +58,8 @@ try {
   agent.destroy();
   await receiver.close();
 }
-console.log('\n| mode | decisions timed | decisions/s | p50 ms | p99 ms | records received 1 s after | outbox backlog 1 s after |');
+console.log(
+  '\n| mode | decisions timed | decisions/s | p50 ms | p99 ms | records received 1 s after | outbox backlog 1 s after |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const row of rows) console.log(row);

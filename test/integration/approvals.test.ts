@@ -23,14 +23,26 @@ interface Received {
   verified: boolean;
 }
 
-async function webhookReceiver(): Promise<{ url: string; events: Received[]; close(): void; next(match: (e: WebhookEvent) => boolean): Promise<Received> }> {
+async function webhookReceiver(): Promise<{
+  url: string;
+  events: Received[];
+  close(): void;
+  next(match: (e: WebhookEvent) => boolean): Promise<Received>;
+}> {
   const events: Received[] = [];
   const waiters: Array<() => void> = [];
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      const verified = verifyWebhookSignature(SECRET, String(req.headers['x-arbiter-timestamp']), body, String(req.headers['x-arbiter-signature']), 300, new Date());
+      const verified = verifyWebhookSignature(
+        SECRET,
+        String(req.headers['x-arbiter-timestamp']),
+        body,
+        String(req.headers['x-arbiter-signature']),
+        300,
+        new Date(),
+      );
       events.push({ event: JSON.parse(body) as WebhookEvent, verified });
       res.writeHead(204).end();
       for (const w of waiters.splice(0)) w();
@@ -82,7 +94,11 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const ask = async (tool: string, signals: Record<string, unknown> = {}, extra: { session?: string; target?: string; agent?: string } = {}) =>
+    const ask = async (
+      tool: string,
+      signals: Record<string, unknown> = {},
+      extra: { session?: string; target?: string; agent?: string } = {},
+    ) =>
       (
         await arbiter.post('/v1/decide', {
           action: { tool, parameters: { amount: 5000 }, ...(extra.target && { target: extra.target }) },
@@ -138,9 +154,15 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal((await answer(asked.approval.id, 'carol')).status, 409, 'the same approver twice is one vote');
       const second = await answer(asked.approval.id, 'dave');
       assert.equal(second.body.status, 'approved');
-      assert.deepEqual(second.body.votes.map((v: { approver: string }) => v.approver), ['carol', 'dave']);
+      assert.deepEqual(
+        second.body.votes.map((v: { approver: string }) => v.approver),
+        ['carol', 'dave'],
+      );
       const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
-      assert.deepEqual(chain.map((r: { kind: string; decision: string }) => `${r.kind}:${r.decision}`), ['decision:STEP_UP', 'approval:STEP_UP', 'approval:ALLOW']);
+      assert.deepEqual(
+        chain.map((r: { kind: string; decision: string }) => `${r.kind}:${r.decision}`),
+        ['decision:STEP_UP', 'approval:STEP_UP', 'approval:ALLOW'],
+      );
       assert.equal(chain[2].approval.approver, 'dave');
       assert.equal(verifyReceipts(chain, publicKeysFromJwks((await arbiter.get('/v1/keys')).body)).ok, true);
     });
@@ -158,12 +180,18 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
         chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
         if (chain.length < 2) await new Promise((r) => setTimeout(r, 100));
       }
-      assert.deepEqual(chain.map((r) => `${r.kind}:${r.decision}`), ['decision:STEP_UP', 'approval:DENY']);
+      assert.deepEqual(
+        chain.map((r) => `${r.kind}:${r.decision}`),
+        ['decision:STEP_UP', 'approval:DENY'],
+      );
     });
 
     test('an approval is stale once the policy changed, and ends in DENY', async () => {
       const asked = await ask('pay');
-      writeFileSync(join(dir, 'extra.rego'), 'package aarm.rules.extra\n\nfindings contains {"effect": "ALLOW", "policy_id": "extra", "reason": "x"} if input.action.tool == "other"\n');
+      writeFileSync(
+        join(dir, 'extra.rego'),
+        'package aarm.rules.extra\n\nfindings contains {"effect": "ALLOW", "policy_id": "extra", "reason": "x"} if input.action.tool == "other"\n',
+      );
       assert.equal((await arbiter.post('/v1/policy/reload', undefined)).body.outcome, 'loaded');
       const done = await answer(asked.approval.id, 'carol');
       assert.equal(done.body.status, 'stale');
@@ -198,13 +226,21 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const resolved = await arbiter.post(`/v1/deferrals/${ok.deferral.id}/resolve`, { context: { ticket: 'ok' } });
       assert.equal(resolved.body.status, 'resolved');
       assert.equal(resolved.body.decision, 'ALLOW');
-      assert.equal((await arbiter.post(`/v1/deferrals/${ok.deferral.id}/resolve`, { context: { ticket: 'ok' } })).status, 409);
+      assert.equal(
+        (await arbiter.post(`/v1/deferrals/${ok.deferral.id}/resolve`, { context: { ticket: 'ok' } })).status,
+        409,
+      );
 
       const bad = await ask('rotate');
-      assert.equal((await arbiter.post(`/v1/deferrals/${bad.deferral.id}/resolve`, { context: { ticket: 'bad' } })).body.decision, 'DENY');
+      assert.equal(
+        (await arbiter.post(`/v1/deferrals/${bad.deferral.id}/resolve`, { context: { ticket: 'bad' } })).body.decision,
+        'DENY',
+      );
 
       const up = await ask('rotate');
-      const escalated = await arbiter.post(`/v1/deferrals/${up.deferral.id}/resolve`, { context: { ticket: 'escalate' } });
+      const escalated = await arbiter.post(`/v1/deferrals/${up.deferral.id}/resolve`, {
+        context: { ticket: 'escalate' },
+      });
       assert.equal(escalated.body.status, 'escalated');
       const approval = await arbiter.get(`/v1/approvals/${escalated.body.escalated_to}`);
       assert.equal(approval.body.status, 'pending');
@@ -216,11 +252,17 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const asked = await ask('rotate', {}, { session });
       const statuses = [];
       for (let i = 0; i < 3; i++) {
-        statuses.push((await arbiter.post(`/v1/deferrals/${asked.deferral.id}/resolve`, { context: { ticket: 'maybe' } })).body.status);
+        statuses.push(
+          (await arbiter.post(`/v1/deferrals/${asked.deferral.id}/resolve`, { context: { ticket: 'maybe' } })).body
+            .status,
+        );
       }
       assert.deepEqual(statuses, ['pending', 'pending', 'denied']);
       const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
-      assert.deepEqual(chain.map((r: { kind: string }) => r.kind), ['decision', 'deferral', 'deferral', 'deferral']);
+      assert.deepEqual(
+        chain.map((r: { kind: string }) => r.kind),
+        ['decision', 'deferral', 'deferral', 'deferral'],
+      );
       assert.equal(chain[3].deferral.attempts, 3);
     });
 
@@ -237,8 +279,14 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       await arbiter.post(`/v1/deferrals/${first.deferral.id}/resolve`, { context: { ticket: 'ok' } });
       const queued = await ask('read', {}, { session, target: 'db-primary' });
       assert.equal(queued.decision, 'DEFER', 'still behind the dependent, which keeps its place');
-      assert.equal((await arbiter.post(`/v1/deferrals/${dependent.deferral.id}/resolve`, { context: {} })).body.decision, 'ALLOW');
-      assert.equal((await arbiter.post(`/v1/deferrals/${queued.deferral.id}/resolve`, { context: {} })).body.decision, 'ALLOW');
+      assert.equal(
+        (await arbiter.post(`/v1/deferrals/${dependent.deferral.id}/resolve`, { context: {} })).body.decision,
+        'ALLOW',
+      );
+      assert.equal(
+        (await arbiter.post(`/v1/deferrals/${queued.deferral.id}/resolve`, { context: {} })).body.decision,
+        'ALLOW',
+      );
       const after = await ask('read', {}, { session, target: 'db-primary' });
       assert.equal(after.decision, 'ALLOW', 'once everything ahead is resolved, the target is free again');
     });
@@ -265,7 +313,13 @@ describe('a long-poll on one replica wakes when another replica approves (Redis 
   });
 
   test('the waiter on A sees the approval given on B', async () => {
-    const asked = (await a.post('/v1/decide', { action: { tool: 'pay' }, session: { id: uniqueSession('wake') }, identity: { agent: 'agent-1' } })).body;
+    const asked = (
+      await a.post('/v1/decide', {
+        action: { tool: 'pay' },
+        session: { id: uniqueSession('wake') },
+        identity: { agent: 'agent-1' },
+      })
+    ).body;
     const waiting = a.get(`/v1/approvals/${asked.approval.id}?wait=30`);
     // Give the waiter its subscription, then approve elsewhere; the wait is bounded either way.
     await new Promise((r) => setTimeout(r, 200));

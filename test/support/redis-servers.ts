@@ -19,7 +19,10 @@ async function startServer(args: string[], port: number, ready: RegExp): Promise
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server on ${port} did not start: ${output.slice(-500)}`)), 10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server on ${port} did not start: ${output.slice(-500)}`)),
+      10_000,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (ready.test(output)) {
@@ -29,7 +32,9 @@ async function startServer(args: string[], port: number, ready: RegExp): Promise
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`redis-server on ${port} exited with ${code}: ${output.slice(-500)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`redis-server on ${port} exited with ${code}: ${output.slice(-500)}`)),
+    );
   });
   child.removeAllListeners('exit');
   return { port, child };
@@ -70,7 +75,17 @@ export async function startCluster(primaries = 3): Promise<RedisCluster> {
       const port = await freePort();
       nodes.push(
         await startServer(
-          [...BASE, '--port', String(port), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir],
+          [
+            ...BASE,
+            '--port',
+            String(port),
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--dir',
+            dir,
+          ],
           port,
           /Ready to accept connections/,
         ),
@@ -82,7 +97,8 @@ export async function startCluster(primaries = 3): Promise<RedisCluster> {
       { encoding: 'utf8', timeout: 30_000 },
     );
     if (created.status !== 0) throw new Error(`cluster create failed: ${created.stdout}${created.stderr}`);
-    for (let i = 0; i < 100 && !nodes.every((n) => cli(n.port, 'cluster', 'info').includes('cluster_state:ok')); i++) await sleep(100);
+    for (let i = 0; i < 100 && !nodes.every((n) => cli(n.port, 'cluster', 'info').includes('cluster_state:ok')); i++)
+      await sleep(100);
     return {
       url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
       nodes,
@@ -112,7 +128,11 @@ export async function startSentinel(): Promise<RedisSentinel> {
   const processes: RedisProcess[] = [];
   try {
     const primaryPort = await freePort();
-    const primary = await startServer([...BASE, '--port', String(primaryPort), '--dir', dir], primaryPort, /Ready to accept connections/);
+    const primary = await startServer(
+      [...BASE, '--port', String(primaryPort), '--dir', dir],
+      primaryPort,
+      /Ready to accept connections/,
+    );
     processes.push(primary);
     const replicaPort = await freePort();
     const replica = await startServer(
@@ -121,7 +141,8 @@ export async function startSentinel(): Promise<RedisSentinel> {
       /Ready to accept connections/,
     );
     processes.push(replica);
-    for (let i = 0; i < 100 && !cli(replicaPort, 'info', 'replication').includes('master_link_status:up'); i++) await sleep(100);
+    for (let i = 0; i < 100 && !cli(replicaPort, 'info', 'replication').includes('master_link_status:up'); i++)
+      await sleep(100);
     const sentinelPort = await freePort();
     const conf = join(dir, 'sentinel.conf');
     writeFileSync(
@@ -150,12 +171,30 @@ export async function startSentinel(): Promise<RedisSentinel> {
         return Number(out[1]);
       },
       addReplica: async () => {
-        const current = Number(cli(sentinelPort, 'sentinel', 'get-master-addr-by-name', 'mymaster').trim().split('\n')[1]);
+        const current = Number(
+          cli(sentinelPort, 'sentinel', 'get-master-addr-by-name', 'mymaster').trim().split('\n')[1],
+        );
         const port = await freePort();
         processes.push(
-          await startServer([...BASE, '--port', String(port), '--dir', join(dir), '--dbfilename', `dump-${port}.rdb`, '--replicaof', '127.0.0.1', String(current)], port, /Ready to accept connections/),
+          await startServer(
+            [
+              ...BASE,
+              '--port',
+              String(port),
+              '--dir',
+              join(dir),
+              '--dbfilename',
+              `dump-${port}.rdb`,
+              '--replicaof',
+              '127.0.0.1',
+              String(current),
+            ],
+            port,
+            /Ready to accept connections/,
+          ),
         );
-        for (let i = 0; i < 100 && !cli(port, 'info', 'replication').includes('master_link_status:up'); i++) await sleep(100);
+        for (let i = 0; i < 100 && !cli(port, 'info', 'replication').includes('master_link_status:up'); i++)
+          await sleep(100);
       },
       stop: () => stopAll(processes, dir),
     };

@@ -46,7 +46,10 @@ const EnvSchema = z.object({
   ARBITER_SIGNING_KEY: z.string().optional(),
   ARBITER_AUTH: z.enum(['off', 'jwt']).default('off'),
   ARBITER_JWKS_FILE: z.string().min(1).optional(),
-  ARBITER_JWKS_URL: z.string().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  ARBITER_JWKS_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'must be an http(s) URL')
+    .optional(),
   ARBITER_JWT_ISSUER: z.string().min(1).optional(),
   ARBITER_JWT_AUDIENCE: z.string().min(1).optional(),
   ARBITER_JWT_MAX_AGE_S: intFrom(0, 30 * 24 * 3600, 3600),
@@ -62,7 +65,12 @@ const EnvSchema = z.object({
   ARBITER_WEBHOOK_MAX_ATTEMPTS: intFrom(1, 20, 5),
   ARBITER_EXPIRY_SWEEP_MS: intFrom(100, 60_000, 1000),
   ARBITER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ARBITER_INSTANCE_ID: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/).optional(),
+  ARBITER_INSTANCE_ID: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\x21-\x7e]+$/)
+    .optional(),
   ARBITER_VERIFY_KEYS: z.string().optional(),
   ARBITER_EXPORT_BATCH: intFrom(1, 10_000, 256),
   ARBITER_EXPORT_CLAIM_IDLE_MS: intFrom(1000, 3_600_000, 30_000),
@@ -83,7 +91,9 @@ const EnvSchema = z.object({
 export interface Config {
   port: number;
   host: string;
-  redis: { url: string; password?: string; prefix: string; timeoutMs: number; shards: number; waitReplicas: number } | undefined;
+  redis:
+    | { url: string; password?: string; prefix: string; timeoutMs: number; shards: number; waitReplicas: number }
+    | undefined;
   /** Key prefix used by whichever store is active. */
   prefix: string;
   policy: {
@@ -138,7 +148,9 @@ function otlpHeaders(raw: string | undefined): Record<string, string> {
 
 function projectVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+    return (
+      (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0'
+    );
   } catch {
     return '0.0.0';
   }
@@ -168,7 +180,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .split(':')
     .filter((d) => d.length > 0)
     .map((d) => resolve(d));
-  const webhookUrls = (e.ARBITER_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  const webhookUrls = (e.ARBITER_WEBHOOK_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0);
   if (webhookUrls.length > 0 && !e.ARBITER_WEBHOOK_SECRET) {
     // Unsigned notifications could be forged by anyone who can reach the receiver.
     throw new ConfigError('ARBITER_WEBHOOK_URLS needs ARBITER_WEBHOOK_SECRET to sign the notifications');

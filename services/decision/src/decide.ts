@@ -137,7 +137,17 @@ async function decideInSpan(
       ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
       ...(identity.input.human !== undefined && { human: identity.input.human }),
     };
-    const step: Step = { request, tag, action, identity, meta, state, now, at, masking: maskingPaths(deps.policy.data) };
+    const step: Step = {
+      request,
+      tag,
+      action,
+      identity,
+      meta,
+      state,
+      now,
+      at,
+      masking: maskingPaths(deps.policy.data),
+    };
 
     // policy, enforce
     const { enforcement, version, input, result: policyResult } = await evaluate(deps, step);
@@ -147,7 +157,17 @@ async function decideInSpan(
     const pending = pendingRecord(step, enforcement, version, receiptId, input);
     const receipt = await metrics.stage('sign', () =>
       signReceipt(
-        receiptBody({ step, enforcement, version, pending, receiptId, producer: deps.producer, trace, input, policyResult }),
+        receiptBody({
+          step,
+          enforcement,
+          version,
+          pending,
+          receiptId,
+          producer: deps.producer,
+          trace,
+          input,
+          policyResult,
+        }),
         deps.signingKey,
       ),
     );
@@ -232,7 +252,9 @@ function ordering(step: Step, enforcement: Enforcement): Enforcement {
     ahead && enforcement.decision !== 'DENY'
       ? {
           decision: 'DEFER',
-          reasons: [{ policy_id: 'aarm.deferral.dependent', reason: `waits behind deferral ${ahead.id} on the same target` }],
+          reasons: [
+            { policy_id: 'aarm.deferral.dependent', reason: `waits behind deferral ${ahead.id} on the same target` },
+          ],
           deferral: {
             contextNeeded: [`resolution of ${ahead.id}`],
             timeoutSeconds: Math.max(1, Math.ceil((Date.parse(ahead.expires_at) - step.now.getTime()) / 1000)),
@@ -292,16 +314,26 @@ export function advanceSummary(
   const { action } = step;
   const deferred =
     pending?.kind === 'deferral'
-      ? [{ id: pending.id, tool: action.tool, ...(action.target !== undefined && { target: action.target }), expires_at: pending.expires_at }]
+      ? [
+          {
+            id: pending.id,
+            tool: action.tool,
+            ...(action.target !== undefined && { target: action.target }),
+            expires_at: pending.expires_at,
+          },
+        ]
       : [];
-  const returned = decision === 'ALLOW' || decision === 'MODIFY' ? toolClassification(policyData, action.tool) : undefined;
+  const returned =
+    decision === 'ALLOW' || decision === 'MODIFY' ? toolClassification(policyData, action.tool) : undefined;
   return {
     ...summary,
     action_count: summary.action_count + 1,
     tools_used: { ...summary.tools_used, [action.tool]: (summary.tools_used[action.tool] ?? 0) + 1 },
     decisions: { ...summary.decisions, [decision]: summary.decisions[decision] + 1 },
     max_classification: returned ? higher(summary.max_classification, returned) : summary.max_classification,
-    history: [...summary.history, { action_id: action.id, tool: action.tool, decision, at: step.at }].slice(-historySize),
+    history: [...summary.history, { action_id: action.id, tool: action.tool, decision, at: step.at }].slice(
+      -historySize,
+    ),
     pending_deferrals: [...liveDeferrals(summary, step.now), ...deferred],
   };
 }

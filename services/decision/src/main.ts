@@ -43,13 +43,14 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
 
   const exporting = config.export !== undefined;
   const store: SessionStore = config.redis
-    ? new RedisSessionStore(
-        { ...config.redis, ttlSeconds: config.sessionTtlSeconds, outbox: exporting },
-        (err) => logger.warn({ err: err.message }, 'redis connection error'),
+    ? new RedisSessionStore({ ...config.redis, ttlSeconds: config.sessionTtlSeconds, outbox: exporting }, (err) =>
+        logger.warn({ err: err.message }, 'redis connection error'),
       )
     : new MemorySessionStore(config.sessionTtlSeconds, Date.now, { outbox: exporting });
   if (!config.redis) {
-    logger.warn('ARBITER_REDIS_URL is not set: using the embedded in-memory store (one process, nothing survives a restart)');
+    logger.warn(
+      'ARBITER_REDIS_URL is not set: using the embedded in-memory store (one process, nothing survives a restart)',
+    );
   }
 
   let signingKey: SigningKey;
@@ -71,7 +72,9 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     const { mode: _mode, ...options } = config.auth;
     verifier = createTokenVerifier({ ...options, now: clock });
   } else {
-    logger.warn('ARBITER_AUTH=off: callers are not authenticated and agent ids are taken as sent (receipts say "verified": false)');
+    logger.warn(
+      'ARBITER_AUTH=off: callers are not authenticated and agent ids are taken as sent (receipts say "verified": false)',
+    );
   }
 
   const policy = new PolicyEngine({
@@ -100,7 +103,8 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
         maxQueue: 1000,
         onResult: (r) => {
           metrics.webhookDeliveries.inc({ outcome: r.outcome });
-          if (r.outcome === 'failed' || r.outcome === 'dropped') logger.warn({ url: r.url, type: r.type, outcome: r.outcome }, 'webhook not delivered');
+          if (r.outcome === 'failed' || r.outcome === 'dropped')
+            logger.warn({ url: r.url, type: r.type, outcome: r.outcome }, 'webhook not delivered');
         },
       })
     : NO_NOTIFIER;
@@ -145,7 +149,8 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
       maxBackoffMs: 30_000,
       onExport: (r) => {
         metrics.exportedReceipts.inc({ outcome: r.outcome }, r.receipts);
-        if (r.outcome === 'failed') logger.warn({ error: r.error, receipts: r.receipts }, 'receipt export failed; will retry');
+        if (r.outcome === 'failed')
+          logger.warn({ error: r.error, receipts: r.receipts }, 'receipt export failed; will retry');
       },
       onError: (e) => logger.warn({ stage: e.stage, error: e.error }, 'receipt exporter error; will retry'),
       onDepth: (depth) => {

@@ -22,13 +22,19 @@ const sessionId = DecideRequestSchema.shape.session.shape.id;
 
 export const OpenSessionSchema = z.object({
   id: sessionId.optional(),
-  intent: z.string().min(1).max(16 * 1024),
+  intent: z
+    .string()
+    .min(1)
+    .max(16 * 1024),
   identity: DecideRequestSchema.shape.identity,
 });
 
 export const OutcomeSchema = z.object({
   status: z.enum(['success', 'error']),
-  output_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional(),
+  output_hash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>')
+    .optional(),
   data_classes: z.array(z.string().min(1).max(64)).max(64).default([]),
   summary: z.string().max(4096).optional(),
   /** Needed only when the action id was chosen by the caller and used in several sessions. */
@@ -103,7 +109,8 @@ export async function recordOutcome(
     if (record.outcome) throw new ArbiterError('conflict', 'an outcome was already recorded for this action');
     const labels = [...new Set(body.data_classes)].sort();
     const classification = outcomeClassification(deps.policy.data, record.tool, labels, body.status);
-    const decisionPolicy = (record.response as { policy?: { revision: string; hash: string } }).policy ?? deps.policy.version;
+    const decisionPolicy =
+      (record.response as { policy?: { revision: string; hash: string } }).policy ?? deps.policy.version;
     if (!decisionPolicy) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
     const receipt = signReceipt(
       {
@@ -143,7 +150,9 @@ export async function recordOutcome(
       ...state.summary,
       outcomes: { ...state.summary.outcomes, [body.status]: state.summary.outcomes[body.status] + 1 },
       data_classes: [...new Set([...state.summary.data_classes, ...labels])].sort(),
-      max_classification: classification ? higher(state.summary.max_classification, classification) : state.summary.max_classification,
+      max_classification: classification
+        ? higher(state.summary.max_classification, classification)
+        : state.summary.max_classification,
     };
     const updated: ActionRecord = { ...record, outcome: { status: body.status, receipt_id: receipt.receipt_id, at } };
     const result = await deps.store.commit({

@@ -78,7 +78,10 @@ describe('canonicalize (RFC 8785)', () => {
   });
 
   it('sorts nested object keys and keeps array order', () => {
-    assert.equal(canonicalize({ b: [3, 1, { z: 1, a: 2 }], a: { y: null, x: true } }), '{"a":{"x":true,"y":null},"b":[3,1,{"a":2,"z":1}]}');
+    assert.equal(
+      canonicalize({ b: [3, 1, { z: 1, a: 2 }], a: { y: null, x: true } }),
+      '{"a":{"x":true,"y":null},"b":[3,1,{"a":2,"z":1}]}',
+    );
   });
 
   it('omits undefined properties and writes undefined array elements as null, like JSON.stringify', () => {
@@ -131,7 +134,12 @@ describe('sha256Hex and hashOf', () => {
   it('hashes strings as UTF-8 and bytes as they are', () => {
     assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     assert.equal(sha256Hex(new TextEncoder().encode('€')), sha256Hex('€'));
-    assert.equal(sha256Hex('€'), createHash('sha256').update(Buffer.from([0xe2, 0x82, 0xac])).digest('hex'));
+    assert.equal(
+      sha256Hex('€'),
+      createHash('sha256')
+        .update(Buffer.from([0xe2, 0x82, 0xac]))
+        .digest('hex'),
+    );
   });
 
   it('prefixes the hash of the canonical bytes, so key order does not matter', () => {

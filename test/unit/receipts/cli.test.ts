@@ -17,7 +17,10 @@ import { UnparsedReceipt } from '../../../services/decision/src/receipts/verify.
 import { chain, edited, interleave, jwksOf, receiptBody } from './fixtures.js';
 
 const key = generateSigningKey();
-const stream = interleave(chain('s-a', 3, () => key), chain('s-b', 3, () => key));
+const stream = interleave(
+  chain('s-a', 3, () => key),
+  chain('s-b', 3, () => key),
+);
 const jsonl = (items: unknown[]): string => items.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 let dir: string;
@@ -54,7 +57,12 @@ describe('runReceiptsVerify', () => {
   });
 
   it('exits 1 and prints one line per problem', async () => {
-    const input = [...stream.slice(0, 2), edited(stream[2]!, (r) => (r.decision = 'ALLOW')), ...stream.slice(4), stream[0]];
+    const input = [
+      ...stream.slice(0, 2),
+      edited(stream[2]!, (r) => (r.decision = 'ALLOW')),
+      ...stream.slice(4),
+      stream[0],
+    ];
     const { code, lines } = await verifyFile(jsonl(input));
     assert.equal(code, 1);
     assert.equal(lines.length, 4);
@@ -73,7 +81,10 @@ describe('runReceiptsVerify', () => {
   });
 
   it('exits 1 when there is no receipt', async () => {
-    assert.deepEqual(await verifyFile('\n\n'), { code: 1, lines: ['verified 0 receipts in 0 sessions: no receipts to verify'] });
+    assert.deepEqual(await verifyFile('\n\n'), {
+      code: 1,
+      lines: ['verified 0 receipts in 0 sessions: no receipts to verify'],
+    });
   });
 
   it('reports receipts signed by a key missing from the JWKS', async () => {
@@ -94,7 +105,11 @@ describe('runReceiptsVerify', () => {
       [missing, jsonl(stream), /^error: cannot read JWKS file .*missing\.json/],
       [await write('not-json.json', '{keys'), jsonl(stream), /^error: JWKS file .* is not JSON/],
       [await write('garbage.json', '{"keys": [1]}'), jsonl(stream), /^error: JWKS file .*: JWKS key 0 is not a JWK/],
-      [await write('rsa-only.json', '{"keys": [{"kty": "RSA", "n": "x", "e": "AQAB"}]}'), jsonl(stream), /has no Ed25519 keys/],
+      [
+        await write('rsa-only.json', '{"keys": [{"kty": "RSA", "n": "x", "e": "AQAB"}]}'),
+        jsonl(stream),
+        /has no Ed25519 keys/,
+      ],
     ];
     for (const [jwks, content, message] of cases) {
       const { code, lines } = await verifyFile(content, jwks);
@@ -154,7 +169,13 @@ describe('runReceiptsVerify with checkpoints in the file', () => {
   const a = chain('s-a', 3, () => key);
   const b = chain('s-b', 2, () => key);
   const checkpoint = buildCheckpoint(
-    { receipts: [...a, ...b], producer: 'replica-1', sequence: 1, prevHash: null, timestamp: '2026-01-01T00:00:00.000Z' },
+    {
+      receipts: [...a, ...b],
+      producer: 'replica-1',
+      sequence: 1,
+      prevHash: null,
+      timestamp: '2026-01-01T00:00:00.000Z',
+    },
     key,
   );
 
@@ -170,7 +191,7 @@ describe('runReceiptsVerify with checkpoints in the file', () => {
     assert.match(lines[0]!, /^dropped receipt=ckpt_\w+ session=s-b index=3: .*no receipt of it is here: deleted$/);
   });
 
-  it("names a session whose last receipts were cut off", async () => {
+  it('names a session whose last receipts were cut off', async () => {
     const { code, lines } = await verifyFile(jsonl([...a.slice(0, 2), ...b, checkpoint]));
     assert.equal(code, 1);
     assert.match(lines.join('\n'), /session=s-a .*end at seq 2: cut off/);

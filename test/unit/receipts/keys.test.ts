@@ -52,7 +52,9 @@ describe('loadSigningKey and exportKeyPairPem', () => {
   });
 
   it('loads the RFC 8037 key and reproduces its Appendix A.4 signature', () => {
-    const pem = createPrivateKey({ key: RFC8037_JWK, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    const pem = createPrivateKey({ key: RFC8037_JWK, format: 'jwk' })
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     const key = loadSigningKey(pem);
     assert.equal(key.kid, RFC8037_THUMBPRINT);
     const signed = sign(null, Buffer.from('eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc'), key.privateKey);
@@ -77,14 +79,19 @@ describe('publicJwk and publicKeysFromJwks', () => {
     const key = generateSigningKey();
     const jwk = publicJwk(key.publicKey);
     assert.deepEqual(Object.keys(jwk).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x']);
-    assert.deepEqual({ ...jwk, x: undefined }, { kty: 'OKP', crv: 'Ed25519', x: undefined, kid: key.kid, alg: 'EdDSA', use: 'sig' });
+    assert.deepEqual(
+      { ...jwk, x: undefined },
+      { kty: 'OKP', crv: 'Ed25519', x: undefined, kid: key.kid, alg: 'EdDSA', use: 'sig' },
+    );
     assert.ok(createPublicKey({ key: { ...jwk }, format: 'jwk' }).equals(key.publicKey));
   });
 
   it('reads every Ed25519 key of a JWKS by kid, old and new', () => {
     const old = generateSigningKey();
     const current = generateSigningKey();
-    const keys = publicKeysFromJwks(JSON.parse(JSON.stringify({ keys: [publicJwk(old.publicKey), publicJwk(current.publicKey)] })));
+    const keys = publicKeysFromJwks(
+      JSON.parse(JSON.stringify({ keys: [publicJwk(old.publicKey), publicJwk(current.publicKey)] })),
+    );
     assert.deepEqual([...keys.keys()], [old.kid, current.kid]);
     assert.ok(keys.get(old.kid)?.equals(old.publicKey));
     assert.ok(keys.get(current.kid)?.equals(current.publicKey));
@@ -93,7 +100,9 @@ describe('publicJwk and publicKeysFromJwks', () => {
   it('skips keys of other types and names a key without kid by its thumbprint', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
     const x25519 = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
-    const keys = publicKeysFromJwks({ keys: [{ ...rsa, kid: 'rsa-1' }, x25519, { kty: 'OKP', crv: 'Ed25519', x: RFC8037_JWK.x }] });
+    const keys = publicKeysFromJwks({
+      keys: [{ ...rsa, kid: 'rsa-1' }, x25519, { kty: 'OKP', crv: 'Ed25519', x: RFC8037_JWK.x }],
+    });
     assert.deepEqual([...keys.keys()], [RFC8037_THUMBPRINT]);
   });
 

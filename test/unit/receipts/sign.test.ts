@@ -75,7 +75,10 @@ describe('verifyReceiptSignature', () => {
 
   it('rejects a signature value that is not the canonical base64url of 64 bytes', () => {
     for (const value of [`${receipt.signature.value}==`, receipt.signature.value.slice(1), '', '!'.repeat(86)]) {
-      const check = verifyReceiptSignature(edited(receipt, (r) => (r.signature.value = value)), keys);
+      const check = verifyReceiptSignature(
+        edited(receipt, (r) => (r.signature.value = value)),
+        keys,
+      );
       assert.equal(check.ok ? 'ok' : check.problem, 'bad_signature', value);
     }
   });

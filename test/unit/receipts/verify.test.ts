@@ -50,7 +50,10 @@ describe('verifyReceipts: altered', () => {
     ['prev_hash', (r) => (r.prev_hash = hashOf('elsewhere'))],
     ['seq', (r) => (r.seq = 9)],
     ['session_id', (r) => (r.session_id = 's-b')],
-    ['signature', (r) => (r.signature.value = `${r.signature.value.startsWith('A') ? 'B' : 'A'}${r.signature.value.slice(1)}`)],
+    [
+      'signature',
+      (r) => (r.signature.value = `${r.signature.value.startsWith('A') ? 'B' : 'A'}${r.signature.value.slice(1)}`),
+    ],
   ];
   for (const [what, edit] of edits) {
     it(`names only the receipt whose ${what} changed, not its successor`, () => {
@@ -71,7 +74,15 @@ describe('verifyReceipts: altered', () => {
   });
 
   it('names two altered receipts in a row', () => {
-    const input = replaced(replaced(stream, 2, edited(stream[2]!, (r) => (r.seq = 7))), 4, edited(stream[4]!, (r) => (r.decision = 'DENY')));
+    const input = replaced(
+      replaced(
+        stream,
+        2,
+        edited(stream[2]!, (r) => (r.seq = 7)),
+      ),
+      4,
+      edited(stream[4]!, (r) => (r.decision = 'DENY')),
+    );
     assert.deepEqual(found(verifyReceipts(input, keys)), [
       [2, 'altered'],
       [4, 'altered'],
@@ -196,7 +207,10 @@ describe('verifyReceipts: keys', () => {
 
   it('names every receipt when the whole stream is signed by an unknown key', () => {
     const report = verifyReceipts(stream, keyMap(generateSigningKey()));
-    assert.deepEqual(found(report), stream.map((_, i) => [i, 'unknown_kid']));
+    assert.deepEqual(
+      found(report),
+      stream.map((_, i) => [i, 'unknown_kid']),
+    );
   });
 
   it('verifies a chain signed across a key rotation when both keys are listed', () => {

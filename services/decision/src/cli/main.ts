@@ -33,7 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'serve') return await serve();
     if (command === 'receipts' && sub === 'verify') {
-      const { values, positionals } = parseArgs({ args: rest, options: { jwks: { type: 'string' } }, allowPositionals: true });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { jwks: { type: 'string' } },
+        allowPositionals: true,
+      });
       if (!values.jwks || positionals.length !== 1) {
         process.stderr.write(`${USAGE}\n`);
         return 2;

@@ -115,10 +115,20 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async load(tag: string, options: LoadOptions = {}): Promise<SessionState> {
-    const revoked = options.revocation ? revocationFields(options.revocation).some((f) => this.revocations.has(f)) : false;
+    const revoked = options.revocation
+      ? revocationFields(options.revocation).some((f) => this.revocations.has(f))
+      : false;
     const s = this.live(tag);
     if (!s) {
-      return { meta: undefined, summary: emptySummary(), seq: 0, head: null, action: undefined, pending: undefined, revoked };
+      return {
+        meta: undefined,
+        summary: emptySummary(),
+        seq: 0,
+        head: null,
+        action: undefined,
+        pending: undefined,
+        revoked,
+      };
     }
     const action = options.actionId === undefined ? undefined : s.actions.get(options.actionId);
     const pending = options.pendingId === undefined ? undefined : s.pending.get(options.pendingId);

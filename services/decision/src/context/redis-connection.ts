@@ -40,8 +40,17 @@ function endpoints(list: string, defaultPort: number): Endpoint[] {
 }
 
 /** The parts of a multi-host URL, which URL() cannot parse (several hosts in the authority). */
-function parseMultiHost(url: string): { tls: boolean; password?: string; username?: string; hosts: string; path: string; query: URLSearchParams } {
-  const m = /^(rediss?)\+(?:sentinel|cluster):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)(\/[^?]*)?(?:\?(.*))?$/.exec(url);
+function parseMultiHost(url: string): {
+  tls: boolean;
+  password?: string;
+  username?: string;
+  hosts: string;
+  path: string;
+  query: URLSearchParams;
+} {
+  const m = /^(rediss?)\+(?:sentinel|cluster):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)(\/[^?]*)?(?:\?(.*))?$/.exec(
+    url,
+  );
   if (!m) throw new Error('invalid Redis URL');
   const query = new URLSearchParams(m[6] ?? '');
   return {

@@ -133,7 +133,10 @@ class RedisOutbox implements Outbox {
   private static entries(shard: number, raw: unknown): OutboxEntry[] {
     return ((raw ?? []) as Array<[string, string[]] | null>)
       .filter((e): e is [string, string[]] => e !== null && Array.isArray(e[1]))
-      .map(([id, fields]) => ({ id: `${shard}/${id}`, receipt: JSON.parse(fields[fields.indexOf('r') + 1] ?? 'null') as Receipt }));
+      .map(([id, fields]) => ({
+        id: `${shard}/${id}`,
+        receipt: JSON.parse(fields[fields.indexOf('r') + 1] ?? 'null') as Receipt,
+      }));
   }
 
   private async readShard(shard: number, consumer: string, max: number, claimIdleMs: number): Promise<OutboxEntry[]> {
@@ -170,7 +173,13 @@ class RedisOutbox implements Outbox {
     await Promise.all(
       [...byShard].map(([shard, streamIds]) => {
         const key = this.keys[shard]!;
-        return this.call('outbox ack', () => this.redis.multi().xack(key, EXPORT_GROUP, ...streamIds).xdel(key, ...streamIds).exec());
+        return this.call('outbox ack', () =>
+          this.redis
+            .multi()
+            .xack(key, EXPORT_GROUP, ...streamIds)
+            .xdel(key, ...streamIds)
+            .exec(),
+        );
       }),
     );
   }
@@ -189,7 +198,10 @@ export class RedisSessionStore implements SessionStore {
   private subscriber: RedisClient | undefined;
   private readonly listeners = new Set<(id: string) => void>();
 
-  constructor(private readonly options: RedisStoreOptions, onError: (err: Error) => void = () => {}) {
+  constructor(
+    private readonly options: RedisStoreOptions,
+    onError: (err: Error) => void = () => {},
+  ) {
     this.redis = connectRedis({
       url: options.url,
       timeoutMs: options.timeoutMs,
@@ -200,7 +212,9 @@ export class RedisSessionStore implements SessionStore {
     this.redis.defineCommand('arbiterOpen', { numberOfKeys: 1, lua: OPEN_SCRIPT });
     this.redis.defineCommand('arbiterIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT });
     const outboxKeys = Array.from({ length: options.shards }, (_, shard) => this.outboxKey(shard));
-    this.outbox = options.outbox ? new RedisOutbox(this.redis, outboxKeys, (what, op) => this.call(what, op)) : undefined;
+    this.outbox = options.outbox
+      ? new RedisOutbox(this.redis, outboxKeys, (what, op) => this.call(what, op))
+      : undefined;
     const r = this.redis as unknown as Record<'arbiterCommit' | 'arbiterOpen' | 'arbiterIndex', ScriptFn>;
     this.scripts = {
       commit: r.arbiterCommit.bind(this.redis),
@@ -257,7 +271,9 @@ export class RedisSessionStore implements SessionStore {
     try {
       return await op();
     } catch (err) {
-      throw new ArbiterError('store_unavailable', undefined, { cause: new Error(`redis ${what}: ${errorMessage(err)}`) });
+      throw new ArbiterError('store_unavailable', undefined, {
+        cause: new Error(`redis ${what}: ${errorMessage(err)}`),
+      });
     }
   }
 
@@ -278,7 +294,9 @@ export class RedisSessionStore implements SessionStore {
     );
     const [sessionReply, actionReply, pendingReply] = replies ?? [];
     if (!sessionReply || !actionReply || !pendingReply || sessionReply[0] || actionReply[0] || pendingReply[0]) {
-      throw new ArbiterError('store_unavailable', undefined, { cause: sessionReply?.[0] ?? actionReply?.[0] ?? pendingReply?.[0] });
+      throw new ArbiterError('store_unavailable', undefined, {
+        cause: sessionReply?.[0] ?? actionReply?.[0] ?? pendingReply?.[0],
+      });
     }
     const [meta, summary, seq, head] = sessionReply[1] as (string | null)[];
     const action = options.actionId === undefined ? null : (actionReply[1] as string | null);
@@ -345,7 +363,11 @@ export class RedisSessionStore implements SessionStore {
    */
   private async commitDurably(...args: (string | number)[]): Promise<string> {
     if (this.options.waitReplicas <= 0) return this.scripts.commit(...args);
-    const pipeline = this.redis.pipeline() as unknown as { arbiterCommit(...a: (string | number)[]): unknown; wait(n: number, t: number): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    const pipeline = this.redis.pipeline() as unknown as {
+      arbiterCommit(...a: (string | number)[]): unknown;
+      wait(n: number, t: number): unknown;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
     pipeline.arbiterCommit(...args);
     pipeline.wait(this.options.waitReplicas, this.options.timeoutMs);
     const replies = (await pipeline.exec()) ?? [];

@@ -209,5 +209,8 @@ export function emptySummary(): SessionSummary {
 
 /** The revocation list's field names: a token id, or a subject within its tenant. */
 export function revocationFields(r: { tenant: string; jti?: string; sub?: string }): string[] {
-  return [...(r.jti !== undefined ? [`jti:${r.jti}`] : []), ...(r.sub !== undefined ? [`sub:${r.tenant}:${r.sub}`] : [])];
+  return [
+    ...(r.jti !== undefined ? [`jti:${r.jti}`] : []),
+    ...(r.sub !== undefined ? [`sub:${r.tenant}:${r.sub}`] : []),
+  ];
 }

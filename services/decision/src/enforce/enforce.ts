@@ -101,7 +101,8 @@ export function enforceChecked(
   if (first.decision !== 'MODIFY' || !first.parameters) return first;
   const modified = first.parameters;
   const again = enforce(evaluate({ ...input, action: { ...input.action, parameters: modified } }), modified);
-  const settled = again.decision === 'ALLOW' || (again.decision === 'MODIFY' && hashOf(again.parameters) === hashOf(modified));
+  const settled =
+    again.decision === 'ALLOW' || (again.decision === 'MODIFY' && hashOf(again.parameters) === hashOf(modified));
   if (settled) return first;
   return deny('aarm.modify.revalidation', `the modified parameters are not allowed as they stand (${again.decision})`);
 }

@@ -59,7 +59,12 @@ function resolvedEvent(record: PendingRecord, at: string): WebhookEvent {
     id: record.id,
     tenant: record.tenant,
     occurred_at: at,
-    data: { session_id: record.session_id, status: record.status, decision: record.final?.decision, escalated_to: record.escalated_to },
+    data: {
+      session_id: record.session_id,
+      status: record.status,
+      decision: record.final?.decision,
+      escalated_to: record.escalated_to,
+    },
   };
 }
 
@@ -81,9 +86,21 @@ function withoutDeferral(summary: SessionSummary, id: string): SessionSummary {
   return { ...summary, pending_deferrals: summary.pending_deferrals.filter((d) => d.id !== id) };
 }
 
-function close(record: PendingRecord, status: PendingRecord['status'], decision: Decision, reasons: Reason[], at: string, receiptId: string, parameters?: Record<string, unknown>): PendingRecord {
+function close(
+  record: PendingRecord,
+  status: PendingRecord['status'],
+  decision: Decision,
+  reasons: Reason[],
+  at: string,
+  receiptId: string,
+  parameters?: Record<string, unknown>,
+): PendingRecord {
   const { input: _dropped, ...rest } = record;
-  return { ...rest, status, final: { decision, reasons, ...(parameters && { parameters }), receipt_id: receiptId, at } };
+  return {
+    ...rest,
+    status,
+    final: { decision, reasons, ...(parameters && { parameters }), receipt_id: receiptId, at },
+  };
 }
 
 /**
@@ -96,18 +113,26 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
   for (let attempt = 0; attempt < deps.commitRetries; attempt++) {
     const first = await deps.store.load(tag, { pendingId: id });
     const found = first.pending;
-    if (!found || found.tenant !== tenant || !first.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
+    if (!found || found.tenant !== tenant || !first.meta)
+      throw new ArbiterError('not_found', 'no such approval or deferral');
     // Second read: the action record and the revocation list for the identity captured at submission.
     const state = await deps.store.load(tag, {
       pendingId: id,
       actionId: found.action.id,
-      revocation: { tenant: found.tenant, ...(found.identity.jti !== undefined && { jti: found.identity.jti }), ...(found.identity.agent !== undefined && { sub: found.identity.agent }) },
+      revocation: {
+        tenant: found.tenant,
+        ...(found.identity.jti !== undefined && { jti: found.identity.jti }),
+        ...(found.identity.agent !== undefined && { sub: found.identity.agent }),
+      },
     });
     if (!state.pending || !state.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
     const now = deps.clock();
     const receiptId = newId('rcpt', tag);
     const change = step(state.pending, state, now);
-    const record = change.record.status === 'pending' ? change.record : { ...change.record, final: change.record.final && { ...change.record.final, receipt_id: receiptId } };
+    const record =
+      change.record.status === 'pending'
+        ? change.record
+        : { ...change.record, final: change.record.final && { ...change.record.final, receipt_id: receiptId } };
     const body: ReceiptBody = {
       ...receiptHeader({
         receiptId,
@@ -181,12 +206,33 @@ async function requireOpen(deps: DecideDeps, tenant: string, id: string): Promis
     await expire(deps, record.tenant, id);
     throw new ArbiterError('conflict', `it expired at ${record.expires_at} and ended in DENY`);
   }
-  if (record.status !== 'pending') throw new ArbiterError('conflict', `it is ${record.status} already; nothing changed`);
+  if (record.status !== 'pending')
+    throw new ArbiterError('conflict', `it is ${record.status} already; nothing changed`);
 }
 
 class Refusal extends Error {
   constructor(readonly error: ArbiterError) {
     super(error.message);
+  }
+}
+
+/**
+ * Applies an answer (a vote, a resolution) to a record that must still be open, both
+ * before the transition and inside it, where the check is atomic with the commit.
+ */
+async function answerOpen(deps: DecideDeps, tenant: string, id: string, step: Step): Promise<PendingRecord> {
+  await requireOpen(deps, tenant, id);
+  try {
+    return await transition(deps, tenant, id, (record, state, now) => {
+      if (record.status !== 'pending')
+        throw new Refusal(new ArbiterError('conflict', `it is ${record.status} already; nothing changed`));
+      if (Date.parse(record.expires_at) <= now.getTime())
+        throw new Refusal(new ArbiterError('conflict', 'it expired; nothing changed'));
+      return step(record, state, now);
+    });
+  } catch (err) {
+    if (err instanceof Refusal) throw err.error;
+    throw err;
   }
 }
 
@@ -202,7 +248,12 @@ export async function expire(deps: DecideDeps, tenant: string, id: string): Prom
       }
       const what = record.kind === 'approval' ? 'approval' : 'resolution';
       const reasons = [{ policy_id: `aarm.${record.kind}.expired`, reason: `no ${what} before ${record.expires_at}` }];
-      return { record: close(record, 'expired', 'DENY', reasons, now.toISOString(), ''), decision: 'DENY', reasons, block: {} };
+      return {
+        record: close(record, 'expired', 'DENY', reasons, now.toISOString(), ''),
+        decision: 'DENY',
+        reasons,
+        block: {},
+      };
     });
   } catch (err) {
     if (err instanceof Refusal) return undefined;
@@ -220,7 +271,8 @@ export interface VoteRequest {
 /** The approver's identity: the verified caller, or with auth off the id the body names. */
 function approverOf(caller: Caller, body: VoteRequest): string {
   if (caller.verified) {
-    if (!caller.roles.has('approver') && !caller.roles.has('admin')) throw new ArbiterError('forbidden', 'needs the approver role');
+    if (!caller.roles.has('approver') && !caller.roles.has('admin'))
+      throw new ArbiterError('forbidden', 'needs the approver role');
     return caller.subject;
   }
   if (!body.approver) throw new ArbiterError('invalid_request', 'approver: required when ARBITER_AUTH=off');
@@ -230,49 +282,72 @@ function approverOf(caller: Caller, body: VoteRequest): string {
 export async function vote(deps: DecideDeps, caller: Caller, id: string, body: VoteRequest): Promise<PendingRecord> {
   if (tagOfId(id, 'apr') === undefined) throw new ArbiterError('not_found', 'no such approval');
   const approver = approverOf(caller, body);
-  await requireOpen(deps, caller.tenant, id);
-  try {
-    return await transition(deps, caller.tenant, id, (record, state, now) => {
-      const at = now.toISOString();
-      if (record.status !== 'pending') throw new Refusal(new ArbiterError('conflict', `it is ${record.status} already; nothing changed`));
-      if (Date.parse(record.expires_at) <= now.getTime()) throw new Refusal(new ArbiterError('conflict', 'it expired; nothing changed'));
-      // The agent never approves its own action; with four-eyes neither does the human who asked.
-      if (approver === record.identity.agent || (record.four_eyes && approver === record.identity.human)) {
-        throw new Refusal(new ArbiterError('forbidden', 'the agent, or with four-eyes the human who asked, may not approve this'));
-      }
-      if (caller.verified && (record.approvers ?? []).length > 0 && !caller.roles.has('admin') && !record.approvers!.some((g) => caller.groups.includes(g))) {
-        throw new Refusal(new ArbiterError('forbidden', `only the groups ${record.approvers!.join(', ')} may approve this`));
-      }
-      const votes = record.votes ?? [];
-      if (votes.some((v) => v.approver === approver)) throw new Refusal(new ArbiterError('conflict', 'this approver has answered already; nothing changed'));
-      const cast = { approver, vote: body.decision, ...(body.reason !== undefined && { reason: body.reason }), at };
-      const next: PendingRecord = { ...record, votes: [...votes, cast] };
-      const block = { approver, vote: body.decision, ...(body.reason !== undefined && { reason: body.reason }), votes: next.votes!.length, quorum: record.quorum ?? 1 };
-      if (body.decision === 'deny') {
-        const reasons = [{ policy_id: 'aarm.approval.denied', reason: `denied by ${approver}` }];
-        return { record: close(next, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
-      }
-      const approvals = next.votes!.filter((v) => v.vote === 'approve').length;
-      if (approvals < (record.quorum ?? 1)) {
-        const reasons = [{ policy_id: 'aarm.approval.vote', reason: `${approvals} of ${record.quorum} approvals` }];
-        return { record: next, decision: 'STEP_UP', reasons, block };
-      }
-      // Re-validate before the ALLOW: a stale identity or policy never authorises (AARM approval service).
-      if (state.revoked) {
-        const reasons = [{ policy_id: 'aarm.identity.revoked', reason: 'the agent identity was revoked while the approval was pending' }];
-        return { record: close(next, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
-      }
-      if (deps.policy.version?.revision !== record.policy.revision) {
-        const reasons = [{ policy_id: 'aarm.approval.stale', reason: `the policy changed since the request (${record.policy.revision} → ${deps.policy.version?.revision ?? 'none'})` }];
-        return { record: close(next, 'stale', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
-      }
-      const reasons = [{ policy_id: 'aarm.approval.granted', reason: `approved by ${next.votes!.filter((v) => v.vote === 'approve').map((v) => v.approver).join(', ')}` }];
-      return { record: close(next, 'approved', 'ALLOW', reasons, at, ''), decision: 'ALLOW', reasons, block };
-    });
-  } catch (err) {
-    if (err instanceof Refusal) throw err.error;
-    throw err;
-  }
+  return answerOpen(deps, caller.tenant, id, (record, state, now) => {
+    const at = now.toISOString();
+    // The agent never approves its own action; with four-eyes neither does the human who asked.
+    if (approver === record.identity.agent || (record.four_eyes && approver === record.identity.human)) {
+      throw new Refusal(
+        new ArbiterError('forbidden', 'the agent, or with four-eyes the human who asked, may not approve this'),
+      );
+    }
+    if (
+      caller.verified &&
+      (record.approvers ?? []).length > 0 &&
+      !caller.roles.has('admin') &&
+      !record.approvers!.some((g) => caller.groups.includes(g))
+    ) {
+      throw new Refusal(
+        new ArbiterError('forbidden', `only the groups ${record.approvers!.join(', ')} may approve this`),
+      );
+    }
+    const votes = record.votes ?? [];
+    if (votes.some((v) => v.approver === approver))
+      throw new Refusal(new ArbiterError('conflict', 'this approver has answered already; nothing changed'));
+    const cast = { approver, vote: body.decision, ...(body.reason !== undefined && { reason: body.reason }), at };
+    const next: PendingRecord = { ...record, votes: [...votes, cast] };
+    const block = {
+      approver,
+      vote: body.decision,
+      ...(body.reason !== undefined && { reason: body.reason }),
+      votes: next.votes!.length,
+      quorum: record.quorum ?? 1,
+    };
+    if (body.decision === 'deny') {
+      const reasons = [{ policy_id: 'aarm.approval.denied', reason: `denied by ${approver}` }];
+      return { record: close(next, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+    }
+    const approvals = next.votes!.filter((v) => v.vote === 'approve').length;
+    if (approvals < (record.quorum ?? 1)) {
+      const reasons = [{ policy_id: 'aarm.approval.vote', reason: `${approvals} of ${record.quorum} approvals` }];
+      return { record: next, decision: 'STEP_UP', reasons, block };
+    }
+    // Re-validate before the ALLOW: a stale identity or policy never authorises (AARM approval service).
+    if (state.revoked) {
+      const reasons = [
+        { policy_id: 'aarm.identity.revoked', reason: 'the agent identity was revoked while the approval was pending' },
+      ];
+      return { record: close(next, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+    }
+    if (deps.policy.version?.revision !== record.policy.revision) {
+      const reasons = [
+        {
+          policy_id: 'aarm.approval.stale',
+          reason: `the policy changed since the request (${record.policy.revision} → ${deps.policy.version?.revision ?? 'none'})`,
+        },
+      ];
+      return { record: close(next, 'stale', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+    }
+    const reasons = [
+      {
+        policy_id: 'aarm.approval.granted',
+        reason: `approved by ${next
+          .votes!.filter((v) => v.vote === 'approve')
+          .map((v) => v.approver)
+          .join(', ')}`,
+      },
+    ];
+    return { record: close(next, 'approved', 'ALLOW', reasons, at, ''), decision: 'ALLOW', reasons, block };
+  });
 }
 
 function resolutionOutcome(
@@ -290,71 +365,113 @@ function resolutionOutcome(
   return { enforcement: enforceChecked(recheck, input, evaluated.decision, action.parameters ?? {}) };
 }
 
-export async function resolveDeferral(deps: DecideDeps, caller: Caller, id: string, resolution: Record<string, unknown>): Promise<PendingRecord> {
+export async function resolveDeferral(
+  deps: DecideDeps,
+  caller: Caller,
+  id: string,
+  resolution: Record<string, unknown>,
+): Promise<PendingRecord> {
   if (tagOfId(id, 'dfr') === undefined) throw new ArbiterError('not_found', 'no such deferral');
-  await requireOpen(deps, caller.tenant, id);
-  try {
-    return await transition(deps, caller.tenant, id, (record, state, now) => {
-      const at = now.toISOString();
-      if (record.status !== 'pending') throw new Refusal(new ArbiterError('conflict', `it is ${record.status} already; nothing changed`));
-      if (Date.parse(record.expires_at) <= now.getTime()) throw new Refusal(new ArbiterError('conflict', 'it expired; nothing changed'));
-      if (record.depends_on && state.summary.pending_deferrals.some((d) => d.id === record.depends_on && Date.parse(d.expires_at) > now.getTime())) {
-        throw new Refusal(new ArbiterError('conflict', `it waits behind ${record.depends_on}: resolve that first`));
-      }
-      const attempts = (record.attempts ?? 0) + 1;
-      const block = { attempts, resolution_hash: hashOf(resolution), resolved_by: caller.subject };
-      const outcome = resolutionOutcome(deps, { ...record }, resolution);
-      if ('stale' in outcome) {
-        const reasons = [{ policy_id: 'aarm.deferral.policy_changed', reason: `policy revision ${record.policy.revision} is no longer loaded here; the action must be asked for again` }];
-        return { record: close({ ...record, attempts }, 'stale', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
-      }
-      const e = outcome.enforcement;
-      if (e.decision === 'DEFER') {
-        if (attempts >= MAX_DEFERRAL_ATTEMPTS) {
-          const reasons = [{ policy_id: 'aarm.deferral.attempts', reason: `still undecided after ${attempts} resolutions` }];
-          return { record: close({ ...record, attempts }, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
-        }
-        const next = { ...record, attempts, context_needed: e.deferral?.contextNeeded ?? record.context_needed ?? [] };
-        return { record: next, decision: 'DEFER', reasons: e.reasons, block };
-      }
-      if (e.decision === 'STEP_UP' && e.approval) {
-        const approval: PendingRecord = {
-          ...record,
-          id: newId('apr', tagOfId(record.id, 'dfr')!),
-          kind: 'approval',
-          status: 'pending',
-          reasons: e.reasons,
-          approvers: e.approval.approvers,
-          quorum: e.approval.quorum,
-          four_eyes: e.approval.fourEyes,
-          votes: [],
-          ...(e.risk !== undefined && { risk: e.risk }),
-          source: 'defer_escalation',
-          escalated_to: record.id,
-          created_at: at,
-          expires_at: new Date(now.getTime() + e.approval.timeoutSeconds * 1000).toISOString(),
+  return answerOpen(deps, caller.tenant, id, (record, state, now) => {
+    const at = now.toISOString();
+    if (
+      record.depends_on &&
+      state.summary.pending_deferrals.some(
+        (d) => d.id === record.depends_on && Date.parse(d.expires_at) > now.getTime(),
+      )
+    ) {
+      throw new Refusal(new ArbiterError('conflict', `it waits behind ${record.depends_on}: resolve that first`));
+    }
+    const attempts = (record.attempts ?? 0) + 1;
+    const block = { attempts, resolution_hash: hashOf(resolution), resolved_by: caller.subject };
+    const outcome = resolutionOutcome(deps, { ...record }, resolution);
+    if ('stale' in outcome) {
+      const reasons = [
+        {
+          policy_id: 'aarm.deferral.policy_changed',
+          reason: `policy revision ${record.policy.revision} is no longer loaded here; the action must be asked for again`,
+        },
+      ];
+      return {
+        record: close({ ...record, attempts }, 'stale', 'DENY', reasons, at, ''),
+        decision: 'DENY',
+        reasons,
+        block,
+      };
+    }
+    const e = outcome.enforcement;
+    if (e.decision === 'DEFER') {
+      if (attempts >= MAX_DEFERRAL_ATTEMPTS) {
+        const reasons = [
+          { policy_id: 'aarm.deferral.attempts', reason: `still undecided after ${attempts} resolutions` },
+        ];
+        return {
+          record: close({ ...record, attempts }, 'denied', 'DENY', reasons, at, ''),
+          decision: 'DENY',
+          reasons,
+          block,
         };
-        delete approval.input;
-        delete approval.attempts;
-        delete approval.depends_on;
-        delete approval.context_needed;
-        const closed = close({ ...record, attempts, escalated_to: approval.id }, 'escalated', 'STEP_UP', e.reasons, at, '');
-        return { record: closed, decision: 'STEP_UP', reasons: e.reasons, block: { ...block, escalated_to: approval.id }, created: approval };
       }
-      const status = e.decision === 'DENY' ? 'denied' : 'resolved';
-      return { record: close({ ...record, attempts }, status, e.decision, e.reasons, at, '', e.parameters), decision: e.decision, reasons: e.reasons, block };
-    });
-  } catch (err) {
-    if (err instanceof Refusal) throw err.error;
-    throw err;
-  }
+      const next = { ...record, attempts, context_needed: e.deferral?.contextNeeded ?? record.context_needed ?? [] };
+      return { record: next, decision: 'DEFER', reasons: e.reasons, block };
+    }
+    if (e.decision === 'STEP_UP' && e.approval) {
+      const approval: PendingRecord = {
+        ...record,
+        id: newId('apr', tagOfId(record.id, 'dfr')!),
+        kind: 'approval',
+        status: 'pending',
+        reasons: e.reasons,
+        approvers: e.approval.approvers,
+        quorum: e.approval.quorum,
+        four_eyes: e.approval.fourEyes,
+        votes: [],
+        ...(e.risk !== undefined && { risk: e.risk }),
+        source: 'defer_escalation',
+        escalated_to: record.id,
+        created_at: at,
+        expires_at: new Date(now.getTime() + e.approval.timeoutSeconds * 1000).toISOString(),
+      };
+      delete approval.input;
+      delete approval.attempts;
+      delete approval.depends_on;
+      delete approval.context_needed;
+      const closed = close(
+        { ...record, attempts, escalated_to: approval.id },
+        'escalated',
+        'STEP_UP',
+        e.reasons,
+        at,
+        '',
+      );
+      return {
+        record: closed,
+        decision: 'STEP_UP',
+        reasons: e.reasons,
+        block: { ...block, escalated_to: approval.id },
+        created: approval,
+      };
+    }
+    const status = e.decision === 'DENY' ? 'denied' : 'resolved';
+    return {
+      record: close({ ...record, attempts }, status, e.decision, e.reasons, at, '', e.parameters),
+      decision: e.decision,
+      reasons: e.reasons,
+      block,
+    };
+  });
 }
 
 /**
  * Waits (at most `seconds`) until the record is no longer pending, woken through the
  * store's change channel, which reaches every replica.
  */
-export async function waitForChange(deps: DecideDeps, id: string, seconds: number, isOpen: () => Promise<boolean>): Promise<void> {
+export async function waitForChange(
+  deps: DecideDeps,
+  id: string,
+  seconds: number,
+  isOpen: () => Promise<boolean>,
+): Promise<void> {
   if (seconds <= 0 || !(await isOpen())) return;
   await new Promise<void>((resolve) => {
     let done = false;

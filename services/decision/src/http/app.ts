@@ -86,7 +86,11 @@ function caller(res: Response): Caller {
 function allow(...roles: Role[]): RequestHandler {
   return (_req, res, next) => {
     const c = caller(res);
-    next(roles.some((r) => c.roles.has(r)) ? undefined : new ArbiterError('forbidden', `needs one of the roles ${roles.join(', ')}`));
+    next(
+      roles.some((r) => c.roles.has(r))
+        ? undefined
+        : new ArbiterError('forbidden', `needs one of the roles ${roles.join(', ')}`),
+    );
   };
 }
 
@@ -102,7 +106,11 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get('/readyz', async (_req, res) => {
     const backlog = deps.exportBacklog();
-    const checks = { policy: policy.version !== undefined, store: true, export_backlog: backlog ? backlog.depth <= backlog.max : true };
+    const checks = {
+      policy: policy.version !== undefined,
+      store: true,
+      export_backlog: backlog ? backlog.depth <= backlog.max : true,
+    };
     try {
       await store.ping();
     } catch {
@@ -134,7 +142,13 @@ export function createApp(deps: AppDeps): express.Express {
       );
     }
     const v = verified.value;
-    res.locals.caller = { subject: v.subject, tenant: v.tenant, roles: v.roles, groups: v.groups, verified: true } satisfies Caller;
+    res.locals.caller = {
+      subject: v.subject,
+      tenant: v.tenant,
+      roles: v.roles,
+      groups: v.groups,
+      verified: true,
+    } satisfies Caller;
     next();
   });
   app.use(requireJson);
@@ -165,7 +179,10 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get('/v1/sessions/:id/receipts', allow('auditor', 'admin'), async (req, res) => {
     const state = await ownSession(res, String(req.params.id));
-    res.json({ session_id: state.meta.id, receipts: await store.listReceipts(sessionTag(state.meta.tenant, state.meta.id)) });
+    res.json({
+      session_id: state.meta.id,
+      receipts: await store.listReceipts(sessionTag(state.meta.tenant, state.meta.id)),
+    });
   });
   app.get('/v1/receipts/:id', allow('auditor', 'admin'), async (req, res) => {
     const receipt = await store.getReceipt(String(req.params.id));
@@ -200,7 +217,8 @@ export function createApp(deps: AppDeps): express.Express {
       }
       const view = pendingView(record, deps.clock());
       // Noticed expired here first: close it with its DENY receipt now, not at the next sweep.
-      if (view.status === 'expired' && record.status === 'pending') void expire(deps, record.tenant, id).catch(() => {});
+      if (view.status === 'expired' && record.status === 'pending')
+        void expire(deps, record.tenant, id).catch(() => {});
       res.json(view);
     });
   };
@@ -243,7 +261,11 @@ export function createApp(deps: AppDeps): express.Express {
   const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     const error = toArbiterError(err);
     if (DECISION_ROUTES.has(req.path)) metrics.decisionErrors.inc({ code: error.code });
-    const log = { code: error.code, path: req.path, cause: error.cause instanceof Error ? error.cause.message : undefined };
+    const log = {
+      code: error.code,
+      path: req.path,
+      cause: error.cause instanceof Error ? error.cause.message : undefined,
+    };
     if (error.status >= 500) logger.error(log, 'request failed');
     else logger.debug(log, 'request refused');
     res.status(error.status).json(errorBody(error, req));

@@ -70,7 +70,12 @@ export async function resolveAgent(
   identity: DecideRequest['identity'],
 ): Promise<AgentResolution> {
   if (!verifier) {
-    const ids = definedIds({ agent: identity.agent, human: identity.human, service: identity.service, role: identity.role });
+    const ids = definedIds({
+      agent: identity.agent,
+      human: identity.human,
+      service: identity.service,
+      role: identity.role,
+    });
     return {
       receipt: { ...ids, verified: false, method: 'none' },
       input: { ...ids, tenant: caller.tenant, scopes: [], delegation: [], verified: false },
@@ -84,7 +89,10 @@ export async function resolveAgent(
     return {
       receipt: { verified: false, method: 'jwt', problem: verified.problem },
       input: { tenant: caller.tenant, scopes: [], delegation: [], verified: false },
-      refusal: { policy_id: `aarm.identity.${verified.problem}`, reason: REFUSALS[verified.problem] ?? verified.message },
+      refusal: {
+        policy_id: `aarm.identity.${verified.problem}`,
+        reason: REFUSALS[verified.problem] ?? verified.message,
+      },
     };
   }
   const a = verified.value;
@@ -109,7 +117,10 @@ export async function resolveAgent(
     return { receipt, input, revocation, refusal };
   }
   if (a.tenant !== caller.tenant) {
-    const refusal = { policy_id: 'aarm.identity.tenant', reason: "the agent token belongs to another tenant than the caller's" };
+    const refusal = {
+      policy_id: 'aarm.identity.tenant',
+      reason: "the agent token belongs to another tenant than the caller's",
+    };
     return { receipt, input, revocation, refusal };
   }
   return { receipt, input, revocation };

@@ -27,11 +27,17 @@ export const DecideRequestSchema = z.object({
   }),
   session: z.object({
     id: identifier(128),
-    intent: z.string().max(16 * 1024).optional(),
+    intent: z
+      .string()
+      .max(16 * 1024)
+      .optional(),
   }),
   identity: z
     .object({
-      agent_token: z.string().max(16 * 1024).optional(),
+      agent_token: z
+        .string()
+        .max(16 * 1024)
+        .optional(),
       agent: identifier(256).optional(),
       human: z.string().min(1).max(256).optional(),
       service: z.string().min(1).max(256).optional(),

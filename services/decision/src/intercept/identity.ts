@@ -115,7 +115,19 @@ export const MAX_TOKEN_BYTES = 16 * 1024;
 export const MAX_DELEGATION_DEPTH = 10;
 
 /** Asymmetric signatures only: `none` and HS* never get as far as a key. */
-const ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+const ALGORITHMS = [
+  'EdDSA',
+  'Ed25519',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+];
 
 const FILE_COOLDOWN_MS = 1000;
 const URL_COOLDOWN_MS = 30_000;
@@ -174,7 +186,8 @@ function isJwksShape(value: unknown): value is JSONWebKeySet {
 
 /** Checks a parsed key set: its shape, and that it holds public signature keys only. */
 function validateKeySet(value: unknown, where: string): JSONWebKeySet {
-  if (!isJwksShape(value)) throw new Error(`${where} is not a JSON Web Key Set (an object with a "keys" array of objects)`);
+  if (!isJwksShape(value))
+    throw new Error(`${where} is not a JSON Web Key Set (an object with a "keys" array of objects)`);
   value.keys.forEach((key, i) => {
     if (key.kty === 'oct') throw new Error(`${where}: keys[${i}] is a symmetric key; only public keys are accepted`);
     if ('d' in key) throw new Error(`${where}: keys[${i}] is a private key; publish only public keys`);
@@ -236,7 +249,8 @@ function unavailableUnlessKeyMiss(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
     try {
       return await getKey(header, token);
     } catch (err) {
-      if (isJoseError(err, 'ERR_JWKS_NO_MATCHING_KEY') || isJoseError(err, 'ERR_JWKS_MULTIPLE_MATCHING_KEYS')) throw err;
+      if (isJoseError(err, 'ERR_JWKS_NO_MATCHING_KEY') || isJoseError(err, 'ERR_JWKS_MULTIPLE_MATCHING_KEYS'))
+        throw err;
       throw new JwksUnavailable(err);
     }
   };
@@ -323,7 +337,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return classify(err, what);
     }
     const sub = payload.sub;
-    if (typeof sub !== 'string' || sub === '') return fail('malformed', `the ${what} token has no "sub" (a non-empty string)`);
+    if (typeof sub !== 'string' || sub === '')
+      return fail('malformed', `the ${what} token has no "sub" (a non-empty string)`);
     const tenant = payload.tenant ?? DEFAULT_TENANT;
     if (typeof tenant !== 'string' || tenant === '') {
       return fail('malformed', `the ${what} token of ${sub} has a "tenant" that is not a non-empty string`);
@@ -502,7 +517,8 @@ function delegationOf(payload: JWTPayload): DelegationLink[] {
     }
     if (!isObject(level)) throw new MalformedClaim('"act" must be an object');
     const sub = level.sub;
-    if (typeof sub !== 'string' || sub === '') throw new MalformedClaim('every "act" level needs a "sub" (a non-empty string)');
+    if (typeof sub !== 'string' || sub === '')
+      throw new MalformedClaim('every "act" level needs a "sub" (a non-empty string)');
     // fromEntries defines own properties, so a "__proto__" claim stays a plain key.
     const link = Object.fromEntries(Object.entries(level).filter(([k]) => k !== 'act')) as DelegationLink;
     chain.push(link);
@@ -514,6 +530,7 @@ function delegationOf(payload: JWTPayload): DelegationLink[] {
 function rfc3339(value: unknown, claim: string): string | undefined {
   if (value === undefined) return undefined;
   const date = typeof value === 'number' ? new Date(value * 1000) : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) throw new MalformedClaim(`"${claim}" is not a valid NumericDate`);
+  if (date === undefined || Number.isNaN(date.getTime()))
+    throw new MalformedClaim(`"${claim}" is not a valid NumericDate`);
   return date.toISOString();
 }

@@ -301,18 +301,36 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
     for (const delivery of inFlight) {
       delivery.abandoned = true;
       delivery.controller?.abort(new Error(reason));
-      report({ url: delivery.target.reportUrl, type: delivery.type, outcome: 'dropped', attempt: delivery.attempts, error: reason });
+      report({
+        url: delivery.target.reportUrl,
+        type: delivery.type,
+        outcome: 'dropped',
+        attempt: delivery.attempts,
+        error: reason,
+      });
     }
     inFlight.clear();
     for (const delivery of backingOff) {
       delivery.abandoned = true;
       if (delivery.backoffTimer) clearTimeout(delivery.backoffTimer);
-      report({ url: delivery.target.reportUrl, type: delivery.type, outcome: 'dropped', attempt: delivery.attempts, error: reason });
+      report({
+        url: delivery.target.reportUrl,
+        type: delivery.type,
+        outcome: 'dropped',
+        attempt: delivery.attempts,
+        error: reason,
+      });
     }
     backingOff.clear();
     for (const delivery of ready.splice(0)) {
       delivery.abandoned = true;
-      report({ url: delivery.target.reportUrl, type: delivery.type, outcome: 'dropped', attempt: delivery.attempts, error: reason });
+      report({
+        url: delivery.target.reportUrl,
+        type: delivery.type,
+        outcome: 'dropped',
+        attempt: delivery.attempts,
+        error: reason,
+      });
     }
   }
 
@@ -338,7 +356,14 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
         }
         const deliveryId = randomUUID();
         for (const target of targets) {
-          const delivery: Delivery = { target, deliveryId, type: type as WebhookEventType, body, attempts: 0, abandoned: false };
+          const delivery: Delivery = {
+            target,
+            deliveryId,
+            type: type as WebhookEventType,
+            body,
+            attempts: 0,
+            abandoned: false,
+          };
           if (inFlight.size < concurrency && ready.length === 0) {
             start(delivery);
           } else if (ready.length + backingOff.size < maxQueue) {

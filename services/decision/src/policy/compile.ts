@@ -66,7 +66,10 @@ function untar(archive: Buffer): Map<string, Buffer> {
     const header = archive.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) break;
     const field = (start: number, length: number) =>
-      header.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '');
+      header
+        .subarray(start, start + length)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const name = (field(345, 155) ? `${field(345, 155)}/` : '') + field(0, 100);
     const size = parseInt(field(124, 12).trim() || '0', 8);
     const type = field(156, 1);

@@ -99,7 +99,12 @@ export class PolicyEngine {
 
   status(): PolicyStatus {
     const v = this.loaded?.version;
-    return { revision: v?.revision ?? null, hash: v?.hash ?? null, loaded_at: v?.loadedAt ?? null, last_error: this.lastError };
+    return {
+      revision: v?.revision ?? null,
+      hash: v?.hash ?? null,
+      loaded_at: v?.loadedAt ?? null,
+      last_error: this.lastError,
+    };
   }
 
   /**

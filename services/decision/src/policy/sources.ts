@@ -72,9 +72,7 @@ export function snapshotSources(coreDir: string, policyDirs: string[]): SourceSn
   // data beside them land where `package aarm` says, whatever folder holds it. A policy
   // folder that contains it (the default, the project's rego/) must not load it twice.
   const coreRoot = readRoot(core, new Set(), budget);
-  const roots: SourceRoot[] = [
-    { origin: core, files: coreRoot.files.map((f) => ({ ...f, path: `aarm/${f.path}` })) },
-  ];
+  const roots: SourceRoot[] = [{ origin: core, files: coreRoot.files.map((f) => ({ ...f, path: `aarm/${f.path}` })) }];
   for (const dir of policyDirs) {
     roots.push(readRoot(realpathSync(dir), new Set([core]), budget));
   }

@@ -25,10 +25,7 @@ export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
 /** A usage or I/O failure: reported as one line, exit status 2. */
 class UsageError extends Error {}
 
-export async function runReceiptsVerify(
-  args: { jwksPath: string; receiptsPath: string },
-  out: Out,
-): Promise<number> {
+export async function runReceiptsVerify(args: { jwksPath: string; receiptsPath: string }, out: Out): Promise<number> {
   let keys: Map<string, KeyObject>;
   let receipts: unknown[];
   try {
@@ -47,7 +44,10 @@ export async function runReceiptsVerify(
   const checked = checkCheckpoints(checkpoints, onlyReceipts, keys);
   const all = { ...report, problems: [...report.problems, ...checked], ok: report.ok && checked.length === 0 };
   for (const p of all.problems) out(formatProblem(p));
-  out(summary(all) + (checkpoints.length > 0 ? ` (${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'})` : ''));
+  out(
+    summary(all) +
+      (checkpoints.length > 0 ? ` (${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'})` : ''),
+  );
   return all.ok ? EXIT_OK : EXIT_PROBLEMS;
 }
 
@@ -86,7 +86,13 @@ function checkCheckpoints(
         : hash === undefined
           ? `checkpoint ${id} names session ${head.session_id} up to seq ${head.seq}, but the receipts here end at seq ${have}: cut off`
           : `checkpoint ${id} names another receipt at seq ${head.seq} of session ${head.session_id}`;
-      problems.push({ index, receipt_id: id, session_id: head.session_id, kind: hash === undefined ? 'dropped' : 'altered', detail });
+      problems.push({
+        index,
+        receipt_id: id,
+        session_id: head.session_id,
+        kind: hash === undefined ? 'dropped' : 'altered',
+        detail,
+      });
     }
   }
   return problems;

@@ -22,7 +22,19 @@ export function receiptHeader(args: {
   trace?: { traceId: string; spanId: string } | undefined;
 }): Pick<
   ReceiptBody,
-  'version' | 'receipt_id' | 'decision_id' | 'labels' | 'path' | 'kind' | 'session_id' | 'tenant' | 'seq' | 'prev_hash' | 'timestamp' | 'trace_id' | 'span_id'
+  | 'version'
+  | 'receipt_id'
+  | 'decision_id'
+  | 'labels'
+  | 'path'
+  | 'kind'
+  | 'session_id'
+  | 'tenant'
+  | 'seq'
+  | 'prev_hash'
+  | 'timestamp'
+  | 'trace_id'
+  | 'span_id'
 > {
   return {
     version: '1',

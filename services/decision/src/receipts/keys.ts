@@ -3,13 +3,7 @@
  * a verifier can check that a JWKS entry and a kid belong together, and rotation never
  * reuses a kid for a different key.
  */
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { canonicalize } from './canonical.js';
 import { errorMessage } from '../errors.js';
 import { isRecord } from './guards.js';
@@ -67,7 +61,8 @@ export function publicKeyFromPem(pem: string): KeyObject {
   } catch (err) {
     throw new Error(`verify key is not a PEM key: ${errorMessage(err)}`);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`verify key must be Ed25519, not ${key.asymmetricKeyType ?? 'unknown'}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`verify key must be Ed25519, not ${key.asymmetricKeyType ?? 'unknown'}`);
   return key;
 }
 
@@ -138,5 +133,7 @@ function ed25519X(publicKey: KeyObject): string {
 
 function thumbprint(x: string): string {
   // RFC 7638 §3.2 asks for sorted members and no whitespace: the JCS form of these strings.
-  return createHash('sha256').update(canonicalize({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
+  return createHash('sha256')
+    .update(canonicalize({ crv: 'Ed25519', kty: 'OKP', x }))
+    .digest('base64url');
 }

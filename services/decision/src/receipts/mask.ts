@@ -29,7 +29,9 @@ function matches(path: Path, at: string[]): boolean {
 
 function mask(value: unknown, paths: Path[], at: string[]): unknown {
   if (value === null || typeof value !== 'object') return value;
-  const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  const entries: Array<[string, unknown]> = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : Object.entries(value);
   const masked = entries.map(([key, v]): [string, unknown] => {
     const here = [...at, key];
     const hidden = (!Array.isArray(value) && isCredentialName(key)) || paths.some((p) => matches(p, here));

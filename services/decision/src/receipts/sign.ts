@@ -10,8 +10,7 @@ import type { SigningKey } from './keys.js';
 import type { Receipt, ReceiptBody, ReceiptSignature } from './types.js';
 
 export type SignatureCheck =
-  | { ok: true }
-  | { ok: false; problem: 'malformed' | 'unknown_kid' | 'bad_signature'; detail: string };
+  { ok: true } | { ok: false; problem: 'malformed' | 'unknown_kid' | 'bad_signature'; detail: string };
 
 /** An Ed25519 signature is 64 bytes: 86 base64url characters without padding. */
 const SIGNATURE_VALUE = /^[A-Za-z0-9_-]{86}$/;

@@ -11,14 +11,7 @@ import { isRecord } from './guards.js';
 import { verifyReceiptSignature } from './sign.js';
 
 export type VerifyProblemKind =
-  | 'malformed'
-  | 'unknown_kid'
-  | 'altered'
-  | 'dropped'
-  | 'reordered'
-  | 'inserted'
-  | 'duplicate'
-  | 'checkpoint';
+  'malformed' | 'unknown_kid' | 'altered' | 'dropped' | 'reordered' | 'inserted' | 'duplicate' | 'checkpoint';
 
 export interface VerifyProblem {
   /** 0-based position in the input. */
@@ -104,7 +97,12 @@ export function verifyReceipts(receipts: unknown[], keys: Map<string, KeyObject>
   for (const members of sessions.values()) problems.push(...checkChain(members));
 
   problems.sort((a, b) => a.index - b.index);
-  return { ok: problems.length === 0 && receipts.length > 0, receipts: receipts.length, sessions: sessions.size, problems };
+  return {
+    ok: problems.length === 0 && receipts.length > 0,
+    receipts: receipts.length,
+    sessions: sessions.size,
+    problems,
+  };
 }
 
 /**
@@ -126,7 +124,9 @@ function readEntry(raw: unknown, index: number, keys: Map<string, KeyObject>): E
   const check = verifyReceiptSignature(raw, keys);
   const claimed = readChainPosition(raw);
   if (check.ok) {
-    return typeof claimed === 'string' ? malformed(`validly signed, but ${claimed}`) : { ...base, distrust: null, claimed };
+    return typeof claimed === 'string'
+      ? malformed(`validly signed, but ${claimed}`)
+      : { ...base, distrust: null, claimed };
   }
   const kind = check.problem === 'bad_signature' ? 'altered' : check.problem;
   return { ...base, distrust: { kind, detail: check.detail }, claimed: typeof claimed === 'string' ? null : claimed };
@@ -224,7 +224,9 @@ function reorderings(chain: Member[]): VerifyProblem[] {
   let highest: Member | undefined;
   for (const m of [...chain].sort((a, b) => a.entry.index - b.entry.index)) {
     if (highest !== undefined && m.at.seq < highest.at.seq) {
-      problems.push(problem(m.entry, 'reordered', `seq ${m.at.seq} appears after seq ${highest.at.seq} (${describe(highest)})`));
+      problems.push(
+        problem(m.entry, 'reordered', `seq ${m.at.seq} appears after seq ${highest.at.seq} (${describe(highest)})`),
+      );
     } else {
       highest = m;
     }

@@ -47,7 +47,16 @@
  * The loop never throws and never blocks a caller: start() returns at once, failures of the
  * outbox or of the collector are reported through the callbacks and retried with backoff.
  */
-import { ROOT_CONTEXT, TraceFlags, context, isValidSpanId, isValidTraceId, trace, type Context, type HrTime } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  TraceFlags,
+  context,
+  isValidSpanId,
+  isValidTraceId,
+  trace,
+  type Context,
+  type HrTime,
+} from '@opentelemetry/api';
 import { SeverityNumber, type LogAttributes, type Logger } from '@opentelemetry/api-logs';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -316,7 +325,9 @@ export function createReceiptExporter(options: ReceiptExporterOptions): ReceiptE
     const outcome = await exportRecords(exported.records);
     if (!outcome.ok) {
       held = exported;
-      callback(() => options.onExport?.({ outcome: 'failed', receipts: exported.entries.length, error: outcome.error }));
+      callback(() =>
+        options.onExport?.({ outcome: 'failed', receipts: exported.entries.length, error: outcome.error }),
+      );
       return 'backoff';
     }
     held = null;
@@ -471,7 +482,8 @@ function within(promise: Promise<void>, ms: number): Promise<void> {
 function validate(o: ReceiptExporterOptions): void {
   const problems: string[] = [];
   if (typeof o.consumer !== 'string' || o.consumer === '') problems.push('consumer must be a non-empty string');
-  if (o.protocol !== 'http/json' && o.protocol !== 'http/protobuf') problems.push('protocol must be http/json or http/protobuf');
+  if (o.protocol !== 'http/json' && o.protocol !== 'http/protobuf')
+    problems.push('protocol must be http/json or http/protobuf');
   try {
     new URL(o.endpoint);
   } catch {
