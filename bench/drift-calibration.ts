@@ -282,28 +282,56 @@ function longSession(name: string, p: DriftProfile) {
 //   distance_threshold   = max(pooled best single threshold, the profile's farthest on-task action),
 //                          rounded up to 0.01: no on-task action of the set is flagged by distance,
 //                          and no profile is stricter than the pooled optimum
-//   cumulative_threshold = the 99th percentile of `cumulative` over the actions of the profile's
-//                          synthetic long on-task sessions, rounded up to 0.01 (at most
-//                          distance_threshold): the level a long on-task session stays under
+//   cumulative_threshold = the 99th percentile of `cumulative` over the actions of synthetic
+//                          long on-task sessions of the profile (DERIVE_RUNS sessions of
+//                          LONG_LENGTH on-task distances resampled with a seeded generator),
+//                          rounded up to 0.01, at most distance_threshold: the level a long
+//                          on-task session stays under
+//   "default"            = the same over the whole set.
 const ceil2 = (x: number) => Math.ceil(x * 100 - 1e-9) / 100;
-const pooledBest = bestThreshold(rows).t;
-const suggested: Record<string, DriftProfile> = {};
+const DERIVE_RUNS = 2000;
+function lcg(start: number): () => number {
+  let s = start >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+interface Derivation {
+  pooledBest: number;
+  profiles: Record<string, DriftProfile & { maxOnTask: number; p99: number }>;
+}
+function derive(train: Row[]): Derivation {
+  const random = lcg(0x9e3779b9);
+  const pooledBest = bestThreshold(train).t;
+  const out: Derivation['profiles'] = {};
+  const cumsOf = new Map<string, number[]>();
+  for (const name of profiles) {
+    const pool = train.filter((r) => r.profile === name && r.label === 'on_task').map((r) => r.d);
+    const cums: number[] = [];
+    for (let i = 0; i < DERIVE_RUNS; i++) {
+      let st: DriftState | undefined;
+      for (let j = 0; j < LONG_LENGTH; j++) cums.push((st = updateDrift(st, pool[Math.floor(random() * pool.length)]!, alpha)).cumulative);
+    }
+    cumsOf.set(name, cums);
+  }
+  for (const name of [...profiles, DEFAULT_DRIFT_PROFILE]) {
+    const members = name === DEFAULT_DRIFT_PROFILE ? profiles : [name];
+    const maxOnTask = Math.max(...train.filter((r) => members.includes(r.profile) && r.label === 'on_task').map((r) => r.d));
+    const cums = members.flatMap((m) => cumsOf.get(m)!).sort((a, b) => a - b);
+    const p99 = cums[Math.min(cums.length - 1, Math.ceil(0.99 * cums.length) - 1)]!;
+    const td = Math.max(ceil2(pooledBest), ceil2(maxOnTask));
+    out[name] = { distance_threshold: td, cumulative_threshold: Math.min(td, ceil2(p99)), action: profileOf(name).action, maxOnTask, p99 };
+  }
+  return { pooledBest, profiles: out };
+}
+const derived = derive(rows);
+const suggested = derived.profiles;
 console.log('\n## Suggested thresholds (derivation: see the comment in this file and docs/drift.md)');
-console.log(`pooled best single distance threshold: ${f3(pooledBest)}`);
+console.log(`pooled best single distance threshold: ${f3(derived.pooledBest)}`);
 console.log(`${pad('profile', 17)} ${lpad('max on-task d', 13)} ${lpad('p99 long cum', 12)} | ${lpad('dist.t', 6)} ${lpad('cum.t', 6)}`);
-for (const name of [...profiles, DEFAULT_DRIFT_PROFILE]) {
-  // The default profile (agents no profile is assigned to): the same derivation over the whole set.
-  const members = name === DEFAULT_DRIFT_PROFILE ? profiles : [name];
-  const maxOnTask = Math.max(...rows.filter((r) => members.includes(r.profile) && r.label === 'on_task').map((r) => r.d));
-  const cums = members
-    .flatMap((m) => synthetic.get(m)!.onTask.flat())
-    .map((st) => st.cumulative)
-    .sort((a, b) => a - b);
-  const p99 = cums[Math.min(cums.length - 1, Math.ceil(0.99 * cums.length) - 1)]!;
-  const td = Math.max(ceil2(pooledBest), ceil2(maxOnTask));
-  const tc = Math.min(td, ceil2(p99));
-  suggested[name] = { distance_threshold: td, cumulative_threshold: tc, action: profileOf(name).action };
-  console.log(`${pad(name, 17)} ${lpad(f3(maxOnTask), 13)} ${lpad(f3(p99), 12)} | ${lpad(td.toFixed(2), 6)} ${lpad(tc.toFixed(2), 6)}`);
+for (const [name, p] of Object.entries(suggested)) {
+  console.log(`${pad(name, 17)} ${lpad(f3(p.maxOnTask), 13)} ${lpad(f3(p.p99), 12)} | ${lpad(p.distance_threshold.toFixed(2), 6)} ${lpad(p.cumulative_threshold.toFixed(2), 6)}`);
 }
 const drifted = [...profiles, DEFAULT_DRIFT_PROFILE].filter(
   (n) =>
@@ -328,6 +356,12 @@ for (const [name, items] of scopes) {
   const head = `${pad(name, 17)} ${lpad(p ? p.distance_threshold.toFixed(2) : 'own', 6)} ${lpad(p ? p.cumulative_threshold.toFixed(2) : 'own', 6)}`;
   console.log(`${head} | ${line('distance', dist)}`);
   console.log(`${pad('', head.length)} | ${line('both', both)}`);
+  if (name === 'overall') {
+    const d = profileOf(DEFAULT_DRIFT_PROFILE);
+    const h = `${pad(`overall, "${DEFAULT_DRIFT_PROFILE}"`, 17)} ${lpad(d.distance_threshold.toFixed(2), 6)} ${lpad(d.cumulative_threshold.toFixed(2), 6)}`;
+    console.log(`${h} | ${line('distance', (r) => r.d > d.distance_threshold)}`);
+    console.log(`${pad('', h.length)} | ${line('both', (r) => evaluateDrift(d, r.state).exceeded)}`);
+  }
 }
 
 console.log('\n## Sequences step by step (d / ema / cumulative; * = labelled drift; D = d over, C = cumulative over the profile)');
@@ -379,6 +413,34 @@ for (const agent of fixture.agents) {
   }
 }
 for (const [type, v] of Object.entries(verdicts)) console.log(`${pad(type, 8)} ${v.ok}/${v.total} as expected`);
+
+// Out of sample: each sequence judged with thresholds derived (as above) without it.
+console.log('\n## Leave-one-sequence-out (each sequence judged with thresholds derived without it)');
+{
+  const items: { flagged: boolean; drift: boolean }[] = [];
+  const outcome: Record<string, { ok: number; total: number }> = {};
+  const misses: string[] = [];
+  for (const agent of fixture.agents) {
+    for (const sequence of agent.sequences) {
+      const held = (r: Row) => r.kind === agent.kind && r.sequence === sequence.name;
+      const fold = derive(rows.filter((r) => !held(r))).profiles[agent.profile]!;
+      const steps = rows.filter(held);
+      const flags = steps.map((r) => flagBoth(fold, r.state));
+      steps.forEach((r, i) => items.push({ flagged: flags[i]!, drift: r.label === 'drift' }));
+      const firstDrift = steps.findIndex((r) => r.label === 'drift');
+      const first = flags.indexOf(true);
+      const ok = sequence.type === 'on_task' ? first < 0 : first >= 0 && first >= firstDrift;
+      const o = (outcome[sequence.type] ??= { ok: 0, total: 0 });
+      o.total++;
+      if (ok) o.ok++;
+      else misses.push(`${sequence.name} (${sequence.type}, thresholds ${fold.distance_threshold}/${fold.cumulative_threshold}): ${first < 0 ? 'never flagged' : `flagged at step ${first + 1}`}`);
+    }
+  }
+  const c = confusion(items);
+  console.log(`held-out actions: precision ${f3(precision(c))} recall ${f3(recall(c))} accuracy ${f3(accuracy(c))} balanced ${f3(balanced(c))} (FP ${c.fp}, FN ${c.fn})`);
+  for (const [type, o] of Object.entries(outcome)) console.log(`${pad(type, 8)} ${o.ok}/${o.total} sequences as expected`);
+  for (const m of misses) console.log(`  not as expected: ${m}`);
+}
 
 console.log(`\n## Synthetic long sessions at the default profiles (${LONG_RUNS} per profile and kind)`);
 console.log(`on-task: ${LONG_LENGTH} on-task actions of the profile resampled; creep: an on-task prefix of 3-17 actions, then a creep sequence of the profile from its first drift action`);

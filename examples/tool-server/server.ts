@@ -34,7 +34,10 @@ export interface ToolDefinition {
 /** Fake tools matching the shipped catalogue (rego/data.json). */
 export const DEFAULT_TOOLS: Record<string, ToolDefinition> = {
   'files.read': { scope: 'read', run: (p) => ({ path: p.path, content: `contents of ${String(p.path)}` }) },
-  'db.query': { scope: 'read', run: (p) => ({ rows: Array.from({ length: Math.min(Number(p.limit ?? 3), 3) }, (_, i) => ({ id: i + 1 })) }) },
+  'db.query': {
+    scope: 'read',
+    run: (p) => ({ rows: Array.from({ length: Math.min(Number(p.limit ?? 3), 3) }, (_, i) => ({ id: i + 1 })) }),
+  },
   'email.send': { scope: 'send', run: (p) => ({ sent: true, to: p.to }) },
   'http.post': { scope: 'send', run: (p) => ({ posted: true, url: p.url }) },
   'payments.transfer': { scope: 'write', run: (p) => ({ transferred: p.amount, reference: `tx-${Date.now()}` }) },
@@ -66,7 +69,11 @@ export interface RunningToolServer {
 interface VerifyAnswer {
   valid: boolean;
   reason?: string;
-  claims?: { jti: string; aud: string; aarm: { tool: string; scope: string; action: string; session: string; receipt: string } };
+  claims?: {
+    jti: string;
+    aud: string;
+    aarm: { tool: string; scope: string; action: string; session: string; receipt: string };
+  };
 }
 
 class HttpFailure extends Error {
@@ -87,7 +94,10 @@ export async function startToolServer(options: ToolServerOptions): Promise<Runni
   const callArbiter = async (path: string, body: unknown): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${arbiter}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(options.token && { authorization: `Bearer ${options.token}` }) },
+      headers: {
+        'content-type': 'application/json',
+        ...(options.token && { authorization: `Bearer ${options.token}` }),
+      },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -101,7 +111,12 @@ export async function startToolServer(options: ToolServerOptions): Promise<Runni
     return { status: res.status, body: parsed };
   };
 
-  const verify = async (capability: string, tool: string, scope: ToolScope, parameters: Record<string, unknown>): Promise<VerifyAnswer> => {
+  const verify = async (
+    capability: string,
+    tool: string,
+    scope: ToolScope,
+    parameters: Record<string, unknown>,
+  ): Promise<VerifyAnswer> => {
     let answer: { status: number; body: any };
     try {
       answer = await callArbiter('/v1/capabilities/verify', { capability, tool, parameters, scope, redeem: true });
@@ -110,7 +125,8 @@ export async function startToolServer(options: ToolServerOptions): Promise<Runni
     }
     if (answer.status === 200 && typeof answer.body?.valid === 'boolean') return answer.body as VerifyAnswer;
     // 4xx: Arbiter would not judge this request (e.g. a malformed body): a refusal. 5xx: fail closed.
-    if (answer.status >= 400 && answer.status < 500) return { valid: false, reason: answer.body?.error?.code ?? 'rejected' };
+    if (answer.status >= 400 && answer.status < 500)
+      return { valid: false, reason: answer.body?.error?.code ?? 'rejected' };
     throw new HttpFailure(503, { error: 'arbiter_unavailable', status: answer.status });
   };
 
@@ -121,7 +137,8 @@ export async function startToolServer(options: ToolServerOptions): Promise<Runni
       try {
         const res = await callArbiter(`/v1/actions/${encodeURIComponent(claims.aarm.action)}/outcome`, body);
         if (res.status === 200) return { recorded: true, receipt_id: res.body?.receipt?.id as string | undefined };
-        if (res.status < 500 || attempt >= 3) return { recorded: false, status: res.status, error: res.body?.error?.code };
+        if (res.status < 500 || attempt >= 3)
+          return { recorded: false, status: res.status, error: res.body?.error?.code };
       } catch (err) {
         if (attempt >= 3) return { recorded: false, error: err instanceof Error ? err.message : String(err) };
       }
@@ -139,12 +156,18 @@ export async function startToolServer(options: ToolServerOptions): Promise<Runni
     if (!definition) throw new HttpFailure(404, { error: 'unknown_tool', tool });
 
     const capability = req.headers['x-aarm-capability'];
-    if (typeof capability !== 'string' || capability === '') throw new HttpFailure(403, { error: 'capability_required' });
+    if (typeof capability !== 'string' || capability === '')
+      throw new HttpFailure(403, { error: 'capability_required' });
     const parameters = await readJson(req, maxBody);
 
     const verdict = await verify(capability, tool, definition.scope, parameters);
     // Defence in depth: even a "valid" answer must name this tool and this scope.
-    if (!verdict.valid || !verdict.claims || verdict.claims.aud !== tool || verdict.claims.aarm.scope !== definition.scope) {
+    if (
+      !verdict.valid ||
+      !verdict.claims ||
+      verdict.claims.aud !== tool ||
+      verdict.claims.aarm.scope !== definition.scope
+    ) {
       throw new HttpFailure(403, { error: 'capability_refused', reason: verdict.reason ?? 'invalid_answer' });
     }
     const claims = verdict.claims;
@@ -187,7 +210,9 @@ export async function startToolServer(options: ToolServerOptions): Promise<Runni
 
 /** "sha256:<hex>" of the JSON output (the form Arbiter's outcome accepts). */
 function outputHash(output: unknown): string {
-  return `sha256:${createHash('sha256').update(JSON.stringify(output ?? null), 'utf8').digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(JSON.stringify(output ?? null), 'utf8')
+    .digest('hex')}`;
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
@@ -206,7 +231,8 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   } catch {
     throw new HttpFailure(400, { error: 'invalid_json' });
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpFailure(400, { error: 'parameters must be a JSON object' });
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpFailure(400, { error: 'parameters must be a JSON object' });
   return body as Record<string, unknown>;
 }
 

@@ -11,7 +11,9 @@ import { CHART_DIR } from './values-table.js';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const HELM = join(ROOT, '.tools', 'bin', 'helm');
 export { CHART_DIR };
-export const CI_VALUES = ['default-values.yaml', 'production-values.yaml', 'cluster-values.yaml'].map((f) => join(CHART_DIR, 'ci', f));
+export const CI_VALUES = ['default-values.yaml', 'production-values.yaml', 'cluster-values.yaml'].map((f) =>
+  join(CHART_DIR, 'ci', f),
+);
 
 /** A rendered Kubernetes object; tests reach into its spec freely. */
 export interface Manifest {
@@ -29,13 +31,19 @@ export interface HelmResult {
 
 export function requireHelm(): void {
   if (!existsSync(HELM)) {
-    throw new Error(`helm is not installed at ${HELM}: run scripts/install-helm.sh (it builds the pinned helm with Go)`);
+    throw new Error(
+      `helm is not installed at ${HELM}: run scripts/install-helm.sh (it builds the pinned helm with Go)`,
+    );
   }
 }
 
 export function helm(args: string[]): HelmResult {
   requireHelm();
-  const r = spawnSync(HELM, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: join(ROOT, '.tools', 'helm-cache') } });
+  const r = spawnSync(HELM, args, {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, HELM_CACHE_HOME: join(ROOT, '.tools', 'helm-cache') },
+  });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -88,7 +96,10 @@ export function find(objects: Manifest[], kind: string, nameSuffix = ''): Manife
 
 export function get(objects: Manifest[], kind: string, nameSuffix = ''): Manifest {
   const found = find(objects, kind, nameSuffix);
-  if (!found) throw new Error(`no ${kind}${nameSuffix ? ` named *${nameSuffix}` : ''} rendered; got ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `no ${kind}${nameSuffix ? ` named *${nameSuffix}` : ''} rendered; got ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`,
+    );
   return found;
 }
 

@@ -49,11 +49,7 @@ function description(comment: string | null | undefined): string | undefined {
   const lines = comment.split('\n').map((l) => l.trim());
   const at = lines.findLastIndex((l) => l.startsWith('-- '));
   if (at < 0) return undefined;
-  return lines
-    .slice(at)
-    .join(' ')
-    .replace(/^-- /, '')
-    .trim();
+  return lines.slice(at).join(' ').replace(/^-- /, '').trim();
 }
 
 function typeName(schema: JsonSchema): string {
@@ -63,7 +59,8 @@ function typeName(schema: JsonSchema): string {
   }
   if (schema.oneOf) return [...new Set(schema.oneOf.map(typeName))].join(' or ');
   if (Array.isArray(schema.type)) return schema.type.join(' or ');
-  if (schema.type === 'array' && schema.items?.type && schema.items.type !== 'object') return `array of ${typeName(schema.items)}`;
+  if (schema.type === 'array' && schema.items?.type && schema.items.type !== 'object')
+    return `array of ${typeName(schema.items)}`;
   if (schema.type === 'array') return 'array of objects';
   return schema.type ?? 'any';
 }
@@ -72,7 +69,9 @@ function defaultCell(value: unknown): string {
   const json = JSON.stringify(value);
   if (json.length <= 60) return `\`${json.replaceAll('|', '\\|')}\``;
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    return `${Object.keys(value).map((k) => `\`${k}\``).join(', ')} (see values.yaml)`;
+    return `${Object.keys(value)
+      .map((k) => `\`${k}\``)
+      .join(', ')} (see values.yaml)`;
   }
   return 'see values.yaml';
 }
@@ -98,7 +97,10 @@ export function valueRows(): ValueRow[] {
       }
       const text = description(comment);
       if (!text) throw new Error(`values.yaml: ${key} has no "# -- description" comment`);
-      const value: unknown = pair.value && typeof pair.value === 'object' && 'toJSON' in pair.value ? (pair.value as { toJSON(): unknown }).toJSON() : pair.value;
+      const value: unknown =
+        pair.value && typeof pair.value === 'object' && 'toJSON' in pair.value
+          ? (pair.value as { toJSON(): unknown }).toJSON()
+          : pair.value;
       rows.push({ key, type: typeName(child), default: value, description: text });
     });
   };

@@ -42,7 +42,10 @@ async function useTool(
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${tools.url}/tools/${encodeURIComponent(tool)}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(capability !== undefined && { 'x-aarm-capability': capability }) },
+    headers: {
+      'content-type': 'application/json',
+      ...(capability !== undefined && { 'x-aarm-capability': capability }),
+    },
     body: JSON.stringify(parameters),
   });
   return { status: res.status, body: await res.json() };
@@ -74,7 +77,15 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
 
       // Offline, with the published keys: bound to this tool, these parameters, scope read, this receipt.
       const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
-      const offline = await verifyCapability({ token: decision.capability, tool: 'files.read', parameters, scope: 'read', now: new Date(), keys, clockToleranceSeconds: 5 });
+      const offline = await verifyCapability({
+        token: decision.capability,
+        tool: 'files.read',
+        parameters,
+        scope: 'read',
+        now: new Date(),
+        keys,
+        clockToleranceSeconds: 5,
+      });
       assert.ok(offline.valid, JSON.stringify(offline));
       assert.equal(offline.claims.sub, 'agent-1');
       assert.equal(offline.claims.aarm.action, decision.action_id);
@@ -93,7 +104,18 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal(second.body.reason, 'already_used');
 
       const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
-      assert.deepEqual(chain.map((r: any) => r.kind), ['decision', 'outcome']);
+      assert.deepEqual(
+        chain.map((r: any) => r.kind),
+        ['decision', 'outcome'],
+      );
+      // Issuance: the decision receipt names the capability it granted (never the token).
+      assert.deepEqual(chain[0].capability, {
+        jti: offline.claims.jti,
+        scope: 'read',
+        params: hashOf(parameters),
+        expires_at: new Date(offline.claims.exp * 1000).toISOString(),
+      });
+      assert.equal(JSON.stringify(chain).includes(decision.capability), false);
       const outcome = chain[1];
       assert.equal(outcome.action.id, decision.action_id);
       assert.equal(outcome.outcome.status, 'success');
@@ -116,7 +138,10 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       // Canonical hashing: the same parameters in another key order are the same parameters.
       const multi = { path: '/srv/a', options: { lines: 5, encoding: 'utf8' } };
       const multiDecision = await decideAction(arbiter, session, 'files.read', 'read', multi);
-      const reordered = await useTool(tools, 'files.read', multiDecision.capability, { options: { encoding: 'utf8', lines: 5 }, path: '/srv/a' });
+      const reordered = await useTool(tools, 'files.read', multiDecision.capability, {
+        options: { encoding: 'utf8', lines: 5 },
+        path: '/srv/a',
+      });
       assert.equal(reordered.status, 200, JSON.stringify(reordered.body));
       assert.equal((await useTool(tools, 'files.read', decision.capability, parameters)).status, 200);
     });
@@ -154,6 +179,36 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal(original.status, 403);
       assert.equal(original.body.reason, 'wrong_parameters');
       assert.equal((await useTool(tools, 'db.query', decision.capability, decision.parameters)).status, 200);
+    });
+
+    test('an approved STEP_UP carries the capability in the approval status; it runs once', async () => {
+      const session = uniqueSession('cap-approval');
+      const parameters = { amount: 5000, to: 'acct-7' };
+      const asked = await decideAction(arbiter, session, 'payments.transfer', 'write', parameters);
+      assert.equal(asked.decision, 'STEP_UP');
+      assert.equal(asked.capability, undefined);
+      const approved = await arbiter.post(`/v1/approvals/${asked.approval.id}`, {
+        decision: 'approve',
+        approver: 'carol',
+      });
+      assert.equal(approved.body.status, 'approved', JSON.stringify(approved.body));
+      assert.equal(typeof approved.body.capability, 'string');
+      const claims = claimsOf(approved.body.capability);
+      assert.equal(claims.aarm.action, asked.action_id);
+      assert.equal(claims.aarm.scope, 'write');
+      assert.equal(claims.aarm.params, hashOf(parameters));
+      // Bound to the receipt that closed the approval; the status shows it on every read.
+      assert.equal(claims.aarm.receipt, approved.body.final.receipt_id);
+      assert.equal((await arbiter.get(`/v1/approvals/${asked.approval.id}`)).body.capability, approved.body.capability);
+      assert.equal((await useTool(tools, 'payments.transfer', approved.body.capability, parameters)).status, 200);
+      const again = await useTool(tools, 'payments.transfer', approved.body.capability, parameters);
+      assert.equal(again.body.reason, 'already_used');
+      const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
+      assert.deepEqual(
+        chain.map((r: any) => r.kind),
+        ['decision', 'approval', 'outcome'],
+      );
+      assert.equal(chain[1].capability.jti, claims.jti);
     });
 
     test('DENY and STEP_UP carry no capability; no header, or a capability from another key, is refused', async () => {

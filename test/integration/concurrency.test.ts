@@ -33,7 +33,12 @@ describe('two service processes deciding for the same sessions on one Redis', ()
     dir = mkdtempSync(join(tmpdir(), 'arbiter-conc-'));
     const keyPath = join(dir, 'signing-key.pem');
     writeFileSync(keyPath, exportKeyPairPem(generateSigningKey()).privatePem, { mode: 0o600 });
-    const env = { ARBITER_REDIS_URL: TEST_REDIS_URL, ARBITER_REDIS_PREFIX: prefix, ARBITER_SIGNING_KEY: keyPath, ARBITER_COMMIT_RETRIES: '100' };
+    const env = {
+      ARBITER_REDIS_URL: TEST_REDIS_URL,
+      ARBITER_REDIS_PREFIX: prefix,
+      ARBITER_SIGNING_KEY: keyPath,
+      ARBITER_COMMIT_RETRIES: '100',
+    };
     replicas = await Promise.all([spawnArbiter(env), spawnArbiter(env)]);
   });
   after(async () => {
@@ -49,11 +54,23 @@ describe('two service processes deciding for the same sessions on one Redis', ()
         post(replicas[i % 2]!.url, decideBody(session, 'files.read', { path: `/f/${i}` })),
       ),
     );
-    assert.deepEqual(answers.map((a) => a.status), Array(PARALLEL).fill(200));
-    const { body } = await fetch(`${replicas[0]!.url}/v1/sessions/${session}/receipts`).then(async (r) => ({ body: (await r.json()) as any }));
-    assert.deepEqual(body.receipts.map((r: { seq: number }) => r.seq), Array.from({ length: PARALLEL }, (_, i) => i + 1));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(PARALLEL).fill(200),
+    );
+    const { body } = await fetch(`${replicas[0]!.url}/v1/sessions/${session}/receipts`).then(async (r) => ({
+      body: (await r.json()) as any,
+    }));
+    assert.deepEqual(
+      body.receipts.map((r: { seq: number }) => r.seq),
+      Array.from({ length: PARALLEL }, (_, i) => i + 1),
+    );
     const answered = new Set(answers.map((a) => a.body.receipt.id));
-    assert.deepEqual(new Set(body.receipts.map((r: { receipt_id: string }) => r.receipt_id)), answered, 'every answer is in the chain once');
+    assert.deepEqual(
+      new Set(body.receipts.map((r: { receipt_id: string }) => r.receipt_id)),
+      answered,
+      'every answer is in the chain once',
+    );
     const keys = publicKeysFromJwks(await (await fetch(`${replicas[1]!.url}/v1/keys`)).json());
     assert.deepEqual(verifyReceipts(body.receipts, keys).problems, []);
     const view = (await (await fetch(`${replicas[1]!.url}/v1/sessions/${session}`)).json()) as any;

@@ -20,16 +20,25 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     after(() => arbiter.stop());
 
     test('a forbidden action is denied with its policy and reason', async () => {
-      const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('deny'), 'db.drop', { database: 'production' }));
+      const res = await arbiter.post(
+        '/v1/decide',
+        decideBody(uniqueSession('deny'), 'db.drop', { database: 'production' }),
+      );
       assert.equal(res.status, 200);
       assert.equal(res.body.decision, 'DENY');
-      assert.deepEqual(res.body.reasons.map((r: { policy_id: string }) => r.policy_id), ['no-prod-drop']);
+      assert.deepEqual(
+        res.body.reasons.map((r: { policy_id: string }) => r.policy_id),
+        ['no-prod-drop'],
+      );
       assert.match(res.body.receipt.hash, /^sha256:[0-9a-f]{64}$/);
       assert.match(res.body.policy.hash, /^sha256:[0-9a-f]{64}$/);
     });
 
     test('a catalogued action is allowed', async () => {
-      const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('allow'), 'email.send', { to: 'x@example.com' }));
+      const res = await arbiter.post(
+        '/v1/decide',
+        decideBody(uniqueSession('allow'), 'email.send', { to: 'x@example.com' }),
+      );
       assert.equal(res.status, 200);
       assert.equal(res.body.decision, 'ALLOW');
       assert.equal(res.body.parameters, undefined);
@@ -38,11 +47,17 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     test('an unknown tool gets the default posture, DENY', async () => {
       const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('unknown'), 'shell.exec', { cmd: 'ls' }));
       assert.equal(res.body.decision, 'DENY');
-      assert.deepEqual(res.body.reasons.map((r: { policy_id: string }) => r.policy_id), ['aarm.default']);
+      assert.deepEqual(
+        res.body.reasons.map((r: { policy_id: string }) => r.policy_id),
+        ['aarm.default'],
+      );
     });
 
     test('MODIFY returns the patched parameters and keeps the others', async () => {
-      const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('modify'), 'db.query', { sql: 'select 1', limit: 5000 }));
+      const res = await arbiter.post(
+        '/v1/decide',
+        decideBody(uniqueSession('modify'), 'db.query', { sql: 'select 1', limit: 5000 }),
+      );
       assert.equal(res.body.decision, 'MODIFY');
       assert.deepEqual(res.body.parameters, { sql: 'select 1', limit: 100 });
       const receipt = await arbiter.get(`/v1/receipts/${res.body.receipt.id}`);
@@ -51,7 +66,10 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     });
 
     test('STEP_UP creates a pending approval that can be read back', async () => {
-      const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('stepup'), 'payments.transfer', { amount: 5000 }));
+      const res = await arbiter.post(
+        '/v1/decide',
+        decideBody(uniqueSession('stepup'), 'payments.transfer', { amount: 5000 }),
+      );
       assert.equal(res.body.decision, 'STEP_UP');
       assert.match(res.body.approval.id, /^apr_/);
       assert.ok(Date.parse(res.body.approval.expires_at) > Date.now());
@@ -64,7 +82,10 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     });
 
     test('DEFER creates a pending deferral naming the context it needs', async () => {
-      const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('defer'), 'credentials.rotate', { name: 'db' }));
+      const res = await arbiter.post(
+        '/v1/decide',
+        decideBody(uniqueSession('defer'), 'credentials.rotate', { name: 'db' }),
+      );
       assert.equal(res.body.decision, 'DEFER');
       assert.deepEqual(res.body.deferral.context_needed, ['maintenance_window']);
       const deferral = await arbiter.get(`/v1/deferrals/${res.body.deferral.id}`);
@@ -75,7 +96,11 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     test('credential-like parameters are kept in receipts only as hashes', async () => {
       const res = await arbiter.post(
         '/v1/decide',
-        decideBody(uniqueSession('mask'), 'email.send', { to: 'x@example.com', auth: { api_key: 'sk-live-123' }, password: 'hunter2' }),
+        decideBody(uniqueSession('mask'), 'email.send', {
+          to: 'x@example.com',
+          auth: { api_key: 'sk-live-123' },
+          password: 'hunter2',
+        }),
       );
       const receipt = await arbiter.get(`/v1/receipts/${res.body.receipt.id}`);
       const text = JSON.stringify(receipt.body);
@@ -89,14 +114,26 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const a = uniqueSession('chain-a');
       const b = uniqueSession('chain-b');
       const answers = [];
-      for (const [session, tool] of [[a, 'email.send'], [b, 'db.drop'], [a, 'db.query'], [a, 'shell.exec'], [b, 'files.read']] as const) {
+      for (const [session, tool] of [
+        [a, 'email.send'],
+        [b, 'db.drop'],
+        [a, 'db.query'],
+        [a, 'shell.exec'],
+        [b, 'files.read'],
+      ] as const) {
         answers.push((await arbiter.post('/v1/decide', decideBody(session, tool, { limit: 1 }))).body);
       }
       const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
       const chainA = (await arbiter.get(`/v1/sessions/${a}/receipts`)).body.receipts;
       const chainB = (await arbiter.get(`/v1/sessions/${b}/receipts`)).body.receipts;
-      assert.deepEqual(chainA.map((r: { seq: number }) => r.seq), [1, 2, 3]);
-      assert.deepEqual(chainB.map((r: { seq: number }) => r.seq), [1, 2]);
+      assert.deepEqual(
+        chainA.map((r: { seq: number }) => r.seq),
+        [1, 2, 3],
+      );
+      assert.deepEqual(
+        chainB.map((r: { seq: number }) => r.seq),
+        [1, 2],
+      );
       assert.equal(chainA[0].prev_hash, null);
       assert.equal(chainA[1].prev_hash, answers[0].receipt.hash, 'prev_hash is the hash the first answer gave');
       const report = verifyReceipts([...chainA, ...chainB], keys);
@@ -116,17 +153,29 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const again = await Promise.all([1, 2, 3].map(() => arbiter.post('/v1/decide', body)));
       for (const r of again) assert.deepEqual(r.body, first.body);
       assert.equal((await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts.length, 1);
-      const reused = await arbiter.post('/v1/decide', decideBody(session, 'email.send', { to: 'evil@example.com' }, { actionId: 'act-1' }));
+      const reused = await arbiter.post(
+        '/v1/decide',
+        decideBody(session, 'email.send', { to: 'evil@example.com' }, { actionId: 'act-1' }),
+      );
       assert.equal(reused.status, 409);
       assert.equal(reused.body.decision, 'DENY');
     });
 
     test('the session is bound to the agent that opened it', async () => {
       const session = uniqueSession('bound');
-      await arbiter.post('/v1/decide', decideBody(session, 'email.send', {}, { agent: 'agent-a', intent: 'write to bob' }));
-      const other = await arbiter.post('/v1/decide', decideBody(session, 'email.send', {}, { agent: 'agent-b', intent: 'rewrite' }));
+      await arbiter.post(
+        '/v1/decide',
+        decideBody(session, 'email.send', {}, { agent: 'agent-a', intent: 'write to bob' }),
+      );
+      const other = await arbiter.post(
+        '/v1/decide',
+        decideBody(session, 'email.send', {}, { agent: 'agent-b', intent: 'rewrite' }),
+      );
       assert.equal(other.body.decision, 'DENY');
-      assert.deepEqual(other.body.reasons.map((r: { policy_id: string }) => r.policy_id), ['aarm.session_identity']);
+      assert.deepEqual(
+        other.body.reasons.map((r: { policy_id: string }) => r.policy_id),
+        ['aarm.session_identity'],
+      );
       const view = await arbiter.get(`/v1/sessions/${session}`);
       assert.equal(view.body.intent, 'write to bob');
       assert.equal(view.body.agent, 'agent-a');
@@ -154,7 +203,11 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       for (let i = 0; i < 3; i++) {
         reasons.push((await arbiter.post('/v1/decide', decideBody(session, 'echo'))).body.reasons[0].reason);
       }
-      assert.deepEqual(reasons, ['action_count=0 tools_used=0', 'action_count=1 tools_used=1', 'action_count=2 tools_used=2']);
+      assert.deepEqual(reasons, [
+        'action_count=0 tools_used=0',
+        'action_count=1 tools_used=1',
+        'action_count=2 tools_used=2',
+      ]);
       const other = await arbiter.post('/v1/decide', decideBody(uniqueSession('count-other'), 'echo'));
       assert.equal(other.body.reasons[0].reason, 'action_count=0 tools_used=0', 'another session starts from nothing');
       const view = await arbiter.get(`/v1/sessions/${session}`);

@@ -12,7 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyCheckpoint } from '../../services/decision/src/receipts/checkpoint.js';
 import { exportKeyPairPem, generateSigningKey, publicKeysFromJwks } from '../../services/decision/src/receipts/keys.js';
 import { verifyReceipts } from '../../services/decision/src/receipts/verify.js';
-import { decideBody, deleteKeys, startTestArbiter, TEST_REDIS_URL, uniqueSession, type StoreKind, type TestArbiter } from '../support/arbiter.js';
+import {
+  decideBody,
+  deleteKeys,
+  startTestArbiter,
+  TEST_REDIS_URL,
+  uniqueSession,
+  type StoreKind,
+  type TestArbiter,
+} from '../support/arbiter.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedLog } from '../support/otlp-receiver.js';
 import { spawnArbiter } from '../support/process.js';
 
@@ -32,7 +40,11 @@ async function waitFor(receiver: OtlpReceiver, ids: string[], seconds = 30): Pro
 }
 
 async function post(url: string, body: unknown) {
-  const res = await fetch(`${url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/v1/decide`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -44,7 +56,11 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       receiver = await startOtlpReceiver();
       arbiter = await startTestArbiter({
         store,
-        env: { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json', ARBITER_EXPORT_TIMEOUT_MS: '500' },
+        env: {
+          OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: receiver.url,
+          OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json',
+          ARBITER_EXPORT_TIMEOUT_MS: '500',
+        },
       });
     });
     after(async () => {
@@ -65,15 +81,29 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const modified = await decide('db.query', { sql: 'select 1', limit: 5000 });
       const stepUp = await decide('payments.transfer', { amount: 5000 });
       const deferred = await decide('credentials.rotate', { name: 'db' });
-      ids.push((await arbiter.post(`/v1/approvals/${stepUp.approval.id}`, { decision: 'deny', approver: 'carol' })).body.final.receipt_id);
-      ids.push((await arbiter.post(`/v1/deferrals/${deferred.deferral.id}/resolve`, { context: { maintenance_window: true } })).body.final.receipt_id);
-      ids.push((await arbiter.post(`/v1/actions/${modified.action_id}/outcome`, { status: 'success' })).body.receipt.id);
+      ids.push(
+        (await arbiter.post(`/v1/approvals/${stepUp.approval.id}`, { decision: 'deny', approver: 'carol' })).body.final
+          .receipt_id,
+      );
+      ids.push(
+        (await arbiter.post(`/v1/deferrals/${deferred.deferral.id}/resolve`, { context: { maintenance_window: true } }))
+          .body.final.receipt_id,
+      );
+      ids.push(
+        (await arbiter.post(`/v1/actions/${modified.action_id}/outcome`, { status: 'success' })).body.receipt.id,
+      );
       await waitFor(receiver, ids);
       const logs = receiver.records().filter((l) => ids.includes(String(l.attributes['aarm.receipt_id'])));
-      assert.deepEqual(
-        logs.map((l) => `${l.eventName}:${l.attributes['aarm.decision']}`).sort(),
-        ['aarm.approval:DENY', 'aarm.decision:ALLOW', 'aarm.decision:DEFER', 'aarm.decision:DENY', 'aarm.decision:MODIFY', 'aarm.decision:STEP_UP', 'aarm.deferral:ALLOW', 'aarm.outcome:MODIFY'],
-      );
+      assert.deepEqual(logs.map((l) => `${l.eventName}:${l.attributes['aarm.decision']}`).sort(), [
+        'aarm.approval:DENY',
+        'aarm.decision:ALLOW',
+        'aarm.decision:DEFER',
+        'aarm.decision:DENY',
+        'aarm.decision:MODIFY',
+        'aarm.decision:STEP_UP',
+        'aarm.deferral:ALLOW',
+        'aarm.outcome:MODIFY',
+      ]);
       for (const l of logs) {
         assert.ok(!JSON.stringify(l.attributes).includes('select 1'), 'no parameter values in attributes');
         assert.equal(l.attributes['aarm.session_id'], session);
@@ -139,7 +169,11 @@ describe('a replica killed after answering loses no receipt; replicas share the 
     const first = await spawnArbiter({ ...env, ARBITER_INSTANCE_ID: 'replica-a' });
     const ids: string[] = [];
     for (let i = 0; i < 15; i++) {
-      const r = await post(first.url, { action: { tool: 'read' }, session: { id: uniqueSession('kill') }, identity: { agent: 'agent-1' } });
+      const r = await post(first.url, {
+        action: { tool: 'read' },
+        session: { id: uniqueSession('kill') },
+        identity: { agent: 'agent-1' },
+      });
       assert.equal(r.status, 200);
       ids.push(r.body.receipt.id);
     }
@@ -150,7 +184,11 @@ describe('a replica killed after answering loses no receipt; replicas share the 
     try {
       await waitFor(receiver, ids);
       const arrived = new Set(receiptIds(receiver.records()));
-      assert.deepEqual(ids.filter((id) => !arrived.has(id)), [], 'no answered decision is missing');
+      assert.deepEqual(
+        ids.filter((id) => !arrived.has(id)),
+        [],
+        'no answered decision is missing',
+      );
     } finally {
       await second.stop();
     }
@@ -158,11 +196,18 @@ describe('a replica killed after answering loses no receipt; replicas share the 
 
   test('two replicas exporting from one outbox deliver each receipt once', async () => {
     const before = receiver.records().length;
-    const replicas = await Promise.all([spawnArbiter({ ...env, ARBITER_INSTANCE_ID: 'r1' }), spawnArbiter({ ...env, ARBITER_INSTANCE_ID: 'r2' })]);
+    const replicas = await Promise.all([
+      spawnArbiter({ ...env, ARBITER_INSTANCE_ID: 'r1' }),
+      spawnArbiter({ ...env, ARBITER_INSTANCE_ID: 'r2' }),
+    ]);
     try {
       const answers = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          post(replicas[i % 2]!.url, { action: { tool: 'read' }, session: { id: uniqueSession(`share-${i % 5}`) }, identity: { agent: 'agent-1' } }),
+          post(replicas[i % 2]!.url, {
+            action: { tool: 'read' },
+            session: { id: uniqueSession(`share-${i % 5}`) },
+            identity: { agent: 'agent-1' },
+          }),
         ),
       );
       const ids = answers.map((a) => a.body.receipt.id as string);
@@ -170,7 +215,13 @@ describe('a replica killed after answering loses no receipt; replicas share the 
       const arrived = receiptIds(receiver.records().slice(before)).filter((id) => ids.includes(id));
       assert.equal(new Set(arrived).size, ids.length, 'every receipt arrived');
       assert.equal(arrived.length, ids.length, 'none twice');
-      const producers = new Set(receiver.records().slice(before).filter((l) => l.eventName === 'aarm.checkpoint').map((l) => JSON.parse(l.body!).producer));
+      const producers = new Set(
+        receiver
+          .records()
+          .slice(before)
+          .filter((l) => l.eventName === 'aarm.checkpoint')
+          .map((l) => JSON.parse(l.body!).producer),
+      );
       assert.ok(producers.size >= 1);
     } finally {
       await Promise.all(replicas.map((r) => r.stop()));

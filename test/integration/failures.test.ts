@@ -18,7 +18,11 @@ describe('invalid input is refused, never allowed', () => {
   const cases: Array<[string, unknown, string]> = [
     ['a missing tool', { action: { parameters: {} }, session: { id: 's' }, identity: { agent: 'a' } }, 'action.tool'],
     ['a missing session', { action: { tool: 'email.send' }, identity: { agent: 'a' } }, 'session'],
-    ['parameters that are not an object', { action: { tool: 'email.send', parameters: [1] }, session: { id: 's' } }, 'action.parameters'],
+    [
+      'parameters that are not an object',
+      { action: { tool: 'email.send', parameters: [1] }, session: { id: 's' } },
+      'action.parameters',
+    ],
     ['a tool name with spaces', { action: { tool: 'email send' }, session: { id: 's' } }, 'action.tool'],
     ['a session id that is too long', { action: { tool: 'x' }, session: { id: 'x'.repeat(200) } }, 'session.id'],
     ['a body that is not an object', [1, 2], '(body)'],
@@ -68,14 +72,21 @@ describe('invalid input is refused, never allowed', () => {
   test('unknown routes and ids get 404', async () => {
     assert.equal((await arbiter.get('/v1/nothing')).status, 404);
     assert.equal((await arbiter.get('/v1/receipts/rcpt_nope')).status, 404);
-    assert.equal((await arbiter.get('/v1/approvals/apr_00000000000000000000000000000000_00000000000000000000')).status, 404);
+    assert.equal(
+      (await arbiter.get('/v1/approvals/apr_00000000000000000000000000000000_00000000000000000000')).status,
+      404,
+    );
   });
 });
 
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -24,11 +24,24 @@ for (const store of ['memory', 'redis'] as const) {
 
     const signAgent = (claims: Record<string, unknown> = {}, opts: Parameters<TestIssuer['sign']>[1] = {}) =>
       idp.sign(
-        { sub: 'agent-7', tenant: 'acme', human: 'alice', role: 'analyst', scope: 'files:read email:send', jti: `jti-${Math.random()}`, ...claims },
+        {
+          sub: 'agent-7',
+          tenant: 'acme',
+          human: 'alice',
+          role: 'analyst',
+          scope: 'files:read email:send',
+          jti: `jti-${Math.random()}`,
+          ...claims,
+        },
         { issuer: ISSUER, audience: AUDIENCE, ...opts },
       );
 
-    const decideAs = async (caller: string, agentToken: string | undefined, session = uniqueSession('id'), tool = 'files.read') =>
+    const decideAs = async (
+      caller: string,
+      agentToken: string | undefined,
+      session = uniqueSession('id'),
+      tool = 'files.read',
+    ) =>
       arbiter.post(
         '/v1/decide',
         {
@@ -88,7 +101,10 @@ for (const store of ['memory', 'redis'] as const) {
       assert.equal(receipt.body.identity.method, 'jwt');
       assert.equal(receipt.body.identity.human, 'alice');
       assert.deepEqual(receipt.body.identity.scopes, ['email:send', 'files:read']);
-      assert.deepEqual(receipt.body.identity.delegation.map((d: { sub: string }) => d.sub), ['orchestrator', 'alice']);
+      assert.deepEqual(
+        receipt.body.identity.delegation.map((d: { sub: string }) => d.sub),
+        ['orchestrator', 'alice'],
+      );
       assert.match(receipt.body.identity.token_hash, /^sha256:[0-9a-f]{64}$/);
       assert.ok(!JSON.stringify(receipt.body).includes(token), 'the token itself is not kept');
       assert.equal(receipt.body.tenant, 'acme');
@@ -98,11 +114,24 @@ for (const store of ['memory', 'redis'] as const) {
       ['missing', async () => undefined, 'aarm.identity.missing'],
       ['expired', () => signAgent({}, { expiresIn: -120 }), 'aarm.identity.expired'],
       ['not yet valid', () => signAgent({}, { notBefore: 600 }), 'aarm.identity.not_yet_valid'],
-      ['too old', () => signAgent({}, { issuedAt: Math.floor(Date.now() / 1000) - 3600, expiresIn: '2h' }), 'aarm.identity.too_old'],
+      [
+        'too old',
+        () => signAgent({}, { issuedAt: Math.floor(Date.now() / 1000) - 3600, expiresIn: '2h' }),
+        'aarm.identity.too_old',
+      ],
       ['from another issuer', () => signAgent({}, { issuer: 'https://evil.test' }), 'aarm.identity.wrong_issuer'],
       ['for another audience', () => signAgent({}, { audience: 'someone-else' }), 'aarm.identity.wrong_audience'],
-      ['forged with another key', () => stranger.sign({ sub: 'agent-7', tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE }), 'aarm.identity.bad_signature'],
-      ['signed by an unknown key', async () => (await createTestIssuer({ kid: 'nobody' })).sign({ sub: 'agent-7' }, { issuer: ISSUER, audience: AUDIENCE }), 'aarm.identity.unknown_key'],
+      [
+        'forged with another key',
+        () => stranger.sign({ sub: 'agent-7', tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE }),
+        'aarm.identity.bad_signature',
+      ],
+      [
+        'signed by an unknown key',
+        async () =>
+          (await createTestIssuer({ kid: 'nobody' })).sign({ sub: 'agent-7' }, { issuer: ISSUER, audience: AUDIENCE }),
+        'aarm.identity.unknown_key',
+      ],
       ['garbage', async () => 'not.a.jwt', 'aarm.identity.malformed'],
       ['of another tenant', () => signAgent({ tenant: 'globex' }), 'aarm.identity.tenant'],
     ];
@@ -111,7 +140,10 @@ for (const store of ['memory', 'redis'] as const) {
         const res = await decideAs('pep', await token());
         assert.equal(res.status, 200);
         assert.equal(res.body.decision, 'DENY');
-        assert.deepEqual(res.body.reasons.map((r: { policy_id: string }) => r.policy_id), [policyId]);
+        assert.deepEqual(
+          res.body.reasons.map((r: { policy_id: string }) => r.policy_id),
+          [policyId],
+        );
         const receipt = await getAs('auditor', `/v1/receipts/${res.body.receipt.id}`);
         assert.equal(receipt.body.decision, 'DENY');
         assert.equal(receipt.body.identity.verified, policyId === 'aarm.identity.tenant');
@@ -121,7 +153,11 @@ for (const store of ['memory', 'redis'] as const) {
     test('a plain agent id that contradicts the token is DENY', async () => {
       const res = await arbiter.post(
         '/v1/decide',
-        { action: { tool: 'files.read' }, session: { id: uniqueSession('forge') }, identity: { agent_token: await signAgent(), agent: 'root' } },
+        {
+          action: { tool: 'files.read' },
+          session: { id: uniqueSession('forge') },
+          identity: { agent_token: await signAgent(), agent: 'root' },
+        },
         { authorization: `Bearer ${callerToken.pep}` },
       );
       assert.equal(res.body.decision, 'DENY');
@@ -129,8 +165,18 @@ for (const store of ['memory', 'redis'] as const) {
     });
 
     test('a caller without a valid token gets 401, never a decision', async () => {
-      const body = { action: { tool: 'files.read' }, session: { id: 's' }, identity: { agent_token: await signAgent() } };
-      for (const headers of [{} as Record<string, string>, { authorization: 'Bearer nonsense' }, { authorization: `Bearer ${await stranger.sign({ sub: 'gateway', roles: ['pep'], tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE })}` }]) {
+      const body = {
+        action: { tool: 'files.read' },
+        session: { id: 's' },
+        identity: { agent_token: await signAgent() },
+      };
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'Bearer nonsense' },
+        {
+          authorization: `Bearer ${await stranger.sign({ sub: 'gateway', roles: ['pep'], tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE })}`,
+        },
+      ]) {
         const res = await arbiter.post('/v1/decide', body, headers);
         assert.equal(res.status, 401);
         assert.equal(res.body.decision, 'DENY');
@@ -142,8 +188,16 @@ for (const store of ['memory', 'redis'] as const) {
     test('roles are enforced per endpoint', async () => {
       assert.equal((await decideAs('auditor', await signAgent())).status, 403, 'an auditor may not decide');
       const decided = await decideAs('pep', await signAgent());
-      assert.equal((await getAs('pep', `/v1/receipts/${decided.body.receipt.id}`)).status, 403, 'a PEP may not read receipts');
-      const revoke = await arbiter.post('/v1/admin/revocations', { sub: 'nobody' }, { authorization: `Bearer ${callerToken.pep}` });
+      assert.equal(
+        (await getAs('pep', `/v1/receipts/${decided.body.receipt.id}`)).status,
+        403,
+        'a PEP may not read receipts',
+      );
+      const revoke = await arbiter.post(
+        '/v1/admin/revocations',
+        { sub: 'nobody' },
+        { authorization: `Bearer ${callerToken.pep}` },
+      );
       assert.equal(revoke.status, 403);
     });
 
@@ -151,7 +205,11 @@ for (const store of ['memory', 'redis'] as const) {
       const session = uniqueSession('revoke');
       const token = await signAgent({ jti: 'jti-to-revoke' });
       assert.equal((await decideAs('pep', token, session)).body.decision, 'ALLOW');
-      const added = await arbiter.post('/v1/admin/revocations', { jti: 'jti-to-revoke', reason: 'leaked' }, { authorization: `Bearer ${callerToken.admin}` });
+      const added = await arbiter.post(
+        '/v1/admin/revocations',
+        { jti: 'jti-to-revoke', reason: 'leaked' },
+        { authorization: `Bearer ${callerToken.admin}` },
+      );
       assert.equal(added.status, 201);
       const after = await decideAs('pep', token, session);
       assert.equal(after.body.decision, 'DENY');
@@ -165,12 +223,20 @@ for (const store of ['memory', 'redis'] as const) {
     test('an approval is given only by a verified approver of a group the policy names', async () => {
       const asked = await arbiter.post(
         '/v1/decide',
-        { action: { tool: 'payments.transfer', parameters: { amount: 5000 } }, session: { id: uniqueSession('pay') }, identity: { agent_token: await signAgent() } },
+        {
+          action: { tool: 'payments.transfer', parameters: { amount: 5000 } },
+          session: { id: uniqueSession('pay') },
+          identity: { agent_token: await signAgent() },
+        },
         { authorization: `Bearer ${callerToken.pep}` },
       );
       assert.equal(asked.body.decision, 'STEP_UP');
       const vote = (who: string) =>
-        arbiter.post(`/v1/approvals/${asked.body.approval.id}`, { decision: 'approve', approver: 'forged-name' }, { authorization: `Bearer ${callerToken[who]}` });
+        arbiter.post(
+          `/v1/approvals/${asked.body.approval.id}`,
+          { decision: 'approve', approver: 'forged-name' },
+          { authorization: `Bearer ${callerToken[who]}` },
+        );
       assert.equal((await vote('pep')).status, 403, 'a PEP is no approver');
       assert.equal((await vote('approver')).status, 403, 'an approver outside the finance group');
       assert.equal((await vote('otherPep')).status, 403);
@@ -184,12 +250,15 @@ for (const store of ['memory', 'redis'] as const) {
       const acme = await decideAs('pep', await signAgent(), session);
       const globexAgent = await idp.sign({ sub: 'agent-g', tenant: 'globex' }, { issuer: ISSUER, audience: AUDIENCE });
       const globex = await decideAs('otherPep', globexAgent, session);
-      assert.equal(globex.body.decision, 'ALLOW', 'globex starts its own session, not acme\'s');
+      assert.equal(globex.body.decision, 'ALLOW', "globex starts its own session, not acme's");
       assert.equal((await getAs('auditor', `/v1/sessions/${session}`)).body.agent, 'agent-7');
       assert.equal((await getAs('otherAuditor', `/v1/sessions/${session}`)).body.agent, 'agent-g');
       assert.equal((await getAs('otherAuditor', `/v1/receipts/${acme.body.receipt.id}`)).status, 404);
       const acmeChain = await getAs('auditor', `/v1/sessions/${session}/receipts`);
-      assert.deepEqual(acmeChain.body.receipts.map((r: { receipt_id: string }) => r.receipt_id), [acme.body.receipt.id]);
+      assert.deepEqual(
+        acmeChain.body.receipts.map((r: { receipt_id: string }) => r.receipt_id),
+        [acme.body.receipt.id],
+      );
     });
   });
 }

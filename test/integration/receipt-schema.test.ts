@@ -40,14 +40,20 @@ async function receiptsOf(arbiter: TestArbiter, session: string): Promise<Receip
 }
 
 /** Bounded wait until the session's chain satisfies `done` (the expiry receipt is written off the request path). */
-async function waitForReceipts(arbiter: TestArbiter, session: string, done: (receipts: Receipt[]) => boolean): Promise<Receipt[]> {
+async function waitForReceipts(
+  arbiter: TestArbiter,
+  session: string,
+  done: (receipts: Receipt[]) => boolean,
+): Promise<Receipt[]> {
   let receipts: Receipt[] = [];
   for (let i = 0; i < 100; i++) {
     receipts = await receiptsOf(arbiter, session);
     if (done(receipts)) return receipts;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  assert.fail(`the receipts of ${session} never got there: ${receipts.map((r) => `${r.kind}:${r.decision}`).join(', ')}`);
+  assert.fail(
+    `the receipts of ${session} never got there: ${receipts.map((r) => `${r.kind}:${r.decision}`).join(', ')}`,
+  );
 }
 
 for (const store of ['memory', 'redis'] as StoreKind[]) {
@@ -71,9 +77,14 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       };
 
       // ALLOW (with the caller's trace context), and the outcome the PEP reports for it.
-      const read = await decide(flows, decideBody(flowSession, 'read', { path: '/etc/motd', password: 'hunter2' }), { traceparent: TRACEPARENT });
+      const read = await decide(flows, decideBody(flowSession, 'read', { path: '/etc/motd', password: 'hunter2' }), {
+        traceparent: TRACEPARENT,
+      });
       assert.equal(read.decision, 'ALLOW');
-      const reported = await flows.post(`/v1/actions/${read.action_id}/outcome`, { status: 'success', data_classes: ['pii'] });
+      const reported = await flows.post(`/v1/actions/${read.action_id}/outcome`, {
+        status: 'success',
+        data_classes: ['pii'],
+      });
       assert.equal(reported.status, 200, JSON.stringify(reported.body));
 
       // STEP_UP, then an approval vote that ends it in ALLOW.
@@ -126,7 +137,12 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     });
 
     test('the kinds seen are exactly decision, approval, deferral and outcome', () => {
-      assert.deepEqual([...new Set(receipts.map((r) => r.kind))].sort(), ['approval', 'decision', 'deferral', 'outcome']);
+      assert.deepEqual([...new Set(receipts.map((r) => r.kind))].sort(), [
+        'approval',
+        'decision',
+        'deferral',
+        'outcome',
+      ]);
     });
 
     test('decision receipts of all five decisions were validated', () => {
@@ -135,21 +151,43 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     });
 
     test('the special cases were among them: refusal, vote, expiry, resolution, outcome, trace context', () => {
-      const refusal = receipts.find((r) => r.kind === 'decision' && r.reasons[0]?.policy_id === 'aarm.identity.missing');
+      const refusal = receipts.find(
+        (r) => r.kind === 'decision' && r.reasons[0]?.policy_id === 'aarm.identity.missing',
+      );
       assert.ok(refusal, 'an identity refusal');
       assert.equal(refusal.input, undefined, 'policy was not asked: no input');
       assert.equal(refusal.result, undefined, 'policy was not asked: no result');
-      assert.ok(receipts.some((r) => r.kind === 'approval' && r.approval?.approver === 'carol' && r.approval.vote === 'approve'), 'a vote');
-      assert.ok(receipts.some((r) => r.kind === 'approval' && r.approval?.status === 'expired' && r.decision === 'DENY'), 'an expiry');
-      assert.ok(receipts.some((r) => r.kind === 'deferral' && r.deferral?.status === 'resolved' && r.deferral.resolution_hash), 'a resolution');
+      assert.ok(
+        receipts.some(
+          (r) => r.kind === 'approval' && r.approval?.approver === 'carol' && r.approval.vote === 'approve',
+        ),
+        'a vote',
+      );
+      assert.ok(
+        receipts.some((r) => r.kind === 'approval' && r.approval?.status === 'expired' && r.decision === 'DENY'),
+        'an expiry',
+      );
+      assert.ok(
+        receipts.some((r) => r.kind === 'deferral' && r.deferral?.status === 'resolved' && r.deferral.resolution_hash),
+        'a resolution',
+      );
       const outcome = receipts.find((r) => r.kind === 'outcome');
       assert.deepEqual(outcome?.outcome?.data_classes, ['pii']);
-      assert.ok(receipts.some((r) => r.trace_id === '4bf92f3577b34da6a3ce929d0e0e4736' && r.span_id !== undefined), 'trace context');
-      assert.ok(receipts.some((r) => r.action.modified_parameters !== undefined), 'modified parameters');
+      assert.ok(
+        receipts.some((r) => r.trace_id === '4bf92f3577b34da6a3ce929d0e0e4736' && r.span_id !== undefined),
+        'trace context',
+      );
+      assert.ok(
+        receipts.some((r) => r.action.modified_parameters !== undefined),
+        'modified parameters',
+      );
     });
 
     test('what validated is also what verifies: signatures and chains hold', async () => {
-      for (const [arbiter, session] of [[flows, flowSession], [shipped, shippedSession]] as const) {
+      for (const [arbiter, session] of [
+        [flows, flowSession],
+        [shipped, shippedSession],
+      ] as const) {
         const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
         const report = verifyReceipts(await receiptsOf(arbiter, session), keys);
         assert.equal(report.ok, true, JSON.stringify(report.problems));

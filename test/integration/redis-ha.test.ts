@@ -36,16 +36,26 @@ describe('Redis Cluster: three primaries', () => {
     const sessions = Array.from({ length: 12 }, (_, i) => uniqueSession(`cluster-${i}`));
     const ids: string[] = [];
     for (const s of sessions) {
-      for (const [tool, parameters] of [['files.read', { path: '/a' }], ['db.query', { sql: 'select 1', limit: 500 }], ['db.drop', { database: 'production' }]] as const) {
+      for (const [tool, parameters] of [
+        ['files.read', { path: '/a' }],
+        ['db.query', { sql: 'select 1', limit: 500 }],
+        ['db.drop', { database: 'production' }],
+      ] as const) {
         const r = await arbiter.post('/v1/decide', decideBody(s, tool, parameters));
         assert.equal(r.status, 200, JSON.stringify(r.body));
         ids.push(r.body.receipt.id);
       }
     }
     const stepUp = await arbiter.post('/v1/decide', decideBody(sessions[0]!, 'payments.transfer', { amount: 5000 }));
-    const approved = await arbiter.post(`/v1/approvals/${stepUp.body.approval.id}`, { decision: 'approve', approver: 'carol' });
+    const approved = await arbiter.post(`/v1/approvals/${stepUp.body.approval.id}`, {
+      decision: 'approve',
+      approver: 'carol',
+    });
     assert.equal(approved.body.decision, 'ALLOW');
-    assert.ok(cluster.keysPerNode().filter((n) => n > 0).length >= 2, `keys on more than one primary: ${cluster.keysPerNode()}`);
+    assert.ok(
+      cluster.keysPerNode().filter((n) => n > 0).length >= 2,
+      `keys on more than one primary: ${cluster.keysPerNode()}`,
+    );
     const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
     for (const s of sessions) {
       const chain = (await arbiter.get(`/v1/sessions/${s}/receipts`)).body.receipts;
@@ -57,7 +67,11 @@ describe('Redis Cluster: three primaries', () => {
       await sleep(100);
     }
     const got = new Set(receiver.records().map((l) => String(l.attributes['aarm.receipt_id'])));
-    assert.deepEqual(ids.filter((id) => !got.has(id)), [], 'every receipt exported');
+    assert.deepEqual(
+      ids.filter((id) => !got.has(id)),
+      [],
+      'every receipt exported',
+    );
   });
 });
 
@@ -66,7 +80,11 @@ describe('Redis Sentinel: the primary fails over during a stream of decisions', 
   let arbiter: TestArbiter;
   before(async () => {
     ha = await startSentinel();
-    arbiter = await startTestArbiter({ store: 'redis', redisUrl: ha.url, env: { ARBITER_REDIS_WAIT_REPLICAS: '1', ARBITER_REDIS_TIMEOUT_MS: '500' } });
+    arbiter = await startTestArbiter({
+      store: 'redis',
+      redisUrl: ha.url,
+      env: { ARBITER_REDIS_WAIT_REPLICAS: '1', ARBITER_REDIS_TIMEOUT_MS: '500' },
+    });
   });
   after(async () => {
     await arbiter.stop();
@@ -105,10 +123,16 @@ describe('Redis Sentinel: the primary fails over during a stream of decisions', 
     assert.notEqual(ha.currentPrimaryPort(), originalPrimary, 'the sentinel promoted the replica');
     assert.equal(okAfter, 20, 'decisions are answered again after the failover');
     assert.ok(statuses.includes('503:DENY'), 'there was a window without a primary, answered 503 DENY');
-    assert.deepEqual([...new Set(statuses)].filter((s) => s !== '200:ALLOW' && s !== '503:DENY'), [], 'only ALLOW or 503 DENY');
+    assert.deepEqual(
+      [...new Set(statuses)].filter((s) => s !== '200:ALLOW' && s !== '503:DENY'),
+      [],
+      'only ALLOW or 503 DENY',
+    );
     const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
     for (const session of sessions) {
-      const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts as Array<{ receipt_id: string }>;
+      const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts as Array<{
+        receipt_id: string;
+      }>;
       assert.deepEqual(verifyReceipts(chain, keys).problems, [], 'the chain is intact after the failover');
       const stored = new Set(chain.map((r) => r.receipt_id));
       const lost = answered.filter((a) => a.session === session && !stored.has(a.receipt));

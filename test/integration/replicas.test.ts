@@ -69,7 +69,8 @@ describe('three replicas on one Redis', () => {
     assert.deepEqual([...new Set(answers.map((a) => a.status))], [200]);
     const keys = publicKeysFromJwks((await call(replicas[0]!.url, 'GET', '/v1/keys')).body);
     for (const s of sessions) {
-      const chain = (await call(replicas[(sessions.indexOf(s) + 1) % 3]!.url, 'GET', `/v1/sessions/${s}/receipts`)).body.receipts;
+      const chain = (await call(replicas[(sessions.indexOf(s) + 1) % 3]!.url, 'GET', `/v1/sessions/${s}/receipts`)).body
+        .receipts;
       assert.equal(chain.length, 10);
       assert.deepEqual(verifyReceipts(chain, keys).problems, []);
     }
@@ -79,7 +80,10 @@ describe('three replicas on one Redis', () => {
       if (ids.every((id) => got.has(id))) break;
       await sleep(100);
     }
-    const exported = receiver.records().map((l) => String(l.attributes['aarm.receipt_id'])).filter((id) => ids.includes(id));
+    const exported = receiver
+      .records()
+      .map((l) => String(l.attributes['aarm.receipt_id']))
+      .filter((id) => ids.includes(id));
     assert.equal(new Set(exported).size, ids.length, 'no receipt lost');
     assert.equal(exported.length, ids.length, 'no receipt exported twice');
   });
@@ -93,7 +97,10 @@ describe('three replicas on one Redis', () => {
     assert.equal(asked.body.decision, 'STEP_UP');
     const waiting = call(replicas[1]!.url, 'GET', `/v1/approvals/${asked.body.approval.id}?wait=30`);
     await sleep(300);
-    const granted = await call(replicas[2]!.url, 'POST', `/v1/approvals/${asked.body.approval.id}`, { decision: 'approve', approver: 'carol' });
+    const granted = await call(replicas[2]!.url, 'POST', `/v1/approvals/${asked.body.approval.id}`, {
+      decision: 'approve',
+      approver: 'carol',
+    });
     assert.equal(granted.body.status, 'approved');
     const seen = await waiting;
     assert.equal(seen.body.status, 'approved');

@@ -18,15 +18,24 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
 
     const decide = async (session: string, tool: string, parameters: Record<string, unknown> = {}, actionId?: string) =>
       (await arbiter.post('/v1/decide', decideBody(session, tool, parameters, { ...(actionId && { actionId }) }))).body;
-    const outcome = (actionId: string, body: Record<string, unknown>) => arbiter.post(`/v1/actions/${actionId}/outcome`, body);
+    const outcome = (actionId: string, body: Record<string, unknown>) =>
+      arbiter.post(`/v1/actions/${actionId}/outcome`, body);
 
     test('a session opened with its intent keeps it; a second open is refused', async () => {
       const id = uniqueSession('open');
-      const opened = await arbiter.post('/v1/sessions', { id, intent: 'summarise Q3 sales', identity: { agent: 'agent-1', human: 'alice' } });
+      const opened = await arbiter.post('/v1/sessions', {
+        id,
+        intent: 'summarise Q3 sales',
+        identity: { agent: 'agent-1', human: 'alice' },
+      });
       assert.equal(opened.status, 201);
       assert.equal(opened.body.intent, 'summarise Q3 sales');
       assert.equal(opened.body.context.action_count, 0);
-      const again = await arbiter.post('/v1/sessions', { id, intent: 'wire money abroad', identity: { agent: 'agent-1' } });
+      const again = await arbiter.post('/v1/sessions', {
+        id,
+        intent: 'wire money abroad',
+        identity: { agent: 'agent-1' },
+      });
       assert.equal(again.status, 409);
       await arbiter.post('/v1/decide', decideBody(id, 'files.read', {}, { intent: 'something else entirely' }));
       const view = await arbiter.get(`/v1/sessions/${id}`);
@@ -40,13 +49,31 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     test('the third decision depends on the first two: an external send after a confidential read is denied', async () => {
       const session = uniqueSession('three-step');
       assert.equal((await decide(session, 'files.read', { path: '/notes' })).decision, 'ALLOW');
-      assert.equal((await decide(session, 'email.send', { to: 'partner@other.io' })).decision, 'ALLOW', 'INTERNAL data only so far');
-      assert.equal((await decide(session, 'db.query', { sql: 'select * from customers', limit: 10 })).decision, 'ALLOW');
+      assert.equal(
+        (await decide(session, 'email.send', { to: 'partner@other.io' })).decision,
+        'ALLOW',
+        'INTERNAL data only so far',
+      );
+      assert.equal(
+        (await decide(session, 'db.query', { sql: 'select * from customers', limit: 10 })).decision,
+        'ALLOW',
+      );
       const send = await decide(session, 'email.send', { to: 'partner@other.io' });
       assert.equal(send.decision, 'DENY');
-      assert.deepEqual(send.reasons.map((r: { policy_id: string }) => r.policy_id), ['exfiltration-guard']);
-      assert.equal((await decide(session, 'email.send', { to: 'bob@example.com' })).decision, 'ALLOW', 'internal recipients stay allowed');
-      assert.equal((await decide(uniqueSession('fresh'), 'email.send', { to: 'partner@other.io' })).decision, 'ALLOW', 'the same send alone is allowed');
+      assert.deepEqual(
+        send.reasons.map((r: { policy_id: string }) => r.policy_id),
+        ['exfiltration-guard'],
+      );
+      assert.equal(
+        (await decide(session, 'email.send', { to: 'bob@example.com' })).decision,
+        'ALLOW',
+        'internal recipients stay allowed',
+      );
+      assert.equal(
+        (await decide(uniqueSession('fresh'), 'email.send', { to: 'partner@other.io' })).decision,
+        'ALLOW',
+        'the same send alone is allowed',
+      );
       const view = await arbiter.get(`/v1/sessions/${session}`);
       assert.equal(view.body.context.max_classification, 'CONFIDENTIAL');
       assert.deepEqual(view.body.context.decisions, { ALLOW: 4, DENY: 1, MODIFY: 0, STEP_UP: 0, DEFER: 0 });
@@ -55,7 +82,11 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     test('an outcome classifies by its labels, and unlabelled data by the catalog or as RESTRICTED', async () => {
       const session = uniqueSession('classify');
       const read = await decide(session, 'files.read', { path: '/hr/salaries.csv' });
-      const labelled = await outcome(read.action_id, { status: 'success', data_classes: ['pii'], output_hash: `sha256:${'a'.repeat(64)}` });
+      const labelled = await outcome(read.action_id, {
+        status: 'success',
+        data_classes: ['pii'],
+        output_hash: `sha256:${'a'.repeat(64)}`,
+      });
       assert.equal(labelled.status, 200);
       assert.equal(labelled.body.classification, 'CONFIDENTIAL');
       let view = await arbiter.get(`/v1/sessions/${session}`);
@@ -69,7 +100,10 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
 
       const third = uniqueSession('classify-unknown-label');
       const r3 = await decide(third, 'files.read', { path: '/y' });
-      assert.equal((await outcome(r3.action_id, { status: 'success', data_classes: ['mystery'] })).body.classification, 'INTERNAL');
+      assert.equal(
+        (await outcome(r3.action_id, { status: 'success', data_classes: ['mystery'] })).body.classification,
+        'INTERNAL',
+      );
       view = await arbiter.get(`/v1/sessions/${third}`);
       assert.deepEqual(view.body.context.data_classes, ['mystery']);
       assert.equal(view.body.context.outcomes.success, 1);
@@ -98,7 +132,10 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal((await outcome(d.action_id, { status: 'success' })).status, 409, 'one outcome per action');
       const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
       const chain = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
-      assert.deepEqual(chain.map((r: { kind: string }) => r.kind), ['decision', 'outcome']);
+      assert.deepEqual(
+        chain.map((r: { kind: string }) => r.kind),
+        ['decision', 'outcome'],
+      );
       assert.equal(verifyReceipts(chain, keys).ok, true);
     });
 

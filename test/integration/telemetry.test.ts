@@ -71,7 +71,9 @@ describe('telemetry', () => {
     const session = uniqueSession('span');
     const res = await arbiter.post('/v1/decide', decideBody(session, 'db.query', { limit: 1000 }));
     await arbiter.stop(); // shutdown flushes the batch processor
-    const span = spans.find((s) => s.attributes.some((a) => a.key === 'aarm.session' && a.value.stringValue === session));
+    const span = spans.find((s) =>
+      s.attributes.some((a) => a.key === 'aarm.session' && a.value.stringValue === session),
+    );
     assert.ok(span, 'the span reached the OTLP receiver');
     assert.equal(span.name, 'aarm.decide');
     const attr = (key: string) => span.attributes.find((a) => a.key === key)?.value.stringValue;

@@ -11,6 +11,7 @@ import {
   CAPABILITY_TYP,
   catalogOperation,
   DEFAULT_CAPABILITY_TTL_SECONDS,
+  grantCapability,
   HmacCredentialBroker,
   issueCapability,
   MemoryCapabilityRedemptions,
@@ -28,7 +29,12 @@ import {
 } from '../../services/decision/src/capabilities/index.js';
 import { hashOf } from '../../services/decision/src/receipts/canonical.js';
 import { ArbiterError } from '../../services/decision/src/errors.js';
-import { generateSigningKey, publicJwk, publicKeysFromJwks, type SigningKey } from '../../services/decision/src/receipts/keys.js';
+import {
+  generateSigningKey,
+  publicJwk,
+  publicKeysFromJwks,
+  type SigningKey,
+} from '../../services/decision/src/receipts/keys.js';
 import { signReceipt } from '../../services/decision/src/receipts/sign.js';
 
 const T0 = new Date('2026-05-04T10:00:00.250Z');
@@ -125,7 +131,10 @@ describe('issueCapability', () => {
     const issued = await issueCapability(noTtl, key);
     const { payload } = segments(issued.token);
     const life = payload.exp * 1000 - T0.getTime();
-    assert.ok(life >= DEFAULT_CAPABILITY_TTL_SECONDS * 1000 && life < (DEFAULT_CAPABILITY_TTL_SECONDS + 1) * 1000, `life ${life}`);
+    assert.ok(
+      life >= DEFAULT_CAPABILITY_TTL_SECONDS * 1000 && life < (DEFAULT_CAPABILITY_TTL_SECONDS + 1) * 1000,
+      `life ${life}`,
+    );
   });
 
   it('gives every capability its own jti, and leaves sub out when no agent is known', async () => {
@@ -177,16 +186,29 @@ describe('verifyCapability', () => {
       {},
       [PARAMS],
     ];
-    for (const parameters of others) assert.deepEqual(await verify(issued.token, { parameters }), { valid: false, reason: 'wrong_parameters' });
+    for (const parameters of others)
+      assert.deepEqual(await verify(issued.token, { parameters }), { valid: false, reason: 'wrong_parameters' });
     const arrays = await issue({ parametersHash: hashOf({ ids: [1, 2] }) });
-    assert.deepEqual(await verify(arrays.token, { parameters: { ids: [2, 1] } }), { valid: false, reason: 'wrong_parameters' });
+    assert.deepEqual(await verify(arrays.token, { parameters: { ids: [2, 1] } }), {
+      valid: false,
+      reason: 'wrong_parameters',
+    });
   });
 
   it('refuses when no parameters are given, or the hash and the parameters disagree', async () => {
     const issued = await issue();
-    assert.deepEqual(await verify(issued.token, { parameters: undefined }), { valid: false, reason: 'wrong_parameters' });
-    assert.deepEqual(await verify(issued.token, { parametersHash: hashOf({ other: 1 }) }), { valid: false, reason: 'wrong_parameters' });
-    assert.deepEqual(await verify(issued.token, { parameters: { bad: Number.NaN } }), { valid: false, reason: 'wrong_parameters' });
+    assert.deepEqual(await verify(issued.token, { parameters: undefined }), {
+      valid: false,
+      reason: 'wrong_parameters',
+    });
+    assert.deepEqual(await verify(issued.token, { parametersHash: hashOf({ other: 1 }) }), {
+      valid: false,
+      reason: 'wrong_parameters',
+    });
+    assert.deepEqual(await verify(issued.token, { parameters: { bad: Number.NaN } }), {
+      valid: false,
+      reason: 'wrong_parameters',
+    });
   });
 
   it('refuses another tool', async () => {
@@ -208,7 +230,8 @@ describe('verifyCapability', () => {
 
   it('a capability of scope "none" satisfies no scope check', async () => {
     const issued = await issue({ operation: 'frobnicate', scope: scopeForOperation('frobnicate') });
-    for (const asked of CAPABILITY_SCOPES) assert.deepEqual(await verify(issued.token, { scope: asked }), { valid: false, reason: 'wrong_scope' });
+    for (const asked of CAPABILITY_SCOPES)
+      assert.deepEqual(await verify(issued.token, { scope: asked }), { valid: false, reason: 'wrong_scope' });
     assert.deepEqual(await verify(issued.token, { scope: 'none' }), { valid: false, reason: 'wrong_scope' });
     assert.deepEqual(await verify(issued.token, { scope: 'admin' }), { valid: false, reason: 'wrong_scope' });
     // A verifier that asks no scope does not check it (tools that enforce least privilege always ask).
@@ -222,9 +245,18 @@ describe('verifyCapability', () => {
     assert.deepEqual(await verify(issued.token, { now: new Date(exp * 1000) }), { valid: false, reason: 'expired' });
     assert.deepEqual(await verify(issued.token, { now: at(3_600_000) }), { valid: false, reason: 'expired' });
     assert.equal((await verify(issued.token, { now: new Date(nbf * 1000) })).valid, true);
-    assert.deepEqual(await verify(issued.token, { now: new Date(nbf * 1000 - 1) }), { valid: false, reason: 'not_yet_valid' });
-    assert.equal((await verify(issued.token, { now: new Date(exp * 1000 + 4000), clockToleranceSeconds: 5 })).valid, true);
-    assert.equal((await verify(issued.token, { now: new Date(nbf * 1000 - 4000), clockToleranceSeconds: 5 })).valid, true);
+    assert.deepEqual(await verify(issued.token, { now: new Date(nbf * 1000 - 1) }), {
+      valid: false,
+      reason: 'not_yet_valid',
+    });
+    assert.equal(
+      (await verify(issued.token, { now: new Date(exp * 1000 + 4000), clockToleranceSeconds: 5 })).valid,
+      true,
+    );
+    assert.equal(
+      (await verify(issued.token, { now: new Date(nbf * 1000 - 4000), clockToleranceSeconds: 5 })).valid,
+      true,
+    );
   });
 
   it('a capability issued for the future is not yet valid', async () => {
@@ -256,14 +288,18 @@ describe('verifyCapability', () => {
       { ...payload, aarm: { ...payload.aarm, scope: 'write' } },
       { ...payload, aarm: { ...payload.aarm, params: hashOf({ path: '/etc/shadow' }) } },
     ];
-    for (const p of tampered) assert.deepEqual(await verify(`${h}.${b64(p)}.${signature}`), { valid: false, reason: 'bad_signature' });
+    for (const p of tampered)
+      assert.deepEqual(await verify(`${h}.${b64(p)}.${signature}`), { valid: false, reason: 'bad_signature' });
     // The header is signed too: another typ spelling of the same header breaks the signature.
     const reordered = `${b64({ kid: header.kid, typ: header.typ, alg: header.alg })}.${issued.token.split('.')[1]}.${signature}`;
     assert.deepEqual(await verify(reordered), { valid: false, reason: 'bad_signature' });
     // A flipped signature bit.
     const sig = Buffer.from(signature, 'base64url');
     sig[0]! ^= 1;
-    assert.deepEqual(await verify(`${h}.${issued.token.split('.')[1]}.${sig.toString('base64url')}`), { valid: false, reason: 'bad_signature' });
+    assert.deepEqual(await verify(`${h}.${issued.token.split('.')[1]}.${sig.toString('base64url')}`), {
+      valid: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('accepts only EdDSA: alg none, HS256 (keyed with the public key), Ed25519 and ES256 headers are refused', async () => {
@@ -271,15 +307,21 @@ describe('verifyCapability', () => {
     const none = `${b64({ alg: 'none', typ: CAPABILITY_TYP, kid: key.kid })}.${b64(payload)}.`;
     assert.deepEqual(await verify(none), { valid: false, reason: 'bad_signature' });
     const publicBytes = key.publicKey.export({ format: 'der', type: 'spki' });
-    const hs256 = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: CAPABILITY_TYP, kid: key.kid }).sign(new Uint8Array(publicBytes));
+    const hs256 = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256', typ: CAPABILITY_TYP, kid: key.kid })
+      .sign(new Uint8Array(publicBytes));
     assert.deepEqual(await verify(hs256), { valid: false, reason: 'bad_signature' });
-    const ed25519 = await new SignJWT(payload).setProtectedHeader({ alg: 'Ed25519', typ: CAPABILITY_TYP, kid: key.kid }).sign(key.privateKey);
+    const ed25519 = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'Ed25519', typ: CAPABILITY_TYP, kid: key.kid })
+      .sign(key.privateKey);
     assert.deepEqual(await verify(ed25519), { valid: false, reason: 'bad_signature' });
   });
 
   it('refuses other JWTs signed by the same key: typ "JWT", no typ, a receipt as JWT, another issuer', async () => {
     const { payload } = segments((await issue()).token);
-    const asJwt = await new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
+    const asJwt = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: key.kid })
+      .sign(key.privateKey);
     assert.deepEqual(await verify(asJwt), { valid: false, reason: 'not_a_capability' });
     const noTyp = await new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).sign(key.privateKey);
     assert.deepEqual(await verify(noTyp), { valid: false, reason: 'not_a_capability' });
@@ -297,13 +339,27 @@ describe('verifyCapability', () => {
   it('refuses a correctly signed capability with missing or mistyped claims, or extra header members', async () => {
     const { payload } = segments((await issue()).token);
     const signed = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: CAPABILITY_TYP, kid: key.kid, ...header }).sign(key.privateKey);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'EdDSA', typ: CAPABILITY_TYP, kid: key.kid, ...header })
+        .sign(key.privateKey);
     const { aarm, ...noAarm } = payload;
     const { jti: _j, ...noJti } = payload;
     const { exp: _e, ...noExp } = payload;
-    const broken = [noAarm, noJti, noExp, { ...payload, aud: ['files.read'] }, { ...payload, exp: '9999999999' }, { ...payload, aarm: { ...aarm, scope: 'admin' } }, { ...payload, aarm: { ...aarm, params: 'md5:x' } }];
-    for (const claims of broken) assert.deepEqual(await verify(await signed(claims)), { valid: false, reason: 'malformed' });
-    assert.deepEqual(await verify(await signed(payload, { jku: 'https://evil.example/jwks' })), { valid: false, reason: 'malformed' });
+    const broken = [
+      noAarm,
+      noJti,
+      noExp,
+      { ...payload, aud: ['files.read'] },
+      { ...payload, exp: '9999999999' },
+      { ...payload, aarm: { ...aarm, scope: 'admin' } },
+      { ...payload, aarm: { ...aarm, params: 'md5:x' } },
+    ];
+    for (const claims of broken)
+      assert.deepEqual(await verify(await signed(claims)), { valid: false, reason: 'malformed' });
+    assert.deepEqual(await verify(await signed(payload, { jku: 'https://evil.example/jwks' })), {
+      valid: false,
+      reason: 'malformed',
+    });
   });
 
   it('refuses what is not a compact JWS at all', async () => {
@@ -324,7 +380,15 @@ describe('redeemCapability: once only', () => {
   it('the second use is already_used; plain verification stays valid until exp', async () => {
     const redemptions = new MemoryCapabilityRedemptions(() => T0.getTime());
     const issued = await issue();
-    const args = { token: issued.token, tool: 'files.read', parameters: PARAMS, scope: 'read', now: at(1000), keys, redemptions };
+    const args = {
+      token: issued.token,
+      tool: 'files.read',
+      parameters: PARAMS,
+      scope: 'read',
+      now: at(1000),
+      keys,
+      redemptions,
+    };
     assert.equal((await redeemCapability(args)).valid, true);
     assert.deepEqual(await redeemCapability(args), { valid: false, reason: 'already_used' });
     assert.deepEqual(await redeemCapability({ ...args, now: at(30_000) }), { valid: false, reason: 'already_used' });
@@ -336,8 +400,19 @@ describe('redeemCapability: once only', () => {
   it('a refused attempt does not use the capability up', async () => {
     const redemptions = new MemoryCapabilityRedemptions(() => at(1000).getTime());
     const issued = await issue();
-    const args = { token: issued.token, tool: 'files.read', parameters: PARAMS, scope: 'read', now: at(1000), keys, redemptions };
-    assert.deepEqual(await redeemCapability({ ...args, parameters: { path: '/etc/shadow' } }), { valid: false, reason: 'wrong_parameters' });
+    const args = {
+      token: issued.token,
+      tool: 'files.read',
+      parameters: PARAMS,
+      scope: 'read',
+      now: at(1000),
+      keys,
+      redemptions,
+    };
+    assert.deepEqual(await redeemCapability({ ...args, parameters: { path: '/etc/shadow' } }), {
+      valid: false,
+      reason: 'wrong_parameters',
+    });
     assert.deepEqual(await redeemCapability({ ...args, scope: 'write' }), { valid: false, reason: 'wrong_scope' });
     assert.equal((await redeemCapability(args)).valid, true);
   });
@@ -345,7 +420,15 @@ describe('redeemCapability: once only', () => {
   it('of 10 concurrent redemptions of one capability exactly one is valid', async () => {
     const redemptions = new MemoryCapabilityRedemptions(() => at(1000).getTime());
     const issued = await issue();
-    const args = { token: issued.token, tool: 'files.read', parameters: PARAMS, scope: 'read', now: at(1000), keys, redemptions };
+    const args = {
+      token: issued.token,
+      tool: 'files.read',
+      parameters: PARAMS,
+      scope: 'read',
+      now: at(1000),
+      keys,
+      redemptions,
+    };
     const results = await Promise.all(Array.from({ length: 10 }, () => redeemCapability(args)));
     assert.equal(results.filter((r) => r.valid).length, 1);
     assert.equal(results.filter((r) => !r.valid && r.reason === 'already_used').length, 9);
@@ -353,7 +436,9 @@ describe('redeemCapability: once only', () => {
 
   it('of 10 concurrent redeems of one jti exactly one is first', async () => {
     const redemptions = new MemoryCapabilityRedemptions();
-    const results = await Promise.all(Array.from({ length: 10 }, () => redemptions.redeem('jti-1', Date.now() + 60_000)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => redemptions.redeem('jti-1', Date.now() + 60_000)),
+    );
     assert.equal(results.filter((r) => r === 'first').length, 1);
     assert.equal(results.filter((r) => r === 'again').length, 9);
   });
@@ -395,7 +480,16 @@ describe('verifyCapabilityRequest (POST /v1/capabilities/verify)', () => {
     assert.equal((first.claims as CapabilityClaims).jti, issued.jti);
     assert.deepEqual(await verifyCapabilityRequest(d, body), { valid: false, reason: 'already_used' });
     assert.deepEqual(d.events, [
-      { valid: true, redeem: true, tool: 'files.read', scope: 'read', jti: issued.jti, action: 'act-1', session: 's-1', tenant: 'default' },
+      {
+        valid: true,
+        redeem: true,
+        tool: 'files.read',
+        scope: 'read',
+        jti: issued.jti,
+        action: 'act-1',
+        session: 's-1',
+        tenant: 'default',
+      },
       { valid: false, reason: 'already_used', redeem: true, tool: 'files.read', scope: 'read' },
     ]);
   });
@@ -412,7 +506,10 @@ describe('verifyCapabilityRequest (POST /v1/capabilities/verify)', () => {
     const d = deps();
     const issued = await issue({ tenant: 'acme' });
     const body = { capability: issued.token, tool: 'files.read', parameters: PARAMS, redeem: true };
-    assert.deepEqual(await verifyCapabilityRequest(d, body, { tenant: 'globex' }), { valid: false, reason: 'wrong_tenant' });
+    assert.deepEqual(await verifyCapabilityRequest(d, body, { tenant: 'globex' }), {
+      valid: false,
+      reason: 'wrong_tenant',
+    });
     assert.equal((await verifyCapabilityRequest(d, body, { tenant: 'acme' })).valid, true);
   });
 
@@ -428,7 +525,10 @@ describe('verifyCapabilityRequest (POST /v1/capabilities/verify)', () => {
       [],
     ];
     for (const body of bad) {
-      await assert.rejects(verifyCapabilityRequest(deps(), body), (err: unknown) => err instanceof ArbiterError && err.status === 400);
+      await assert.rejects(
+        verifyCapabilityRequest(deps(), body),
+        (err: unknown) => err instanceof ArbiterError && err.status === 400,
+      );
     }
   });
 
@@ -451,10 +551,24 @@ describe('HmacCredentialBroker: a downstream credential limited to the action', 
     return result.claims;
   };
   const downstream = (credential: string, overrides: Partial<Parameters<typeof verifyDownstreamCredential>[0]> = {}) =>
-    verifyDownstreamCredential({ credential, secret, audience: 'files-backend', tool: 'files.read', scope: 'read', parameters: PARAMS, now: at(2000), ...overrides });
+    verifyDownstreamCredential({
+      credential,
+      secret,
+      audience: 'files-backend',
+      tool: 'files.read',
+      scope: 'read',
+      parameters: PARAMS,
+      now: at(2000),
+      ...overrides,
+    });
 
   it('exchanges a capability for a credential valid for exactly its tool, scope and parameters', async () => {
-    const broker = new HmacCredentialBroker({ secret, audience: 'files-backend', ttlSeconds: 30, clock: () => at(1000) });
+    const broker = new HmacCredentialBroker({
+      secret,
+      audience: 'files-backend',
+      ttlSeconds: 30,
+      clock: () => at(1000),
+    });
     const claims = await claimsOf();
     const exchanged = await broker.exchange(claims);
     assert.equal(exchanged.scope, 'read');
@@ -463,20 +577,44 @@ describe('HmacCredentialBroker: a downstream credential limited to the action', 
     assert.ok(ok.valid);
     assert.equal(ok.claims.cap, claims.jti);
     assert.equal(ok.claims.action, 'act-1');
-    assert.deepEqual(await downstream(exchanged.credential, { scope: 'write' }), { valid: false, reason: 'wrong_scope' });
-    assert.deepEqual(await downstream(exchanged.credential, { tool: 'files.delete' }), { valid: false, reason: 'wrong_tool' });
-    assert.deepEqual(await downstream(exchanged.credential, { parameters: { path: '/etc/shadow' } }), { valid: false, reason: 'wrong_parameters' });
-    assert.deepEqual(await downstream(exchanged.credential, { audience: 'payments-backend' }), { valid: false, reason: 'wrong_audience' });
-    assert.deepEqual(await downstream(exchanged.credential, { secret: randomBytes(32) }), { valid: false, reason: 'bad_signature' });
+    assert.deepEqual(await downstream(exchanged.credential, { scope: 'write' }), {
+      valid: false,
+      reason: 'wrong_scope',
+    });
+    assert.deepEqual(await downstream(exchanged.credential, { tool: 'files.delete' }), {
+      valid: false,
+      reason: 'wrong_tool',
+    });
+    assert.deepEqual(await downstream(exchanged.credential, { parameters: { path: '/etc/shadow' } }), {
+      valid: false,
+      reason: 'wrong_parameters',
+    });
+    assert.deepEqual(await downstream(exchanged.credential, { audience: 'payments-backend' }), {
+      valid: false,
+      reason: 'wrong_audience',
+    });
+    assert.deepEqual(await downstream(exchanged.credential, { secret: randomBytes(32) }), {
+      valid: false,
+      reason: 'bad_signature',
+    });
     assert.deepEqual(await downstream(exchanged.credential, { now: at(40_000) }), { valid: false, reason: 'expired' });
   });
 
   it('never outlives the capability', async () => {
-    const broker = new HmacCredentialBroker({ secret, audience: 'files-backend', ttlSeconds: 3600, clock: () => at(1000) });
+    const broker = new HmacCredentialBroker({
+      secret,
+      audience: 'files-backend',
+      ttlSeconds: 3600,
+      clock: () => at(1000),
+    });
     const claims = await claimsOf({ ttlSeconds: 10 });
     const exchanged = await broker.exchange(claims);
     assert.equal(Date.parse(exchanged.expiresAt), claims.exp * 1000);
-    const late = new HmacCredentialBroker({ secret, audience: 'files-backend', clock: () => new Date(claims.exp * 1000) });
+    const late = new HmacCredentialBroker({
+      secret,
+      audience: 'files-backend',
+      clock: () => new Date(claims.exp * 1000),
+    });
     await assert.rejects(late.exchange(claims), /expired/);
   });
 
@@ -484,5 +622,68 @@ describe('HmacCredentialBroker: a downstream credential limited to the action', 
     const broker = new HmacCredentialBroker({ secret, audience: 'files-backend', clock: () => at(1000) });
     await assert.rejects(broker.exchange(await claimsOf({ operation: undefined, scope: 'none' })), /no scope/);
     assert.throws(() => new HmacCredentialBroker({ secret: randomBytes(16), audience: 'x' }), TypeError);
+  });
+});
+
+describe('grantCapability: what a decision grants', () => {
+  const deps = {
+    signingKey: key,
+    capabilityTtlSeconds: 30,
+    policy: { data: { aarm: { catalog: { tools: { 'db.query': { operation: 'read' } } } } } },
+  };
+  const grant = {
+    agent: 'agent-1',
+    tenant: 'default',
+    sessionId: 's-1',
+    actionId: 'act-1',
+    tool: 'db.query',
+    operation: 'read',
+    parametersHash: hashOf({ sql: 'select 1', limit: 5000 }),
+    receiptId: 'rcpt-1',
+    now: T0,
+  };
+  const verifyGrant = (token: string, parameters: unknown, scope = 'read') =>
+    verifyCapability({ token, tool: 'db.query', parameters, scope, now: at(1000), keys });
+
+  it('ALLOW: bound to the parameters as asked, with the TTL and the receipt block', async () => {
+    const granted = await grantCapability(deps, { ...grant, decision: 'ALLOW' });
+    assert.ok(granted);
+    assert.equal((await verifyGrant(granted.token, { limit: 5000, sql: 'select 1' })).valid, true);
+    assert.deepEqual(granted.receipt, {
+      jti: granted.jti,
+      scope: 'read',
+      params: grant.parametersHash,
+      expires_at: granted.expiresAt,
+    });
+    assert.equal(segments(granted.token).payload.exp - segments(granted.token).payload.iat, 31);
+  });
+
+  it('MODIFY: bound to the modified parameters, not to those asked', async () => {
+    const modified = { sql: 'select 1', limit: 100 };
+    const granted = await grantCapability(deps, { ...grant, decision: 'MODIFY', modifiedParameters: modified });
+    assert.ok(granted);
+    assert.equal((await verifyGrant(granted.token, modified)).valid, true);
+    assert.deepEqual(await verifyGrant(granted.token, { sql: 'select 1', limit: 5000 }), {
+      valid: false,
+      reason: 'wrong_parameters',
+    });
+    assert.equal(granted.receipt.params, hashOf(modified));
+  });
+
+  it('DENY, STEP_UP and DEFER grant nothing', async () => {
+    for (const decision of ['DENY', 'STEP_UP', 'DEFER'])
+      assert.equal(await grantCapability(deps, { ...grant, decision }), undefined);
+  });
+
+  it('an operation the catalogue contradicts gets scope "none"', async () => {
+    const granted = await grantCapability(deps, { ...grant, decision: 'ALLOW', operation: 'write' });
+    assert.ok(granted);
+    assert.equal(granted.scope, 'none');
+    for (const scope of CAPABILITY_SCOPES) {
+      assert.deepEqual(await verifyGrant(granted.token, { sql: 'select 1', limit: 5000 }, scope), {
+        valid: false,
+        reason: 'wrong_scope',
+      });
+    }
   });
 });

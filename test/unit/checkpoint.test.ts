@@ -19,10 +19,14 @@ const keys = keyMap(key);
 
 /** Written out independently of the implementation: RFC 6962 leaf and node hashes. */
 function leaf(hash: string): Buffer {
-  return createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(hash, 'utf8')])).digest();
+  return createHash('sha256')
+    .update(Buffer.concat([Buffer.from([0]), Buffer.from(hash, 'utf8')]))
+    .digest();
 }
 function node(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(Buffer.concat([Buffer.from([1]), left, right])).digest();
+  return createHash('sha256')
+    .update(Buffer.concat([Buffer.from([1]), left, right]))
+    .digest();
 }
 const root = (d: Buffer): string => `sha256:${d.toString('hex')}`;
 
@@ -83,7 +87,13 @@ describe('buildCheckpoint', () => {
 
   it('takes the highest seq as the head whatever the order in the batch', () => {
     const reversed = buildCheckpoint(
-      { receipts: [...s1].reverse(), producer: 'p', sequence: 1, prevHash: null, timestamp: '2025-01-01T00:00:00.000Z' },
+      {
+        receipts: [...s1].reverse(),
+        producer: 'p',
+        sequence: 1,
+        prevHash: null,
+        timestamp: '2025-01-01T00:00:00.000Z',
+      },
       key,
     );
     assert.deepEqual(reversed.heads, [{ session_id: 's-1', tenant: 'default', seq: 3, hash: receiptHash(s1[2]!) }]);
@@ -99,7 +109,13 @@ describe('buildCheckpoint', () => {
   it('covers exactly its batch', () => {
     assert.deepEqual(checkpointCovers(checkpoint, batch), { ok: true });
     assert.equal(checkpointCovers(checkpoint, batch.slice(0, 4)).ok, false); // tail dropped
-    assert.equal(checkpointCovers(checkpoint, batch.filter((r) => r.session_id !== 's-2')).ok, false);
+    assert.equal(
+      checkpointCovers(
+        checkpoint,
+        batch.filter((r) => r.session_id !== 's-2'),
+      ).ok,
+      false,
+    );
     assert.equal(checkpointCovers(checkpoint, [batch[1]!, batch[0]!, ...batch.slice(2)]).ok, false);
   });
 
@@ -171,7 +187,13 @@ describe('checkpoint chains', () => {
   it('links the second checkpoint of a producer to the first by prev_hash', () => {
     const receipts = chain('s-9', 4, () => key);
     const first = buildCheckpoint(
-      { receipts: receipts.slice(0, 2), producer: 'p', sequence: 1, prevHash: null, timestamp: '2025-01-01T00:00:00.000Z' },
+      {
+        receipts: receipts.slice(0, 2),
+        producer: 'p',
+        sequence: 1,
+        prevHash: null,
+        timestamp: '2025-01-01T00:00:00.000Z',
+      },
       key,
     );
     const second = buildCheckpoint(
@@ -200,7 +222,9 @@ describe('checkpoint chains', () => {
     const receipts = chain('s-9', 1, () => key);
     const ts = '2025-01-01T00:00:00.000Z';
     assert.throws(() => buildCheckpoint({ receipts, producer: 'p', sequence: 2, prevHash: null, timestamp: ts }, key));
-    assert.throws(() => buildCheckpoint({ receipts, producer: 'p', sequence: 1, prevHash: hashOf('x'), timestamp: ts }, key));
+    assert.throws(() =>
+      buildCheckpoint({ receipts, producer: 'p', sequence: 1, prevHash: hashOf('x'), timestamp: ts }, key),
+    );
     assert.throws(() => buildCheckpoint({ receipts, producer: 'p', sequence: 0, prevHash: null, timestamp: ts }, key));
   });
 });

@@ -33,13 +33,23 @@ for (const [name, patch] of failing) {
 
 test('STEP_UP and DEFER carry their waits, bounded', () => {
   const up = enforce({ decision: 'STEP_UP', reasons, approvers: ['finance'], timeout_s: 60, risk: 'HIGH' }, {});
-  assert.deepEqual(up.approval, { approvers: ['finance'], timeoutSeconds: 60, quorum: 1, fourEyes: false, risk: 'HIGH' });
+  assert.deepEqual(up.approval, {
+    approvers: ['finance'],
+    timeoutSeconds: 60,
+    quorum: 1,
+    fourEyes: false,
+    risk: 'HIGH',
+  });
   const defer = enforce({ decision: 'DEFER', reasons, context_needed: ['ticket'], timeout_s: 10 ** 9 }, {});
   assert.deepEqual(defer.deferral, { contextNeeded: ['ticket'], timeoutSeconds: MAX_DEFERRAL_SECONDS });
 });
 
 describe('a MODIFY is checked again on the parameters it produces', () => {
-  const modify: PolicyDecision = { decision: 'MODIFY', reasons, patch: [{ op: 'replace', path: '/limit', value: 100 }] };
+  const modify: PolicyDecision = {
+    decision: 'MODIFY',
+    reasons,
+    patch: [{ op: 'replace', path: '/limit', value: 100 }],
+  };
   const input = { action: { tool: 'db.query', parameters: { limit: 5000 } } };
   const seen: unknown[] = [];
   const answering = (decision: PolicyDecision) => (i: Record<string, unknown>) => {
@@ -66,7 +76,11 @@ describe('a MODIFY is checked again on the parameters it produces', () => {
   }
 
   test('it is DENY when the recheck wants yet another rewrite', () => {
-    const further: PolicyDecision = { decision: 'MODIFY', reasons, patch: [{ op: 'replace', path: '/limit', value: 10 }] };
+    const further: PolicyDecision = {
+      decision: 'MODIFY',
+      reasons,
+      patch: [{ op: 'replace', path: '/limit', value: 10 }],
+    };
     assert.equal(enforceChecked(answering(further), input, modify, { limit: 5000 }).decision, 'DENY');
   });
 });

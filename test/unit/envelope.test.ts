@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ArbiterError } from '../../services/decision/src/errors.js';
-import { DecideRequestSchema, jsonDepth, MAX_JSON_DEPTH, parseBody } from '../../services/decision/src/intercept/envelope.js';
+import {
+  DecideRequestSchema,
+  jsonDepth,
+  MAX_JSON_DEPTH,
+  parseBody,
+} from '../../services/decision/src/intercept/envelope.js';
 import { sessionTag, tagOfId } from '../../services/decision/src/context/ids.js';
 import { normaliseAction } from '../../services/decision/src/intercept/normalise.js';
 

@@ -102,7 +102,11 @@ function session(name: string, specs: Spec[], tenant = 'acme'): Receipt[] {
   specs.forEach((spec, i) => {
     const seq = i + 1;
     const before = receipts.at(-1);
-    const parameters = { path: `/srv/${PARAM_MARKER}-${name}-${seq}/report.csv`, count: PARAM_NUMBER, api_key: hashOf('k') };
+    const parameters = {
+      path: `/srv/${PARAM_MARKER}-${name}-${seq}/report.csv`,
+      count: PARAM_NUMBER,
+      api_key: hashOf('k'),
+    };
     const body: ReceiptBody = {
       version: '1',
       receipt_id: `rcpt_${name}_${seq}`,
@@ -130,13 +134,33 @@ function session(name: string, specs: Spec[], tenant = 'acme'): Receipt[] {
       policy: { revision: 'rev-42', hash: hashOf('policy'), path: 'arbiter/decision' },
     };
     if (spec.kind === 'approval') {
-      body.approval = { id: 'apr_1', expires_at: '2025-01-01T01:00:00.000Z', status: 'approved', approver: 'bob', vote: 'approve', votes: 1, quorum: 1 };
+      body.approval = {
+        id: 'apr_1',
+        expires_at: '2025-01-01T01:00:00.000Z',
+        status: 'approved',
+        approver: 'bob',
+        vote: 'approve',
+        votes: 1,
+        quorum: 1,
+      };
     }
     if (spec.kind === 'deferral') {
-      body.deferral = { id: 'dfr_1', expires_at: '2025-01-01T01:00:00.000Z', context_needed: ['ticket'], status: 'resolved', resolution_hash: hashOf('ctx') };
+      body.deferral = {
+        id: 'dfr_1',
+        expires_at: '2025-01-01T01:00:00.000Z',
+        context_needed: ['ticket'],
+        status: 'resolved',
+        resolution_hash: hashOf('ctx'),
+      };
     }
     if (spec.kind === 'outcome') {
-      body.outcome = { status: 'success', data_classes: ['PII'], decision_receipt_id: `rcpt_${name}_1`, reported_by: 'pep-1', unauthorised: false };
+      body.outcome = {
+        status: 'success',
+        data_classes: ['PII'],
+        decision_receipt_id: `rcpt_${name}_1`,
+        reported_by: 'pep-1',
+        unauthorised: false,
+      };
     }
     receipts.push(signReceipt(spec.trace ? { ...body, ...spec.trace } : body, key));
   });
@@ -144,7 +168,10 @@ function session(name: string, specs: Spec[], tenant = 'acme'): Receipt[] {
 }
 
 function simpleReceipts(name: string, n: number): Receipt[] {
-  return session(name, Array.from({ length: n }, (_, i) => ({ kind: 'decision' as const, decision: i % 3 === 0 ? 'DENY' : 'ALLOW' })));
+  return session(
+    name,
+    Array.from({ length: n }, (_, i) => ({ kind: 'decision' as const, decision: i % 3 === 0 ? 'DENY' : 'ALLOW' })),
+  );
 }
 
 // --- Helpers. ----------------------------------------------------------------------------------
@@ -202,7 +229,8 @@ function ackOnlyAccepted(outbox: MemoryOutbox, rx: OtlpReceiver): string[] {
 }
 
 const receiptLogs = (rx: OtlpReceiver): ReceivedLog[] => rx.records().filter((r) => r.eventName !== 'aarm.checkpoint');
-const checkpointLogs = (rx: OtlpReceiver): ReceivedLog[] => rx.records().filter((r) => r.eventName === 'aarm.checkpoint');
+const checkpointLogs = (rx: OtlpReceiver): ReceivedLog[] =>
+  rx.records().filter((r) => r.eventName === 'aarm.checkpoint');
 
 /** Checkpoint records with the receipts exported in the same request (records arrive in order). */
 function batchesOf(logs: ReceivedLog[]): { checkpoint: Checkpoint; receipts: Receipt[] }[] {
@@ -310,7 +338,11 @@ function assertExported(rx: OtlpReceiver, produced: Receipt[], protocol: 'http/j
 
 const everyKind = (): Receipt[] => {
   const s1 = session('s-1', [
-    { kind: 'decision', decision: 'ALLOW', trace: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' } },
+    {
+      kind: 'decision',
+      decision: 'ALLOW',
+      trace: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
+    },
     { kind: 'decision', decision: 'STEP_UP' },
     { kind: 'approval', decision: 'ALLOW' },
     { kind: 'outcome', decision: 'ALLOW' },
@@ -488,7 +520,10 @@ describe('receipt exporter', () => {
     a.start();
     await waitFor('replica-a to try', () => rx.requests() >= 1);
     await a.stop();
-    assert.ok([...outbox.holders().values()].every((h) => h === 'replica-a'), 'replica-a holds every entry');
+    assert.ok(
+      [...outbox.holders().values()].every((h) => h === 'replica-a'),
+      'replica-a holds every entry',
+    );
     rx.setMode('ok');
     const b = exporter(outbox, rx.url, { consumer: 'replica-b', batchSize: 10, claimIdleMs: 300 });
     b.start();

@@ -226,7 +226,15 @@ describe('agent tokens', () => {
   });
 
   test('malformed: garbage, broken segments, a header that is not JSON', async () => {
-    for (const garbage of ['not-a-jwt', 'a.b', 'a.b.c.d', '....', 'eyJ.eyJ.', 'x y.z.w', `${base64url.encode('{')}.${base64url.encode('{}')}.AA`]) {
+    for (const garbage of [
+      'not-a-jwt',
+      'a.b',
+      'a.b.c.d',
+      '....',
+      'eyJ.eyJ.',
+      'x y.z.w',
+      `${base64url.encode('{')}.${base64url.encode('{}')}.AA`,
+    ]) {
       assertProblem(await verifier.verifyAgent(garbage), 'malformed');
     }
   });
@@ -316,7 +324,12 @@ describe('caller tokens', () => {
   });
 
   test('roles: known ones kept, unknown ones ignored; tenant and jti carried', async () => {
-    const token = await sign({ sub: 'ops', roles: ['pep', 'admin', 'root', 'pep', 'Auditor'], tenant: 't1', jti: 'j-9' });
+    const token = await sign({
+      sub: 'ops',
+      roles: ['pep', 'admin', 'root', 'pep', 'Auditor'],
+      tenant: 't1',
+      jti: 'j-9',
+    });
     const caller = value(await verifier.verifyCaller(`Bearer ${token}`));
     assert.deepEqual([...caller.roles].sort(), ['admin', 'pep']);
     assert.equal(caller.tenant, 't1');
@@ -367,7 +380,10 @@ describe('construction', () => {
   test('an invalid URL or timeout is refused', () => {
     assert.throws(() => createTokenVerifier(options({ jwksFile: undefined, jwksUrl: 'not a url' })), /not a valid URL/);
     assert.throws(() => createTokenVerifier(options({ jwksFile: undefined, jwksUrl: 'file:///etc/jwks' })), /http/);
-    assert.throws(() => createTokenVerifier(options({ jwksFile: undefined, jwksUrl: 'http://127.0.0.1/', fetchTimeoutMs: 1.5 })), /fetchTimeoutMs/);
+    assert.throws(
+      () => createTokenVerifier(options({ jwksFile: undefined, jwksUrl: 'http://127.0.0.1/', fetchTimeoutMs: 1.5 })),
+      /fetchTimeoutMs/,
+    );
   });
 });
 
@@ -437,7 +453,9 @@ describe('JWKS URL', () => {
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = hanging.address() as AddressInfo;
-      const v = createTokenVerifier(options({ jwksFile: undefined, jwksUrl: `http://127.0.0.1:${port}/jwks`, fetchTimeoutMs: 200 }));
+      const v = createTokenVerifier(
+        options({ jwksFile: undefined, jwksUrl: `http://127.0.0.1:${port}/jwks`, fetchTimeoutMs: 200 }),
+      );
       const started = Date.now();
       const token = await sign({ sub: 'a' });
       const r = await v.verifyAgent(token);

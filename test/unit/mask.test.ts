@@ -21,7 +21,14 @@ test('credential-like names are replaced by the hash of their value, at any dept
 
 test('paths from policy data are masked too, with * for any key or index', () => {
   const masked = maskParameters(
-    { body: 'hello', rows: [{ ssn: '123', name: 'a' }, { ssn: '456', name: 'b' }], 'a/b': 1 },
+    {
+      body: 'hello',
+      rows: [
+        { ssn: '123', name: 'a' },
+        { ssn: '456', name: 'b' },
+      ],
+      'a/b': 1,
+    },
     ['/body', '/rows/*/ssn', '/a~1b', 'not-a-pointer'],
   ) as Record<string, any>;
   assert.equal(masked.body, hashOf('hello'));

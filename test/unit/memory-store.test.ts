@@ -32,7 +32,10 @@ test('a commit is refused when the session moved on since it was read', async ()
   assert.equal(state.seq, 2);
   assert.equal(state.head, 'sha256:2');
   assert.equal(state.meta?.intent, 'intent 1', 'the first commit fixed the session meta');
-  assert.deepEqual((await store.listReceipts(TAG)).map((r) => r.seq), [1, 2]);
+  assert.deepEqual(
+    (await store.listReceipts(TAG)).map((r) => r.seq),
+    [1, 2],
+  );
 });
 
 test('an action id is decided once, and found again by its id', async () => {
@@ -76,7 +79,8 @@ test('revocations match by token id, or by subject within its tenant', async () 
   const store = new MemorySessionStore(60);
   await store.addRevocation({ tenant: 'a', sub: 'agent-1', at: 'now' });
   await store.addRevocation({ tenant: 'a', jti: 'tok-9', at: 'now' });
-  const revoked = async (r: { tenant: string; jti?: string; sub?: string }) => (await store.load(TAG, { revocation: r })).revoked;
+  const revoked = async (r: { tenant: string; jti?: string; sub?: string }) =>
+    (await store.load(TAG, { revocation: r })).revoked;
   assert.equal(await revoked({ tenant: 'a', sub: 'agent-1' }), true);
   assert.equal(await revoked({ tenant: 'b', sub: 'agent-1' }), false);
   assert.equal(await revoked({ tenant: 'b', jti: 'tok-9', sub: 'x' }), true);

@@ -101,7 +101,10 @@ test('signWebhook is sha256=<hex> of HMAC over `${timestamp}.${body}` and verifi
   const signature = signWebhook(SECRET, timestamp, body);
   assert.match(signature, /^sha256=[0-9a-f]{64}$/);
   assert.equal(verifyWebhookSignature(SECRET, timestamp, body, signature, 300, now), true);
-  assert.equal(verifyWebhookSignature(SECRET, timestamp, body, signature.toUpperCase().replace('SHA256=', 'sha256='), 300, now), true);
+  assert.equal(
+    verifyWebhookSignature(SECRET, timestamp, body, signature.toUpperCase().replace('SHA256=', 'sha256='), 300, now),
+    true,
+  );
 });
 
 test('a tampered body, another secret, an old or future timestamp, or a malformed signature fails', () => {
@@ -121,11 +124,23 @@ test('a tampered body, another secret, an old or future timestamp, or a malforme
   const recent = String(Number(timestamp) - 299);
   assert.equal(verifyWebhookSignature(SECRET, recent, body, signWebhook(SECRET, recent, body), 300, now), true);
 
-  for (const bad of ['', 'sha256=', 'sha256=abc', signature.slice(7), `sha1=${signature.slice(7)}`, `${signature}00`, `sha256=${'z'.repeat(64)}`]) {
+  for (const bad of [
+    '',
+    'sha256=',
+    'sha256=abc',
+    signature.slice(7),
+    `sha1=${signature.slice(7)}`,
+    `${signature}00`,
+    `sha256=${'z'.repeat(64)}`,
+  ]) {
     assert.equal(verifyWebhookSignature(SECRET, timestamp, body, bad, 300, now), false, bad);
   }
   for (const badTimestamp of ['', 'abc', '1.5', '-1', `${timestamp} `]) {
-    assert.equal(verifyWebhookSignature(SECRET, badTimestamp, body, signWebhook(SECRET, badTimestamp, body), 300, now), false, badTimestamp);
+    assert.equal(
+      verifyWebhookSignature(SECRET, badTimestamp, body, signWebhook(SECRET, badTimestamp, body), 300, now),
+      false,
+      badTimestamp,
+    );
   }
 });
 
@@ -147,8 +162,13 @@ test('delivered with the documented headers and a signature the receiver verifie
   assert.equal(request.headers['x-arbiter-event'], 'approval.requested');
   assert.equal(request.headers['x-arbiter-timestamp'], String(Math.floor(fixed.getTime() / 1000)));
   assert.match(String(request.headers['x-arbiter-delivery']), /^[0-9a-f-]{36}$/);
-  assert.equal(request.headers['x-arbiter-signature'], signWebhook(SECRET, String(request.headers['x-arbiter-timestamp']), request.body));
-  assert.deepEqual(results, [{ url: receiver.url, type: 'approval.requested', outcome: 'delivered', attempt: 1, status: 204 }]);
+  assert.equal(
+    request.headers['x-arbiter-signature'],
+    signWebhook(SECRET, String(request.headers['x-arbiter-timestamp']), request.body),
+  );
+  assert.deepEqual(results, [
+    { url: receiver.url, type: 'approval.requested', outcome: 'delivered', attempt: 1, status: 204 },
+  ]);
   // The secret never leaves the process except as a MAC.
   assert.ok(!JSON.stringify(results).includes(SECRET));
   assert.ok(!JSON.stringify(request.headers).includes(SECRET));
@@ -174,7 +194,10 @@ test('retried after 500s, then delivered, with the same delivery id on every att
 
   assert.equal(receiver.received.length, 3);
   assert.deepEqual(outcomes(results), ['retry@1', 'retry@2', 'delivered@3']);
-  assert.deepEqual(results.map((r) => r.status), [500, 500, 200]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [500, 500, 200],
+  );
   const ids = new Set(receiver.received.map((r) => r.headers['x-arbiter-delivery']));
   assert.equal(ids.size, 1);
   assert.ok(receiver.received.every((r) => r.verified));
@@ -198,7 +221,10 @@ test('408 and 429 are retried, other 4xx are not', async (t) => {
   notifier.notify(event());
   await notifier.close(5_000);
   assert.deepEqual(outcomes(results), ['retry@1', 'retry@2', 'failed@3']);
-  assert.deepEqual(results.map((r) => r.status), [408, 429, 404]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [408, 429, 404],
+  );
 });
 
 test('a receiver that never answers times out, is retried, then fails after maxAttempts', async (t) => {
@@ -230,17 +256,25 @@ test('429 Retry-After is honoured instead of the exponential backoff', async (t)
   notifier.notify(event());
   await until(() => results.length === 2, 'the retry');
   assert.deepEqual(outcomes(results), ['retry@1', 'delivered@2']);
-  assert.deepEqual(results.map((r) => r.status), [429, 200]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [429, 200],
+  );
   await notifier.close(1_000);
 });
 
 test('Retry-After beyond maxDelayMs is capped at maxDelayMs', async (t) => {
-  const receiver = await startReceiver(t, (res, index) => answer(index === 0 ? 503 : 200, { 'retry-after': '3600' })(res));
+  const receiver = await startReceiver(t, (res, index) =>
+    answer(index === 0 ? 503 : 200, { 'retry-after': '3600' })(res),
+  );
   const { notifier, results } = notifierFor([receiver.url], { baseDelayMs: 5, maxDelayMs: 20 });
   notifier.notify(event());
   await notifier.close(5_000);
   assert.deepEqual(outcomes(results), ['retry@1', 'delivered@2']);
-  assert.deepEqual(results.map((r) => r.status), [503, 200]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [503, 200],
+  );
 });
 
 test('retryDelayMs: full jitter under the cap, Retry-After on 429/503 only, capped', () => {
@@ -251,12 +285,21 @@ test('retryDelayMs: full jitter under the cap, Retry-After on 429/503 only, capp
   assert.equal(retryDelayMs({ ...base, attempt: 40, random: () => 0.999999 }), 1_000);
   assert.equal(retryDelayMs({ ...base, attempt: 1, status: 429, retryAfter: '0', random: () => 0.9 }), 0);
   assert.equal(retryDelayMs({ ...base, attempt: 1, status: 503, retryAfter: ' 2 ', random: () => 0 }), 1_000);
-  assert.equal(retryDelayMs({ ...base, maxDelayMs: 5_000, attempt: 1, status: 429, retryAfter: '2', random: () => 0 }), 2_000);
+  assert.equal(
+    retryDelayMs({ ...base, maxDelayMs: 5_000, attempt: 1, status: 429, retryAfter: '2', random: () => 0 }),
+    2_000,
+  );
   assert.equal(retryDelayMs({ ...base, attempt: 1, status: 500, retryAfter: '0', random: () => 0.999999 }), 10);
   assert.equal(retryDelayMs({ ...base, attempt: 1, status: 429, retryAfter: 'soon', random: () => 0.999999 }), 10);
   const nowMs = Date.parse('2025-01-02T03:04:05Z');
-  assert.equal(retryDelayMs({ ...base, attempt: 1, status: 429, retryAfter: 'Thu, 02 Jan 2025 03:04:05 GMT', nowMs }), 0);
-  assert.equal(retryDelayMs({ ...base, attempt: 1, status: 429, retryAfter: 'Thu, 02 Jan 2025 03:04:05 GMT', nowMs: nowMs - 500 }), 500);
+  assert.equal(
+    retryDelayMs({ ...base, attempt: 1, status: 429, retryAfter: 'Thu, 02 Jan 2025 03:04:05 GMT', nowMs }),
+    0,
+  );
+  assert.equal(
+    retryDelayMs({ ...base, attempt: 1, status: 429, retryAfter: 'Thu, 02 Jan 2025 03:04:05 GMT', nowMs: nowMs - 500 }),
+    500,
+  );
 });
 
 test('beyond maxQueue new deliveries are dropped and reported', async (t) => {
@@ -271,7 +314,10 @@ test('beyond maxQueue new deliveries are dropped and reported', async (t) => {
   release();
   await notifier.close(5_000);
   assert.deepEqual(outcomes(results), ['dropped@0', 'dropped@0', 'delivered@1', 'delivered@1', 'delivered@1']);
-  assert.deepEqual(receiver.received.map((r) => (JSON.parse(r.body) as WebhookEvent).id), ['apr_1', 'apr_2', 'apr_3']);
+  assert.deepEqual(
+    receiver.received.map((r) => (JSON.parse(r.body) as WebhookEvent).id),
+    ['apr_1', 'apr_2', 'apr_3'],
+  );
 });
 
 test('concurrency bounds the requests in flight', async (t) => {
@@ -318,7 +364,10 @@ test('distinct events get distinct delivery ids', async (t) => {
   notifier.notify(event('apr_2', { type: 'approval.resolved' }));
   await notifier.close(5_000);
   assert.equal(new Set(receiver.received.map((r) => r.headers['x-arbiter-delivery'])).size, 2);
-  assert.deepEqual(receiver.received.map((r) => r.headers['x-arbiter-event']).sort(), ['approval.requested', 'approval.resolved']);
+  assert.deepEqual(receiver.received.map((r) => r.headers['x-arbiter-event']).sort(), [
+    'approval.requested',
+    'approval.resolved',
+  ]);
 });
 
 test('close() waits for an in-flight delivery', async (t) => {
@@ -375,7 +424,15 @@ test('notify never throws: bad events are reported failed, a throwing onResult i
 });
 
 test('construction validates URLs and options without echoing the secret', () => {
-  const base: WebhookOptions = { urls: ['https://hooks.example/a'], secret: SECRET, timeoutMs: 1_000, maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxQueue: 10 };
+  const base: WebhookOptions = {
+    urls: ['https://hooks.example/a'],
+    secret: SECRET,
+    timeoutMs: 1_000,
+    maxAttempts: 3,
+    baseDelayMs: 5,
+    maxDelayMs: 20,
+    maxQueue: 10,
+  };
   assert.doesNotThrow(() => createWebhookNotifier(base));
   const bad: Array<[Partial<WebhookOptions>, RegExp]> = [
     [{ urls: ['ftp://hooks.example/a'] }, /must use http or https/],
@@ -392,12 +449,15 @@ test('construction validates URLs and options without echoing the secret', () =>
     [{ baseDelayMs: Number.NaN }, /baseDelayMs/],
   ];
   for (const [overrides, message] of bad) {
-    assert.throws(() => createWebhookNotifier({ ...base, ...overrides }), (error: unknown) => {
-      assert.ok(error instanceof Error);
-      assert.match(error.message, message);
-      assert.ok(!error.message.includes(SECRET));
-      return true;
-    });
+    assert.throws(
+      () => createWebhookNotifier({ ...base, ...overrides }),
+      (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.match(error.message, message);
+        assert.ok(!error.message.includes(SECRET));
+        return true;
+      },
+    );
   }
 });
 

@@ -66,7 +66,17 @@ export interface DownstreamClaims {
 
 export type DownstreamVerification =
   | { valid: true; claims: DownstreamClaims }
-  | { valid: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_audience' | 'wrong_tool' | 'wrong_scope' | 'wrong_parameters' };
+  | {
+      valid: false;
+      reason:
+        | 'malformed'
+        | 'bad_signature'
+        | 'expired'
+        | 'wrong_audience'
+        | 'wrong_tool'
+        | 'wrong_scope'
+        | 'wrong_parameters';
+    };
 
 export class HmacCredentialBroker implements CredentialBroker {
   private readonly secret: Uint8Array;
@@ -78,9 +88,11 @@ export class HmacCredentialBroker implements CredentialBroker {
     if (!(options.secret instanceof Uint8Array) || options.secret.byteLength < 32) {
       throw new TypeError('HmacCredentialBroker: the secret must be at least 32 bytes');
     }
-    if (typeof options.audience !== 'string' || options.audience === '') throw new TypeError('HmacCredentialBroker: audience is required');
+    if (typeof options.audience !== 'string' || options.audience === '')
+      throw new TypeError('HmacCredentialBroker: audience is required');
     const ttl = options.ttlSeconds ?? 30;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) throw new RangeError('HmacCredentialBroker: ttlSeconds must be an integer from 1 to 3600');
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)
+      throw new RangeError('HmacCredentialBroker: ttlSeconds must be an integer from 1 to 3600');
     this.secret = Uint8Array.from(options.secret);
     this.audience = options.audience;
     this.ttlSeconds = ttl;
@@ -146,12 +158,16 @@ export async function verifyDownstreamCredential(args: {
     if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof joseErrors.JOSEAlgNotAllowed) {
       return { valid: false, reason: 'bad_signature' };
     }
-    if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') return { valid: false, reason: 'wrong_audience' };
+    if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud')
+      return { valid: false, reason: 'wrong_audience' };
     return { valid: false, reason: 'malformed' };
   }
   const { tool, scope, params } = payload;
   const strings = ['tool', 'scope', 'params', 'cap', 'action', 'receipt', 'tenant', 'jti'];
-  if (!strings.every((c) => typeof payload[c] === 'string') || (payload.sub !== undefined && typeof payload.sub !== 'string')) {
+  if (
+    !strings.every((c) => typeof payload[c] === 'string') ||
+    (payload.sub !== undefined && typeof payload.sub !== 'string')
+  ) {
     return { valid: false, reason: 'malformed' };
   }
   if (tool !== args.tool) return { valid: false, reason: 'wrong_tool' };

@@ -3,3 +3,4 @@ export * from './token.js';
 export * from './redemptions.js';
 export * from './http.js';
 export * from './broker.js';
+export * from './grant.js';

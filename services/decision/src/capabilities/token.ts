@@ -85,12 +85,10 @@ export type CapabilityRefusal =
   | 'not_a_capability';
 
 export type CapabilityVerification =
-  | { valid: true; claims: CapabilityClaims }
-  | { valid: false; reason: CapabilityRefusal };
+  { valid: true; claims: CapabilityClaims } | { valid: false; reason: CapabilityRefusal };
 
 export type CapabilityRedemption =
-  | { valid: true; claims: CapabilityClaims }
-  | { valid: false; reason: CapabilityRefusal | 'already_used' };
+  { valid: true; claims: CapabilityClaims } | { valid: false; reason: CapabilityRefusal | 'already_used' };
 
 export interface IssueCapabilityArgs {
   agent?: string;
@@ -175,9 +173,17 @@ export async function issueCapability(args: IssueCapabilityArgs, key: SigningKey
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_CAPABILITY_TTL_SECONDS) {
     throw new RangeError(`capability ttlSeconds must be an integer from 1 to ${MAX_CAPABILITY_TTL_SECONDS}`);
   }
-  if (!PARAMETERS_HASH.test(args.parametersHash)) throw new TypeError('capability parametersHash must be sha256:<64 hex>');
-  if (args.scope !== NO_SCOPE && !isOperationScope(args.scope)) throw new TypeError(`capability scope "${String(args.scope)}" is not a scope`);
-  for (const [name, value] of Object.entries({ tool: args.tool, tenant: args.tenant, sessionId: args.sessionId, actionId: args.actionId, receiptId: args.receiptId })) {
+  if (!PARAMETERS_HASH.test(args.parametersHash))
+    throw new TypeError('capability parametersHash must be sha256:<64 hex>');
+  if (args.scope !== NO_SCOPE && !isOperationScope(args.scope))
+    throw new TypeError(`capability scope "${String(args.scope)}" is not a scope`);
+  for (const [name, value] of Object.entries({
+    tool: args.tool,
+    tenant: args.tenant,
+    sessionId: args.sessionId,
+    actionId: args.actionId,
+    receiptId: args.receiptId,
+  })) {
     if (typeof value !== 'string' || value === '') throw new TypeError(`capability ${name} must be a non-empty string`);
   }
   const nowMs = args.now.getTime();
@@ -218,7 +224,8 @@ const refuse = (reason: CapabilityRefusal): { valid: false; reason: CapabilityRe
  */
 export async function verifyCapability(args: VerifyCapabilityArgs): Promise<CapabilityVerification> {
   const { token } = args;
-  if (typeof token !== 'string' || token.length > MAX_CAPABILITY_LENGTH || token.split('.').length !== 3) return refuse('malformed');
+  if (typeof token !== 'string' || token.length > MAX_CAPABILITY_LENGTH || token.split('.').length !== 3)
+    return refuse('malformed');
 
   let header: Record<string, unknown>;
   try {
@@ -259,7 +266,8 @@ export async function verifyCapability(args: VerifyCapabilityArgs): Promise<Capa
 
   const tolerance = (args.clockToleranceSeconds ?? 0) * 1000;
   const nowMs = args.now.getTime();
-  if (!Number.isFinite(nowMs) || !Number.isFinite(tolerance) || tolerance < 0) throw new TypeError('verifyCapability: bad now or clockToleranceSeconds');
+  if (!Number.isFinite(nowMs) || !Number.isFinite(tolerance) || tolerance < 0)
+    throw new TypeError('verifyCapability: bad now or clockToleranceSeconds');
   if (nowMs >= claims.exp * 1000 + tolerance) return refuse('expired');
   if (nowMs < claims.nbf * 1000 - tolerance) return refuse('not_yet_valid');
 
@@ -267,7 +275,8 @@ export async function verifyCapability(args: VerifyCapabilityArgs): Promise<Capa
   if (claims.aud !== args.tool || claims.aarm.tool !== args.tool) return refuse('wrong_tool');
   if (!parametersMatch(claims.aarm.params, args)) return refuse('wrong_parameters');
   // Exact match, and only the five can be asked for: "none" (or anything else) matches nothing.
-  if (args.scope !== undefined && (!isOperationScope(args.scope) || claims.aarm.scope !== args.scope)) return refuse('wrong_scope');
+  if (args.scope !== undefined && (!isOperationScope(args.scope) || claims.aarm.scope !== args.scope))
+    return refuse('wrong_scope');
   return { valid: true, claims };
 }
 
@@ -325,7 +334,8 @@ function readClaims(raw: Record<string, unknown>): CapabilityClaims | undefined 
   if (!nonEmpty(aud) || !nonEmpty(jti) || !numericDate(iat) || !numericDate(nbf) || !numericDate(exp)) return undefined;
   if (!isRecord(aarm)) return undefined;
   const { tool, scope, operation, params, receipt, session, action, tenant } = aarm;
-  if (!nonEmpty(tool) || !nonEmpty(receipt) || !nonEmpty(session) || !nonEmpty(action) || !nonEmpty(tenant)) return undefined;
+  if (!nonEmpty(tool) || !nonEmpty(receipt) || !nonEmpty(session) || !nonEmpty(action) || !nonEmpty(tenant))
+    return undefined;
   if (typeof params !== 'string' || !PARAMETERS_HASH.test(params)) return undefined;
   if (scope !== NO_SCOPE && !isOperationScope(scope)) return undefined;
   if (operation !== undefined && typeof operation !== 'string') return undefined;

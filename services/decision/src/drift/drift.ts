@@ -303,12 +303,21 @@ export function updateDrift(state: DriftState | undefined, d: number, alpha: num
 // Profiles: data.aarm.drift.profiles
 // ---------------------------------------------------------------------------
 
-export const DriftProfileSchema = z.object({
+const ThresholdsSchema = z.object({
   /** One action farther than this from the intent: abrupt drift. */
   distance_threshold: z.number().min(0).max(2),
   /** The session's cumulative drift above this: sustained or creeping drift. */
   cumulative_threshold: z.number().min(0).max(2),
+});
+
+export const DriftProfileSchema = ThresholdsSchema.extend({
   action: z.enum(['STEP_UP', 'DEFER']),
+  /**
+   * Thresholds for another vector space, by provider name (input.drift.provider): a
+   * profile calibrated for a remote model keeps the built-in provider's thresholds here,
+   * for the actions measured by the fallback.
+   */
+  providers: z.record(z.string().min(1), ThresholdsSchema).optional(),
 });
 export type DriftProfile = z.infer<typeof DriftProfileSchema>;
 
@@ -322,16 +331,21 @@ export interface DriftVerdict {
   reason: string | undefined;
 }
 
-/** Compares the state after an action with a profile (strictly above the threshold counts). */
-export function evaluateDrift(profile: DriftProfile, state: DriftState): DriftVerdict {
+/**
+ * Compares the state after an action with a profile (strictly above the threshold counts),
+ * with the profile's thresholds for `provider` when it has some. The same rule as the Rego
+ * rule of docs/drift.md, for the bench and for callers that decide in TypeScript.
+ */
+export function evaluateDrift(profile: DriftProfile, state: DriftState, provider?: string): DriftVerdict {
+  const t = (provider !== undefined && profile.providers?.[provider]) || profile;
   const by: DriftVerdict['by'] = [];
-  if (state.distance > profile.distance_threshold) by.push('distance');
-  if (state.cumulative > profile.cumulative_threshold) by.push('cumulative');
+  if (state.distance > t.distance_threshold) by.push('distance');
+  if (state.cumulative > t.cumulative_threshold) by.push('cumulative');
   if (by.length === 0) return { exceeded: false, by, action: undefined, reason: undefined };
   const parts = by.map((m) =>
     m === 'distance'
-      ? `action distance ${state.distance.toFixed(3)} > ${profile.distance_threshold}`
-      : `cumulative drift ${state.cumulative.toFixed(3)} > ${profile.cumulative_threshold}`,
+      ? `action distance ${state.distance.toFixed(3)} > ${t.distance_threshold}`
+      : `cumulative drift ${state.cumulative.toFixed(3)} > ${t.cumulative_threshold}`,
   );
   return { exceeded: true, by, action: profile.action, reason: `intent drift: ${parts.join(', ')}` };
 }
@@ -388,7 +402,15 @@ export async function measureDrift(
     if (answer.provider === stored.provider) {
       return { distance: distance(intentVector(stored), answer.vectors[0]!), provider: answer.provider, fellBack: answer.fellBack };
     }
-    // The fallback answered: the stored vector is of another space; measure both there.
+    // The fallback answered: the stored vector is of another space. Embed the intent
+    // there too (straight with the fallback: the primary just failed).
+    const fallback = isDetailedProvider(provider) ? provider.fallback : undefined;
+    if (fallback && fallback.name === answer.provider) {
+      const [iv] = await fallback.embed([intent.text]);
+      if (!(iv instanceof Float32Array)) throw new EmbeddingError('malformed', 'the provider returned the wrong number of vectors');
+      const q = quantise(answer.provider, iv);
+      return { distance: distance(intentVector(q), answer.vectors[0]!), provider: answer.provider, fellBack: true };
+    }
   }
   const answer = await embedWith(provider, [intent.text, action]);
   checkVectors(answer, 2);

@@ -28,6 +28,6 @@ export const DEFAULT_DRIFT_PROFILES: Readonly<Record<string, DriftProfile>> = {
   coding: { distance_threshold: 0.95, cumulative_threshold: 0.95, action: 'STEP_UP' },
   analyst: { distance_threshold: 0.86, cumulative_threshold: 0.69, action: 'STEP_UP' },
   research: { distance_threshold: 0.98, cumulative_threshold: 0.93, action: 'STEP_UP' },
-  meeting_prep: { distance_threshold: 0.94, cumulative_threshold: 0.94, action: 'STEP_UP' },
-  devops: { distance_threshold: 0.93, cumulative_threshold: 0.93, action: 'DEFER' },
+  meeting_prep: { distance_threshold: 0.94, cumulative_threshold: 0.88, action: 'STEP_UP' },
+  devops: { distance_threshold: 0.93, cumulative_threshold: 0.86, action: 'DEFER' },
 };

@@ -37,6 +37,8 @@ export interface DetailedEmbedding {
 /** A provider that can say which vector space answered (withFallback's result). */
 export interface DetailedEmbeddingProvider extends EmbeddingProvider {
   embedDetailed(texts: string[]): Promise<DetailedEmbedding>;
+  /** The provider that answers when the primary fails ('fallback' mode). */
+  readonly fallback?: EmbeddingProvider;
 }
 
 export function isDetailedProvider(p: EmbeddingProvider): p is DetailedEmbeddingProvider {
@@ -531,8 +533,10 @@ export interface FallbackOptions {
    * 'defer': the failure is raised as EmbeddingUnavailableError; the caller should DEFER.
    */
   mode: 'fallback' | 'defer';
-  /** Called with the primary's error (never the texts) each time it failed. */
+  /** 'fallback' mode: called with the primary's error (never the texts) each time the fallback answered. */
   onFallback?: (error: EmbeddingError) => void;
+  /** Either mode: called with the primary's error each time it failed (for logs and metrics). */
+  onFailure?: (error: EmbeddingError) => void;
   /**
    * After a failure, skip the primary for this long (the remote is not asked again until
    * then: no decision waits out its timeouts meanwhile). Default 0 (always try it).
@@ -566,6 +570,7 @@ export function withFallback(primary: EmbeddingProvider, fallback: EmbeddingProv
         failure = asEmbeddingError(err);
         if (failure.kind === 'invalid_input') throw failure;
         skipUntil = now() + cooldownMs;
+        options.onFailure?.(failure);
       }
     } else {
       failure = new EmbeddingError('network', 'embedding provider is cooling down after a failure', { attempts: 0 });
@@ -582,5 +587,6 @@ export function withFallback(primary: EmbeddingProvider, fallback: EmbeddingProv
     },
     embed: async (texts) => (await embedDetailed(texts)).vectors,
     embedDetailed,
+    ...(options.mode === 'fallback' && { fallback }),
   };
 }

@@ -1,0 +1,590 @@
+/**
+ * The Helm chart, rendered by the pinned helm and asserted on as objects: probes, the
+ * security context, the policy ConfigMap as the folder ARBITER_POLICY_DIR names (hot
+ * reload, no restart), secrets referenced and never inlined, the Redis URL forms, the
+ * optional objects, the values schema, and the README's table of values.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../services/decision/src/config.js';
+import {
+  CHART_DIR,
+  CI_VALUES,
+  HELM,
+  ROOT,
+  containerEnv,
+  find,
+  get,
+  helm,
+  render,
+  renderFails,
+  requireHelm,
+  type Manifest,
+} from './support.js';
+import { readmeTable, schemaLeaves, valueRows, valuesTable } from './values-table.js';
+
+const POD_NAME = 'arbiter-7d9c6b5f4-abcde';
+
+let scratch: string;
+before(() => {
+  requireHelm();
+  scratch = mkdtempSync(join(tmpdir(), 'arbiter-chart-test-'));
+});
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Writes a values file (for multi-line values such as PEMs) and returns its path. */
+function valuesFile(name: string, values: unknown): string {
+  const path = join(scratch, name);
+  writeFileSync(path, stringify(values));
+  return path;
+}
+
+const deploymentOf = (objects: Manifest[]) => get(objects, 'Deployment');
+const podSpec = (objects: Manifest[]) => deploymentOf(objects).spec.template.spec;
+const container = (objects: Manifest[]) => podSpec(objects).containers[0];
+
+describe('helm lint --strict', () => {
+  for (const file of [undefined, ...CI_VALUES]) {
+    test(file ? basename(file) : 'chart defaults', () => {
+      const r = helm(['lint', '--strict', CHART_DIR, ...(file ? ['--values', file] : [])]);
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    });
+  }
+});
+
+describe('every example values file renders a hardened Deployment', () => {
+  for (const file of CI_VALUES) {
+    describe(basename(file), () => {
+      let objects: Manifest[];
+      before(() => {
+        objects = render({ values: [file] });
+      });
+
+      test('probes: startup and liveness on /healthz, readiness on /readyz, on the named port', () => {
+        const c = container(objects);
+        const port = c.ports.find((p: { name: string }) => p.name === 'http');
+        assert.ok(port, 'a container port named http');
+        assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
+        assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
+        assert.deepEqual(c.startupProbe.httpGet, { path: '/healthz', port: 'http' });
+        const { literal } = containerEnv(objects);
+        assert.equal(
+          literal.get('ARBITER_PORT'),
+          String(port.containerPort),
+          'the service listens where the probes look',
+        );
+        assert.equal(literal.get('ARBITER_HOST'), '0.0.0.0');
+      });
+
+      test('the full security context, on the pod and the container', () => {
+        const pod = podSpec(objects).securityContext;
+        assert.equal(pod.runAsNonRoot, true);
+        assert.ok(Number.isInteger(pod.runAsUser) && pod.runAsUser > 0, 'a fixed non-root UID');
+        assert.deepEqual(pod.seccompProfile, { type: 'RuntimeDefault' });
+        const c = container(objects).securityContext;
+        assert.equal(c.runAsNonRoot, true);
+        assert.equal(c.runAsUser, pod.runAsUser);
+        assert.ok(c.runAsUser > 0);
+        assert.equal(c.readOnlyRootFilesystem, true);
+        assert.equal(c.allowPrivilegeEscalation, false);
+        assert.equal(c.privileged, false);
+        assert.deepEqual(c.capabilities, { drop: ['ALL'] });
+        assert.deepEqual(c.seccompProfile, { type: 'RuntimeDefault' });
+        assert.equal(podSpec(objects).automountServiceAccountToken, false);
+      });
+
+      test('resource requests and limits', () => {
+        const r = container(objects).resources;
+        assert.ok(r.requests.cpu && r.requests.memory, 'cpu and memory requests');
+        assert.ok(r.limits.cpu && r.limits.memory, 'cpu and memory limits');
+      });
+
+      test('/tmp is a writable emptyDir (opa build writes there)', () => {
+        const mount = container(objects).volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp');
+        assert.ok(mount, '/tmp is mounted');
+        assert.notEqual(mount.readOnly, true);
+        const volume = podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name);
+        assert.ok(volume.emptyDir, '/tmp is an emptyDir');
+      });
+
+      test('every ARBITER_POLICY_DIR folder is a mounted ConfigMap', () => {
+        const { literal } = containerEnv(objects);
+        const dirs = (literal.get('ARBITER_POLICY_DIR') ?? '').split(':').filter(Boolean);
+        assert.ok(dirs.length > 0, 'ARBITER_POLICY_DIR is set');
+        for (const dir of dirs) {
+          const mount = container(objects).volumeMounts.find((m: { mountPath: string }) => m.mountPath === dir);
+          assert.ok(mount, `${dir} is mounted`);
+          assert.equal(mount.readOnly, true);
+          assert.equal(mount.subPath, undefined, 'a whole folder: subPath mounts never see ConfigMap updates');
+          const volume = podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name);
+          assert.ok(volume.configMap?.name, `${dir} comes from a ConfigMap`);
+        }
+      });
+
+      test('the pod name is the instance id', () => {
+        const { env } = containerEnv(objects);
+        const id = env.find((e) => e.name === 'ARBITER_INSTANCE_ID');
+        assert.deepEqual(id?.valueFrom, { fieldRef: { fieldPath: 'metadata.name' } });
+      });
+
+      test('the config checksum is on the pod template and no policy checksum is', () => {
+        const annotations: Record<string, string> = deploymentOf(objects).spec.template.metadata.annotations;
+        assert.match(annotations['checksum/config'] ?? '', /^[0-9a-f]{64}$/);
+        for (const key of Object.keys(annotations)) assert.doesNotMatch(key, /policy|rego/i);
+        const checksums = Object.keys(annotations).filter((k) => k.startsWith('checksum/'));
+        assert.ok(
+          checksums.every((k) => k === 'checksum/config' || k === 'checksum/secret'),
+          `only config and secret checksums: ${checksums}`,
+        );
+      });
+
+      test("the rendered configuration is accepted by the service's config.ts", () => {
+        const { literal, env } = containerEnv(objects);
+        const fromRefs = Object.fromEntries(
+          env
+            .filter((e) => e.valueFrom)
+            .map((e) => [e.name, e.valueFrom.fieldRef ? POD_NAME : 'a-secret-value-of-16+-chars']),
+        );
+        const config = loadConfig({ ...Object.fromEntries(literal), ...fromRefs, ARBITER_OPA: '/usr/local/bin/opa' });
+        assert.equal(config.host, '0.0.0.0');
+        assert.equal(config.instance.id, POD_NAME);
+        assert.deepEqual(config.policy.dirs, (literal.get('ARBITER_POLICY_DIR') ?? '').split(':'));
+      });
+    });
+  }
+});
+
+describe('Redis', () => {
+  test('Sentinel: redis+sentinel://host:port,host:port/<master>', () => {
+    const objects = render({
+      set: [
+        'redis.mode=sentinel',
+        'redis.sentinel.masterName=mymaster',
+        'redis.sentinel.sentinels[0].host=host1',
+        'redis.sentinel.sentinels[0].port=26379',
+        'redis.sentinel.sentinels[1].host=host2',
+        'redis.sentinel.sentinels[1].port=26379',
+      ],
+    });
+    assert.equal(
+      containerEnv(objects).literal.get('ARBITER_REDIS_URL'),
+      'redis+sentinel://host1:26379,host2:26379/mymaster',
+    );
+  });
+
+  test('Sentinel with TLS (the production example): rediss+sentinel://, the CA mounted for Node', () => {
+    const objects = render({ values: [CI_VALUES[1]!] });
+    const { literal } = containerEnv(objects);
+    assert.equal(
+      literal.get('ARBITER_REDIS_URL'),
+      'rediss+sentinel://redis-sentinel-0.redis-sentinel.redis.svc.cluster.local:26379,redis-sentinel-1.redis-sentinel.redis.svc.cluster.local:26379,redis-sentinel-2.redis-sentinel.redis.svc.cluster.local:26379/arbiter',
+    );
+    const ca = literal.get('NODE_EXTRA_CA_CERTS') ?? '';
+    const mount = container(objects).volumeMounts.find((m: { mountPath: string }) => ca.startsWith(`${m.mountPath}/`));
+    assert.ok(mount, 'NODE_EXTRA_CA_CERTS points into a mounted volume');
+    assert.equal(
+      podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name).secret.secretName,
+      'arbiter-redis-ca',
+    );
+  });
+
+  test('Cluster: redis+cluster://host:port,host:port', () => {
+    const objects = render({
+      set: [
+        'redis.mode=cluster',
+        'redis.cluster.nodes[0].host=host1',
+        'redis.cluster.nodes[0].port=6379',
+        'redis.cluster.nodes[1].host=host2',
+        'redis.cluster.nodes[1].port=6379',
+      ],
+    });
+    assert.equal(containerEnv(objects).literal.get('ARBITER_REDIS_URL'), 'redis+cluster://host1:6379,host2:6379');
+    const tls = render({
+      set: [
+        'redis.mode=cluster',
+        'redis.cluster.nodes[0].host=host1',
+        'redis.cluster.nodes[0].port=6379',
+        'redis.tls.enabled=true',
+      ],
+    });
+    assert.equal(containerEnv(tls).literal.get('ARBITER_REDIS_URL'), 'rediss+cluster://host1:6379');
+    const example = render({ values: [CI_VALUES[2]!] });
+    assert.match(
+      containerEnv(example).literal.get('ARBITER_REDIS_URL') ?? '',
+      /^redis\+cluster:\/\/redis-cluster-0\.[^,]+:6379,redis-cluster-1\.[^,]+:6379,redis-cluster-2\.[^,]+:6379$/,
+    );
+  });
+
+  test('standalone: the URL as given; none: no URL at all (the embedded store)', () => {
+    const objects = render({ set: ['redis.mode=standalone', 'redis.url=redis://redis.example:6379/2'] });
+    assert.equal(containerEnv(objects).literal.get('ARBITER_REDIS_URL'), 'redis://redis.example:6379/2');
+    assert.equal(containerEnv(render()).literal.has('ARBITER_REDIS_URL'), false);
+  });
+
+  test('the password comes from a secretKeyRef, never a literal', () => {
+    const objects = render({ values: [CI_VALUES[1]!] });
+    const { env, literal } = containerEnv(objects);
+    const password = env.find((e) => e.name === 'ARBITER_REDIS_PASSWORD');
+    assert.deepEqual(password, {
+      name: 'ARBITER_REDIS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'arbiter-redis', key: 'redis-password' } },
+    });
+    assert.equal(literal.has('ARBITER_REDIS_PASSWORD'), false);
+    assert.doesNotMatch(literal.get('ARBITER_REDIS_URL') ?? '', /@/, 'no credentials in the URL');
+  });
+
+  test('the schema refuses credentials in redis.url', () => {
+    assert.match(
+      renderFails({ set: ['redis.mode=standalone', 'redis.url=redis://:hunter2@redis:6379'] }),
+      /redis\/url|\/redis\/url/,
+    );
+  });
+
+  test('several pods need shared Redis and a shared signing key', () => {
+    assert.match(renderFails({ set: ['replicaCount=3'] }), /in-memory store/);
+    assert.match(
+      renderFails({ set: ['replicaCount=3', 'redis.mode=standalone', 'redis.url=redis://r:6379'] }),
+      /signing key/,
+    );
+    assert.match(renderFails({ set: ['autoscaling.enabled=true'] }), /in-memory store/);
+  });
+});
+
+describe('secrets are referenced, never inlined', () => {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const old = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const SECRETS = {
+    redisPassword: 'redis-password-Zq8v1',
+    webhook: 'webhook-hmac-key-0123456789abcdef',
+    otlp: 'x-api-key=otlp-key-Xy7',
+    jwks: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}',
+  };
+  let objects: Manifest[];
+  before(() => {
+    objects = render({
+      values: [
+        valuesFile('inline-secrets.yaml', {
+          replicaCount: 2,
+          redis: { mode: 'standalone', url: 'redis://redis:6379', auth: { password: SECRETS.redisPassword } },
+          signing: { privateKeyPem: pem, verifyKeyPems: { 'old-key.pem': old } },
+          auth: { mode: 'jwt', jwks: { json: SECRETS.jwks } },
+          webhooks: { urls: ['https://hooks.example.com/arbiter'], secret: { value: SECRETS.webhook } },
+          otel: { endpoint: 'http://collector:4318', headers: { value: SECRETS.otlp } },
+        }),
+      ],
+    });
+  });
+
+  test('no literal env value, ConfigMap or pod template holds a key or a password', () => {
+    const visible = JSON.stringify(objects.filter((o) => o.kind !== 'Secret'));
+    for (const secret of [
+      pem.split('\n')[1]!,
+      old.split('\n')[1]!,
+      SECRETS.redisPassword,
+      SECRETS.webhook,
+      SECRETS.otlp,
+      SECRETS.jwks.slice(40, 80),
+    ]) {
+      assert.ok(!visible.includes(secret), `${secret.slice(0, 12)}… appears outside the Secret`);
+    }
+    for (const e of containerEnv(objects).env) {
+      if (e.value !== undefined)
+        assert.doesNotMatch(e.value, /BEGIN|PRIVATE KEY|password/i, `${e.name} holds a literal secret`);
+    }
+  });
+
+  test("the chart's Secret holds them, and the pod refers to it", () => {
+    const secret = get(objects, 'Secret');
+    const data = Object.fromEntries(
+      Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+    );
+    assert.equal(data['signing-key.pem'], pem);
+    assert.equal(data['old-key.pem'], old);
+    assert.equal(data['redis-password'], SECRETS.redisPassword);
+    assert.equal(data['webhook-secret'], SECRETS.webhook);
+    assert.equal(data['otlp-headers'], SECRETS.otlp);
+    assert.equal(data['jwks.json'], SECRETS.jwks);
+    const { env, literal } = containerEnv(objects);
+    for (const [name, key] of [
+      ['ARBITER_REDIS_PASSWORD', 'redis-password'],
+      ['ARBITER_WEBHOOK_SECRET', 'webhook-secret'],
+      ['OTEL_EXPORTER_OTLP_HEADERS', 'otlp-headers'],
+    ] as const) {
+      assert.deepEqual(
+        env.find((e) => e.name === name)?.valueFrom,
+        { secretKeyRef: { name: secret.metadata.name, key } },
+        name,
+      );
+    }
+    // Files: the signing key, the rotated key and the JWKS are mounted where the variables point.
+    const mounted = (path: string) => {
+      const mount = container(objects).volumeMounts.find((m: { mountPath: string }) =>
+        path.startsWith(`${m.mountPath}/`),
+      );
+      assert.ok(mount, `${path} is on a mounted volume`);
+      const volume = podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name);
+      assert.equal(volume.secret.secretName, secret.metadata.name);
+      const item = volume.secret.items.find((i: { path: string }) => `${mount.mountPath}/${i.path}` === path);
+      assert.ok(item, `${path} is an item of the Secret volume`);
+      return item.key as string;
+    };
+    assert.equal(mounted(literal.get('ARBITER_SIGNING_KEY')!), 'signing-key.pem');
+    assert.deepEqual((literal.get('ARBITER_VERIFY_KEYS') ?? '').split(':').map(mounted), ['old-key.pem']);
+    assert.equal(mounted(literal.get('ARBITER_JWKS_FILE')!), 'jwks.json');
+    assert.match(
+      deploymentOf(objects).spec.template.metadata.annotations['checksum/secret'] ?? '',
+      /^[0-9a-f]{64}$/,
+      'a change of the inline secrets rolls the pods',
+    );
+  });
+
+  test('existing Secrets: the production example mounts and references them by name', () => {
+    const prod = render({ values: [CI_VALUES[1]!] });
+    assert.equal(find(prod, 'Secret'), undefined, 'the chart renders no Secret of its own');
+    const volumes = podSpec(prod).volumes as {
+      name: string;
+      secret?: { secretName: string; items: { key: string; path: string }[] };
+    }[];
+    const signing = volumes.find((v) => v.secret?.secretName === 'arbiter-signing');
+    assert.deepEqual(
+      signing?.secret?.items.map((i) => i.key),
+      ['signing-key.pem', 'signing-key-2025-01.pem'],
+    );
+    const { env, literal } = containerEnv(prod);
+    assert.equal(literal.get('ARBITER_SIGNING_KEY'), '/etc/arbiter/keys/signing-key.pem');
+    assert.equal(literal.get('ARBITER_VERIFY_KEYS'), '/etc/arbiter/keys/verify-0.pem');
+    assert.deepEqual(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom, {
+      secretKeyRef: { name: 'arbiter-otlp', key: 'otlp-headers' },
+    });
+    assert.deepEqual(env.find((e) => e.name === 'ARBITER_WEBHOOK_SECRET')?.valueFrom, {
+      secretKeyRef: { name: 'arbiter-webhooks', key: 'webhook-secret' },
+    });
+    assert.equal(literal.get('ARBITER_JWKS_URL'), 'https://idp.example.com/.well-known/jwks.json');
+    assert.equal(literal.get('ARBITER_AUTH'), 'jwt');
+    assert.equal(
+      literal.get('OTEL_EXPORTER_OTLP_ENDPOINT'),
+      'http://otel-collector.observability.svc.cluster.local:4318',
+    );
+  });
+
+  test('the schema refuses a literal secret in extraEnv', () => {
+    assert.match(
+      renderFails({ set: ['extraEnv[0].name=ARBITER_WEBHOOK_SECRET', 'extraEnv[0].value=0123456789abcdef'] }),
+      /valueFrom/,
+    );
+  });
+});
+
+describe('policy ConfigMap: a hot reload, not a restart', () => {
+  test('the chart policy files are the ConfigMap, mounted at ARBITER_POLICY_DIR', () => {
+    const objects = render();
+    const policy = get(objects, 'ConfigMap', '-policy');
+    assert.deepEqual(Object.keys(policy.data).sort(), ['data.json', 'no_prod_drop.rego']);
+    const dir = containerEnv(objects).literal.get('ARBITER_POLICY_DIR');
+    const mount = container(objects).volumeMounts.find((m: { mountPath: string }) => m.mountPath === dir);
+    assert.equal(
+      podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name).configMap.name,
+      policy.metadata.name,
+    );
+  });
+
+  test('changing the policy leaves the pod template unchanged; changing the config changes its checksum', () => {
+    const base = render();
+    const newPolicy = render({ setString: ['policy.rego.extra\\.rego=package aarm.rules.extra'] });
+    assert.notDeepEqual(get(base, 'ConfigMap', '-policy').data, get(newPolicy, 'ConfigMap', '-policy').data);
+    assert.deepEqual(
+      deploymentOf(newPolicy).spec.template,
+      deploymentOf(base).spec.template,
+      'no restart for a policy change',
+    );
+    const newConfig = render({ set: ['config.logLevel=debug'] });
+    assert.notEqual(
+      deploymentOf(newConfig).spec.template.metadata.annotations['checksum/config'],
+      deploymentOf(base).spec.template.metadata.annotations['checksum/config'],
+    );
+  });
+
+  test('an existing ConfigMap is mounted beside (or instead of) the chart one', () => {
+    const both = render({ set: ['policy.existingConfigMap=team-rules'] });
+    assert.equal(
+      containerEnv(both).literal.get('ARBITER_POLICY_DIR'),
+      '/etc/arbiter/policy:/etc/arbiter/policy-external',
+    );
+    const only = render({ set: ['policy.existingConfigMap=team-rules', 'policy.create=false'] });
+    assert.equal(containerEnv(only).literal.get('ARBITER_POLICY_DIR'), '/etc/arbiter/policy-external');
+    assert.equal(find(only, 'ConfigMap', '-policy'), undefined);
+    assert.equal(
+      podSpec(only).volumes.find((v: { configMap?: { name: string } }) => v.configMap)?.configMap.name,
+      'team-rules',
+    );
+    assert.match(renderFails({ set: ['policy.create=false'] }), /no policy/);
+  });
+
+  test('the schema refuses a policy file name that is neither .rego nor data.json/yaml', () => {
+    assert.match(renderFails({ setString: ['policy.rego.notes\\.txt=hello'] }), /'notes\.txt' does not match pattern/);
+  });
+});
+
+describe('optional objects', () => {
+  test('defaults: no HPA, PDB, NetworkPolicy or ServiceMonitor', () => {
+    const kinds = render().map((o) => o.kind);
+    for (const kind of [
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'NetworkPolicy',
+      'ServiceMonitor',
+      'Secret',
+    ]) {
+      assert.ok(!kinds.includes(kind), `${kind} is off by default`);
+    }
+    assert.deepEqual(kinds.sort(), ['ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+  });
+
+  test('production: HPA (and no fixed replicas), PDB, NetworkPolicy, ServiceMonitor', () => {
+    const objects = render({ values: [CI_VALUES[1]!] });
+    const hpa = get(objects, 'HorizontalPodAutoscaler');
+    assert.equal(hpa.apiVersion, 'autoscaling/v2');
+    assert.deepEqual(hpa.spec.scaleTargetRef, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deploymentOf(objects).metadata.name,
+    });
+    assert.equal(hpa.spec.minReplicas, 3);
+    assert.equal(deploymentOf(objects).spec.replicas, undefined, 'the HPA owns the replica count');
+    const pdb = get(objects, 'PodDisruptionBudget');
+    assert.equal(pdb.spec.minAvailable, 2);
+    assert.deepEqual(pdb.spec.selector.matchLabels, deploymentOf(objects).spec.selector.matchLabels);
+    const monitor = get(objects, 'ServiceMonitor');
+    assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+    assert.deepEqual(monitor.spec.endpoints[0].path, '/metrics');
+    assert.equal(monitor.metadata.labels?.release, 'prometheus');
+  });
+
+  test('each optional object appears when enabled alone', () => {
+    const multi = ['redis.mode=standalone', 'redis.url=redis://r:6379', 'signing.existingSecret=keys'];
+    assert.ok(find(render({ set: [...multi, 'autoscaling.enabled=true'] }), 'HorizontalPodAutoscaler'));
+    assert.ok(find(render({ set: ['podDisruptionBudget.enabled=true'] }), 'PodDisruptionBudget'));
+    assert.ok(find(render({ set: ['networkPolicy.enabled=true'] }), 'NetworkPolicy'));
+    assert.ok(find(render({ set: ['serviceMonitor.enabled=true'] }), 'ServiceMonitor'));
+    assert.equal(
+      get(render({ set: ['podDisruptionBudget.enabled=true'] }), 'PodDisruptionBudget').spec.maxUnavailable,
+      1,
+    );
+  });
+
+  test('NetworkPolicy: ingress from the configured peers, egress to DNS, Redis, the collector, the JWKS URL and webhooks', () => {
+    const policy = get(render({ values: [CI_VALUES[1]!] }), 'NetworkPolicy');
+    assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+    const ingress = policy.spec.ingress[0];
+    assert.deepEqual(ingress.ports, [{ port: 'http', protocol: 'TCP' }]);
+    assert.equal(ingress.from.length, 3, 'gateways, approvals UI, monitoring');
+    const egressPorts = policy.spec.egress.map((r: { ports: { port: number; protocol: string }[] }) =>
+      r.ports.map((p) => `${p.port}/${p.protocol}`).join(','),
+    );
+    assert.deepEqual(egressPorts, ['53/UDP,53/TCP', '6379/TCP,26379/TCP', '4318/TCP', '443/TCP', '443/TCP']);
+    assert.deepEqual(policy.spec.egress[3].to, [{ ipBlock: { cidr: '203.0.113.0/24' } }]);
+    // Without Redis, a collector, JWT or webhooks only DNS is let out.
+    const minimal = get(render({ set: ['networkPolicy.enabled=true'] }), 'NetworkPolicy');
+    assert.equal(minimal.spec.egress.length, 1);
+    assert.equal(minimal.spec.ingress[0].from, undefined, 'no peers listed: the port is open to any source');
+  });
+});
+
+describe('values schema', () => {
+  test('helm template --set replicaCount=abc fails', () => {
+    assert.match(renderFails({ set: ['replicaCount=abc'] }), /replicaCount.*(integer|string)/s);
+  });
+
+  test('enums, ranges, unknown keys and URL forms are checked', () => {
+    assert.match(renderFails({ set: ['auth.mode=maybe'] }), /auth\/mode/);
+    assert.match(renderFails({ set: ['auth.mode=false'] }), /auth\/mode/, 'an unquoted off is a YAML boolean');
+    assert.match(renderFails({ set: ['redis.mode=replicated'] }), /redis\/mode/);
+    assert.match(renderFails({ set: ['redis.shards=0'] }), /redis\/shards/);
+    assert.match(renderFails({ set: ['config.historySize=5000'] }), /config\/historySize/);
+    assert.match(renderFails({ set: ['otel.protocol=grpc'] }), /otel\/protocol/);
+    assert.match(renderFails({ set: ['securityContext.runAsUser=0'] }), /runAsUser/);
+    assert.match(renderFails({ set: ['replicaCuont=2'] }), /replicaCuont/);
+    assert.match(renderFails({ set: ['redis.sentinel.extra=1'] }), /extra/);
+    assert.match(renderFails({ set: ['webhooks.urls[0]=ftp://x'] }), /webhooks\/urls/);
+  });
+
+  test('combinations the schema cannot express stop the render with a message', () => {
+    assert.match(renderFails({ set: ['auth.mode=jwt'] }), /exactly one of auth.jwksUrl and auth.jwks/);
+    assert.match(renderFails({ set: ['webhooks.urls[0]=https://h.example'] }), /webhooks.secret/);
+    assert.match(renderFails({ set: ['redis.mode=sentinel'] }), /redis.sentinel.sentinels/);
+    assert.match(renderFails({ set: ['redis.mode=standalone', 'redis.url=rediss://r:6379'] }), /tls/);
+    assert.match(renderFails({ set: ['probes.startup.failureThreshold=5'] }), /compileTimeoutMs/);
+  });
+});
+
+describe('README and values stay in step', () => {
+  test('every leaf of values.yaml is a row of the README table, generated from values.yaml', () => {
+    const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+    const table = readmeTable(readme);
+    assert.ok(table, 'the README has the generated table');
+    const inReadme = new Set([...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]));
+    for (const row of valueRows())
+      assert.ok(inReadme.has(row.key), `${row.key} is missing from charts/arbiter/README.md`);
+    assert.equal(
+      table,
+      valuesTable(),
+      'the README table is out of date: run node --import tsx test/chart/values-table.ts --write',
+    );
+  });
+
+  test('values.yaml and values.schema.json describe the same keys', () => {
+    assert.deepEqual(
+      valueRows()
+        .map((r) => r.key)
+        .sort(),
+      schemaLeaves().sort(),
+    );
+  });
+
+  test('every variable config.ts reads is set by the chart, or knowingly left to extraEnv', () => {
+    const NOT_EXPOSED: Record<string, string> = {
+      ARBITER_OPA: 'set by the image (/usr/local/bin/opa)',
+      OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'otel.protocol covers both signals; extraEnv for a different one',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'otel.protocol covers both signals; extraEnv for a different one',
+      OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'otel.headers covers both signals; extraEnv (valueFrom) for separate ones',
+    };
+    const source = readFileSync(join(ROOT, 'services', 'decision', 'src', 'config.ts'), 'utf8');
+    const schemaBlock = source.slice(source.indexOf('const EnvSchema'), source.indexOf('export interface Config'));
+    const variables = [...new Set([...schemaBlock.matchAll(/^\s+((?:ARBITER|OTEL)_[A-Z0-9_]+):/gm)].map((m) => m[1]!))];
+    assert.ok(variables.length > 30, 'config.ts was read');
+    const templates = ['configmap.yaml', 'deployment.yaml']
+      .map((f) => readFileSync(join(CHART_DIR, 'templates', f), 'utf8'))
+      .join('\n');
+    for (const name of variables) {
+      assert.ok(
+        templates.includes(`${name}:`) || templates.includes(`name: ${name}`) || name in NOT_EXPOSED,
+        `config.ts reads ${name}: expose it in charts/arbiter (values.yaml, configmap.yaml) or list it in NOT_EXPOSED with why`,
+      );
+    }
+  });
+});
+
+test('the image and the chart agree: UID, port, entrypoint', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const objects = render();
+  const uid = /^ARG ARBITER_UID=(\d+)$/m.exec(dockerfile)?.[1];
+  assert.equal(Number(uid), podSpec(objects).securityContext.runAsUser, 'the image user is the chart runAsUser');
+  assert.match(dockerfile, /^USER \$\{ARBITER_UID\}:\$\{ARBITER_UID\}$/m);
+  assert.equal(Number(/^EXPOSE (\d+)$/m.exec(dockerfile)?.[1]), container(objects).ports[0].containerPort);
+  assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/services\/decision\/src\/cli\/main\.js"\]$/m);
+  assert.deepEqual(container(objects).args, ['serve']);
+  assert.equal(container(objects).command, undefined, 'the image entrypoint runs');
+  assert.match(dockerfile, /ARBITER_OPA=\/usr\/local\/bin\/opa/);
+  assert.match(dockerfile, /^COPY --from=opa \/opa \/usr\/local\/bin\/opa$/m);
+});
+
+test('the pinned helm is the one in use', () => {
+  assert.match(helm(['version', '--short']).stdout, /^v3\.22\.0/);
+  assert.ok(HELM.startsWith(ROOT));
+});
