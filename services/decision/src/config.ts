@@ -59,6 +59,7 @@ const EnvSchema = z.object({
   ARBITER_HISTORY_SIZE: intFrom(1, 1000, 20),
   ARBITER_SESSION_TTL_S: intFrom(60, 30 * 24 * 3600, 24 * 3600),
   ARBITER_COMMIT_RETRIES: intFrom(1, 100, 8),
+  ARBITER_CAPABILITY_TTL_S: intFrom(1, 3600, 60),
   ARBITER_WEBHOOK_URLS: z.string().optional(),
   ARBITER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   ARBITER_WEBHOOK_TIMEOUT_MS: intFrom(100, 60_000, 5000),
@@ -129,6 +130,8 @@ export interface Config {
   webhooks: { urls: string[]; secret: string; timeoutMs: number; maxAttempts: number } | undefined;
   expirySweepMs: number;
   commitRetries: number;
+  /** ARBITER_CAPABILITY_TTL_S: lifetime of the capability of an ALLOW/MODIFY (capabilities/). */
+  capabilityTtlSeconds: number;
   logLevel: z.infer<typeof EnvSchema>['ARBITER_LOG_LEVEL'];
   otel: { tracesEndpoint: string | undefined; protocol: 'http/json' | 'http/protobuf'; serviceName: string };
 }
@@ -260,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     expirySweepMs: e.ARBITER_EXPIRY_SWEEP_MS,
     commitRetries: e.ARBITER_COMMIT_RETRIES,
+    capabilityTtlSeconds: e.ARBITER_CAPABILITY_TTL_S,
     logLevel: e.ARBITER_LOG_LEVEL,
     otel: {
       tracesEndpoint,

@@ -16,6 +16,7 @@
  *   answer     only after the commit: the PEP never hears of a decision we could lose
  */
 import { context as otelContext, isSpanContextValid, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { grantCapability, type GrantedCapability } from './capabilities/grant.js';
 import { higher, toolClassification } from './context/classify.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
@@ -51,6 +52,8 @@ export interface DecideDeps {
   producer: Producer;
   historySize: number;
   commitRetries: number;
+  /** ARBITER_CAPABILITY_TTL_S. */
+  capabilityTtlSeconds: number;
 }
 
 export interface DecideResponse {
@@ -60,6 +63,8 @@ export interface DecideResponse {
   parameters?: Record<string, unknown>;
   approval?: { id: string; expires_at: string };
   deferral?: { id: string; expires_at: string; context_needed: string[] };
+  /** ALLOW and MODIFY: the capability token for exactly this action (AARM R9). */
+  capability?: string;
   receipt: { id: string; hash: string };
   policy: { revision: string; hash: string };
 }
@@ -155,6 +160,19 @@ async function decideInSpan(
     // receipt
     const receiptId = newId('rcpt', tag);
     const pending = pendingRecord(step, enforcement, version, receiptId, input);
+    const capability = await grantCapability(deps, {
+      decision: enforcement.decision,
+      ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
+      tenant: meta.tenant,
+      sessionId: meta.id,
+      actionId: action.id,
+      tool: action.tool,
+      ...(action.operation !== undefined && { operation: action.operation }),
+      parametersHash: action.parametersHash,
+      ...(enforcement.parameters && { modifiedParameters: enforcement.parameters }),
+      receiptId,
+      now,
+    });
     const receipt = await metrics.stage('sign', () =>
       signReceipt(
         receiptBody({
@@ -167,12 +185,13 @@ async function decideInSpan(
           trace,
           input,
           policyResult,
+          capability,
         }),
         deps.signingKey,
       ),
     );
     const hash = receiptHash(receipt);
-    const response = answer(action, enforcement, receipt, hash, version, pending);
+    const response = answer(action, enforcement, receipt, hash, version, pending, capability);
 
     // commit
     const result = await metrics.stage('commit', () =>
@@ -405,6 +424,7 @@ function receiptBody(args: {
   trace: { traceId: string; spanId: string } | undefined;
   input: Record<string, unknown> | undefined;
   policyResult: unknown;
+  capability: GrantedCapability | undefined;
 }): ReceiptBody {
   const { step, enforcement, version, pending } = args;
   const masked = receiptAction(step.action, step.masking);
@@ -438,6 +458,7 @@ function receiptBody(args: {
       input: { ...args.input, action: { ...(args.input.action as object), parameters: masked.parameters } },
       result: args.policyResult,
     }),
+    ...(args.capability && { capability: args.capability.receipt }),
   };
 }
 
@@ -448,6 +469,7 @@ function answer(
   hash: string,
   version: PolicyVersion,
   pending: PendingRecord | undefined,
+  capability: GrantedCapability | undefined,
 ): DecideResponse {
   return {
     decision: enforcement.decision,
@@ -458,6 +480,7 @@ function answer(
     ...(pending?.kind === 'deferral' && {
       deferral: { id: pending.id, expires_at: pending.expires_at, context_needed: pending.context_needed ?? [] },
     }),
+    ...(capability && { capability: capability.token }),
     receipt: { id: receipt.receipt_id, hash },
     policy: { revision: version.revision, hash: version.hash },
   };

@@ -10,12 +10,20 @@ import type { Config } from './config.js';
 import { MemorySessionStore } from './context/memory.js';
 import { RedisSessionStore } from './context/redis.js';
 import type { SessionStore } from './context/types.js';
+import type { CapabilityCheckEvent } from './capabilities/http.js';
 import { createApp } from './http/app.js';
 import { startExpirySweeper } from './enforce/pending.js';
 import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
 import { createWebhookNotifier, NO_NOTIFIER, type Notifier } from './notify/webhooks.js';
 import { PolicyEngine } from './policy/engine.js';
-import { generateSigningKey, loadSigningKey, publicJwk, publicKeyFromPem, type SigningKey } from './receipts/keys.js';
+import {
+  generateSigningKey,
+  loadSigningKey,
+  publicJwk,
+  publicKeyFromPem,
+  publicKeysFromJwks,
+  type SigningKey,
+} from './receipts/keys.js';
 import { createReceiptExporter, type ReceiptExporter } from './telemetry/exporter.js';
 import { Metrics } from './telemetry/metrics.js';
 import { setupTracing } from './telemetry/tracing.js';
@@ -121,6 +129,11 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     producer: config.instance,
     historySize: config.historySize,
     commitRetries: config.commitRetries,
+    capabilityTtlSeconds: config.capabilityTtlSeconds,
+    capabilityKeys: publicKeysFromJwks(jwks),
+    redemptions: { redeem: (jti: string, expiresAtMs: number) => store.redeemCapability(jti, expiresAtMs) },
+    // AARM R9 "credential usage logged": every check, never the token itself.
+    onCapabilityCheck: (event: CapabilityCheckEvent) => logger.info(event, 'capability checked'),
     maxBodyBytes: config.maxBodyBytes,
     jwks,
     exportBacklog: () => backlog,

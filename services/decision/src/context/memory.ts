@@ -4,6 +4,7 @@
  * lifecycle cannot tell them apart.
  */
 import { EventEmitter } from 'node:events';
+import { MemoryCapabilityRedemptions } from '../capabilities/redemptions.js';
 import type { Outbox, OutboxEntry } from '../receipts/outbox.js';
 import type { Receipt } from '../receipts/types.js';
 import { tagOfId } from './ids.js';
@@ -80,6 +81,7 @@ export class MemorySessionStore implements SessionStore {
   /** Pending record id → its tenant and expiry, while it is pending. */
   private readonly pendingIndex = new Map<string, { tenant: string; kind: PendingRecord['kind']; expiresAt: number }>();
   private readonly events = new EventEmitter().setMaxListeners(0);
+  private readonly redemptions: MemoryCapabilityRedemptions;
 
   constructor(
     private readonly ttlSeconds: number,
@@ -87,6 +89,11 @@ export class MemorySessionStore implements SessionStore {
     options: { outbox?: boolean } = {},
   ) {
     this.outbox = options.outbox ? new MemoryOutbox(now) : undefined;
+    this.redemptions = new MemoryCapabilityRedemptions(now);
+  }
+
+  redeemCapability(jti: string, expiresAtMs: number): Promise<'first' | 'again'> {
+    return this.redemptions.redeem(jti, expiresAtMs);
   }
 
   private live(tag: string): MemorySession | undefined {

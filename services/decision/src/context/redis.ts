@@ -414,6 +414,14 @@ export class RedisSessionStore implements SessionStore {
     return tag === '*' ? 'ambiguous' : tag;
   }
 
+  async redeemCapability(jti: string, expiresAtMs: number): Promise<'first' | 'again'> {
+    // PX (relative to this host's clock, the one verification used), not PXAT (the Redis host's clock).
+    const ttlMs = Math.max(1000, Math.ceil(expiresAtMs - Date.now()));
+    const key = `${this.options.prefix}cap:${jti}`;
+    const set = await this.call('redeemCapability', () => this.redis.set(key, '1', 'PX', ttlMs, 'NX'));
+    return set === 'OK' ? 'first' : 'again';
+  }
+
   async addRevocation(revocation: Revocation): Promise<void> {
     const value = JSON.stringify(revocation);
     const fields = revocationFields(revocation).flatMap((f) => [f, value]);

@@ -108,6 +108,8 @@ export interface PendingRecord {
     parameters?: Record<string, unknown>;
     receipt_id: string;
     at: string;
+    /** ALLOW or MODIFY: the capability token for the action (AARM R9). */
+    capability?: string;
   };
 }
 
@@ -179,6 +181,11 @@ export interface SessionStore {
   /** The tag of the session where a caller-chosen action id was decided; 'ambiguous' if in several. */
   findActionSession(tenant: string, actionId: string): Promise<string | 'ambiguous' | undefined>;
   addRevocation(revocation: Revocation): Promise<void>;
+  /**
+   * Capabilities (capabilities/redemptions.ts): records a capability's jti as used until
+   * expiresAtMs. Atomic: of concurrent calls for one jti, on any replica, exactly one gets 'first'.
+   */
+  redeemCapability(jti: string, expiresAtMs: number): Promise<'first' | 'again'>;
   /** A tenant's approvals or deferrals that are still pending, soonest to expire first. */
   listPending(tenant: string, kind: PendingRecord['kind'], limit: number): Promise<PendingRecord[]>;
   /** Ids of pending records whose expiry is at or before `nowMs` (for the expiry sweeper). */

@@ -8,6 +8,7 @@
  */
 import { newId, tagOfId } from '../context/ids.js';
 import type { ActionRecord, PendingRecord, SessionState, SessionSummary } from '../context/types.js';
+import { grantCapability } from '../capabilities/grant.js';
 import type { DecideDeps } from '../decide.js';
 import { ArbiterError } from '../errors.js';
 import type { Caller } from '../intercept/agent.js';
@@ -29,7 +30,13 @@ export function pendingView(record: PendingRecord, now: Date) {
   const expired = record.status === 'pending' && Date.parse(record.expires_at) <= now.getTime();
   const status = expired ? 'expired' : record.status;
   const decision = expired ? 'DENY' : record.final?.decision;
-  return { ...shown, status, ...(decision !== undefined && { decision }) };
+  const capability = expired ? undefined : record.final?.capability;
+  return {
+    ...shown,
+    status,
+    ...(decision !== undefined && { decision }),
+    ...(capability !== undefined && { capability }),
+  };
 }
 
 export function requestedEvent(record: PendingRecord): WebhookEvent {
@@ -129,10 +136,33 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
     const now = deps.clock();
     const receiptId = newId('rcpt', tag);
     const change = step(state.pending, state, now);
+    const closing = change.record.status === 'pending' ? undefined : change.record.final;
+    const capability =
+      closing &&
+      (await grantCapability(deps, {
+        decision: closing.decision,
+        ...(change.record.identity.agent !== undefined && { agent: change.record.identity.agent }),
+        tenant: change.record.tenant,
+        sessionId: change.record.session_id,
+        actionId: change.record.action.id,
+        tool: change.record.action.tool,
+        ...(change.record.action.operation !== undefined && { operation: change.record.action.operation }),
+        parametersHash: change.record.action.parameters_hash,
+        ...(closing.parameters && { modifiedParameters: closing.parameters }),
+        receiptId,
+        now,
+      }));
     const record =
       change.record.status === 'pending'
         ? change.record
-        : { ...change.record, final: change.record.final && { ...change.record.final, receipt_id: receiptId } };
+        : {
+            ...change.record,
+            final: change.record.final && {
+              ...change.record.final,
+              receipt_id: receiptId,
+              ...(capability && { capability: capability.token }),
+            },
+          };
     const body: ReceiptBody = {
       ...receiptHeader({
         receiptId,
@@ -154,6 +184,7 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
       context_hash: hashOf(record.context),
       decision: change.decision,
       reasons: change.reasons,
+      ...(capability && { capability: capability.receipt }),
       policy: { ...record.policy, path: ENTRYPOINT },
       ...(record.kind === 'approval'
         ? { approval: { ...change.block, id: record.id, expires_at: record.expires_at, status: record.status } }

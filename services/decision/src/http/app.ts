@@ -8,6 +8,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { verifyCapabilityRequest, type CapabilityVerifyDeps } from '../capabilities/http.js';
 import { sessionTag } from '../context/ids.js';
 import { decide, type DecideDeps } from '../decide.js';
 import { expire, MAX_WAIT_SECONDS, pendingView, resolveDeferral, vote, waitForChange } from '../enforce/pending.js';
@@ -18,7 +19,7 @@ import type { Role } from '../intercept/identity.js';
 import type { Jwks } from '../receipts/keys.js';
 import { OpenSessionSchema, OutcomeSchema, openSession, recordOutcome, sessionView } from '../sessions.js';
 
-export interface AppDeps extends DecideDeps {
+export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
   logger: Logger;
   maxBodyBytes: number;
   jwks: Jwks;
@@ -159,6 +160,10 @@ export function createApp(deps: AppDeps): express.Express {
     const request = await metrics.stage('validate', () => parseBody(DecideRequestSchema, req.body));
     const parent = traceContext.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
     res.json(await decide(deps, caller(res), request, parent));
+  });
+  // AARM R9: the tool, or its gateway, checks a capability and (redeem: true) uses it up.
+  app.post('/v1/capabilities/verify', allow('pep', 'admin'), async (req, res) => {
+    res.json(await verifyCapabilityRequest(deps, req.body, caller(res)));
   });
   app.post('/v1/actions/:id/outcome', allow('pep', 'admin'), async (req, res) => {
     res.json(await recordOutcome(deps, caller(res), String(req.params.id), parseBody(OutcomeSchema, req.body)));

@@ -7,6 +7,8 @@
  *   "seq": 3, "prev_hash": "sha256:…", "decision": "DENY", …,
  *   "signature": { "alg": "EdDSA", "kid": "…", "value": "base64url" } }
  */
+import type { ReceiptCapability } from '../capabilities/grant.js';
+
 export type Decision = 'ALLOW' | 'DENY' | 'MODIFY' | 'STEP_UP' | 'DEFER';
 export const DECISIONS: readonly Decision[] = ['ALLOW', 'DENY', 'MODIFY', 'STEP_UP', 'DEFER'];
 
@@ -130,6 +132,8 @@ export interface ReceiptBody {
   approval?: ReceiptApproval;
   deferral?: ReceiptDeferral;
   outcome?: ReceiptOutcome;
+  /** ALLOW/MODIFY decisions, and approvals or deferrals closed in ALLOW/MODIFY: the capability granted (never the token). */
+  capability?: ReceiptCapability;
   /** Kind "decision", when policy ran: the input it evaluated, parameters masked as in `action`. */
   input?: unknown;
   /** Kind "decision", when policy ran: what `data.aarm.decision` returned. */
