@@ -61,7 +61,9 @@ interface Row {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const fixture = JSON.parse(readFileSync(join(here, '..', 'test', 'fixtures', 'drift', 'sessions.json'), 'utf8')) as Fixture;
+const fixture = JSON.parse(
+  readFileSync(join(here, '..', 'test', 'fixtures', 'drift', 'sessions.json'), 'utf8'),
+) as Fixture;
 const alpha = process.env.BENCH_DRIFT_ALPHA ? Number(process.env.BENCH_DRIFT_ALPHA) : DEFAULT_EMA_ALPHA;
 const provider = createHashedNgramProvider();
 
@@ -102,7 +104,10 @@ for (const agent of fixture.agents) {
   }
 }
 const profiles = [...new Set(fixture.agents.map((a) => a.profile))];
-const scopes: [string, Row[]][] = [...profiles.map((p): [string, Row[]] => [p, rows.filter((r) => r.profile === p)]), ['overall', rows]];
+const scopes: [string, Row[]][] = [
+  ...profiles.map((p): [string, Row[]] => [p, rows.filter((r) => r.profile === p)]),
+  ['overall', rows],
+];
 
 // ---------------------------------------------------------------------------
 // Statistics
@@ -119,7 +124,17 @@ function quantile(sorted: number[], q: number): number {
 function describe(values: number[]): string {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return [s.length, s[0]!, quantile(s, 0.1), quantile(s, 0.25), quantile(s, 0.5), quantile(s, 0.75), quantile(s, 0.9), s[s.length - 1]!, mean]
+  return [
+    s.length,
+    s[0]!,
+    quantile(s, 0.1),
+    quantile(s, 0.25),
+    quantile(s, 0.5),
+    quantile(s, 0.75),
+    quantile(s, 0.9),
+    s[s.length - 1]!,
+    mean,
+  ]
     .map((x, i) => (i === 0 ? lpad(x, 4) : lpad(f3(x), 6)))
     .join(' ');
 }
@@ -154,7 +169,11 @@ const balanced = (c: Confusion) => (recall(c) + specificity(c)) / 2;
 /** The threshold t (flag when d > t) with the highest balanced accuracy; t is a midpoint between observed distances, the lowest on ties. */
 function bestThreshold(items: Row[]): { t: number; c: Confusion } {
   const values = [...new Set(items.map((r) => r.d))].sort((a, b) => a - b);
-  const candidates = [values[0]! - 0.001, ...values.slice(0, -1).map((v, i) => (v + values[i + 1]!) / 2), values[values.length - 1]!];
+  const candidates = [
+    values[0]! - 0.001,
+    ...values.slice(0, -1).map((v, i) => (v + values[i + 1]!) / 2),
+    values[values.length - 1]!,
+  ];
   let best = { t: candidates[0]!, c: confusion([]), ba: -1 };
   for (const t of candidates) {
     const c = confusion(items.map((r) => ({ flagged: r.d > t, drift: r.label === 'drift' })));
@@ -199,10 +218,15 @@ const below = rows.filter((r) => r.d < 0.4).length;
 if (below > 0) console.log(`(below 0.40: ${below})`);
 
 console.log('\n## Best single distance threshold (flag when d > t; maximum balanced accuracy)');
-console.log(`${pad('profile', 17)} ${lpad('n', 4)} ${lpad('AUC', 6)} ${lpad('t', 6)} ${lpad('bal.acc', 8)} ${lpad('recall', 7)} ${lpad('spec.', 7)}`);
+console.log(
+  `${pad('profile', 17)} ${lpad('n', 4)} ${lpad('AUC', 6)} ${lpad('t', 6)} ${lpad('bal.acc', 8)} ${lpad('recall', 7)} ${lpad('spec.', 7)}`,
+);
 for (const [name, items] of scopes) {
   const { t, c } = bestThreshold(items);
-  const a = auc(items.filter((r) => r.label === 'drift').map((r) => r.d), items.filter((r) => r.label === 'on_task').map((r) => r.d));
+  const a = auc(
+    items.filter((r) => r.label === 'drift').map((r) => r.d),
+    items.filter((r) => r.label === 'on_task').map((r) => r.d),
+  );
   console.log(
     `${pad(name, 17)} ${lpad(items.length, 4)} ${lpad(f3(a), 6)} ${lpad(f3(t), 6)} ${lpad(f3(balanced(c)), 8)} ${lpad(f3(recall(c)), 7)} ${lpad(f3(specificity(c)), 7)}`,
   );
@@ -248,7 +272,8 @@ for (const name of profiles) {
   synthetic.set(name, { onTask: onTaskRuns, creep: creepRuns });
 }
 
-const flagBoth = (p: DriftProfile, st: DriftState) => st.distance > p.distance_threshold || st.cumulative > p.cumulative_threshold;
+const flagBoth = (p: DriftProfile, st: DriftState) =>
+  st.distance > p.distance_threshold || st.cumulative > p.cumulative_threshold;
 function longSession(name: string, p: DriftProfile) {
   const s = synthetic.get(name)!;
   let flaggedActions = 0;
@@ -311,17 +336,26 @@ function derive(train: Row[]): Derivation {
     const cums: number[] = [];
     for (let i = 0; i < DERIVE_RUNS; i++) {
       let st: DriftState | undefined;
-      for (let j = 0; j < LONG_LENGTH; j++) cums.push((st = updateDrift(st, pool[Math.floor(random() * pool.length)]!, alpha)).cumulative);
+      for (let j = 0; j < LONG_LENGTH; j++)
+        cums.push((st = updateDrift(st, pool[Math.floor(random() * pool.length)]!, alpha)).cumulative);
     }
     cumsOf.set(name, cums);
   }
   for (const name of [...profiles, DEFAULT_DRIFT_PROFILE]) {
     const members = name === DEFAULT_DRIFT_PROFILE ? profiles : [name];
-    const maxOnTask = Math.max(...train.filter((r) => members.includes(r.profile) && r.label === 'on_task').map((r) => r.d));
+    const maxOnTask = Math.max(
+      ...train.filter((r) => members.includes(r.profile) && r.label === 'on_task').map((r) => r.d),
+    );
     const cums = members.flatMap((m) => cumsOf.get(m)!).sort((a, b) => a - b);
     const p99 = cums[Math.min(cums.length - 1, Math.ceil(0.99 * cums.length) - 1)]!;
     const td = Math.max(ceil2(pooledBest), ceil2(maxOnTask));
-    out[name] = { distance_threshold: td, cumulative_threshold: Math.min(td, ceil2(p99)), action: profileOf(name).action, maxOnTask, p99 };
+    out[name] = {
+      distance_threshold: td,
+      cumulative_threshold: Math.min(td, ceil2(p99)),
+      action: profileOf(name).action,
+      maxOnTask,
+      p99,
+    };
   }
   return { pooledBest, profiles: out };
 }
@@ -329,19 +363,29 @@ const derived = derive(rows);
 const suggested = derived.profiles;
 console.log('\n## Suggested thresholds (derivation: see the comment in this file and docs/drift.md)');
 console.log(`pooled best single distance threshold: ${f3(derived.pooledBest)}`);
-console.log(`${pad('profile', 17)} ${lpad('max on-task d', 13)} ${lpad('p99 long cum', 12)} | ${lpad('dist.t', 6)} ${lpad('cum.t', 6)}`);
+console.log(
+  `${pad('profile', 17)} ${lpad('max on-task d', 13)} ${lpad('p99 long cum', 12)} | ${lpad('dist.t', 6)} ${lpad('cum.t', 6)}`,
+);
 for (const [name, p] of Object.entries(suggested)) {
-  console.log(`${pad(name, 17)} ${lpad(f3(p.maxOnTask), 13)} ${lpad(f3(p.p99), 12)} | ${lpad(p.distance_threshold.toFixed(2), 6)} ${lpad(p.cumulative_threshold.toFixed(2), 6)}`);
+  console.log(
+    `${pad(name, 17)} ${lpad(f3(p.maxOnTask), 13)} ${lpad(f3(p.p99), 12)} | ${lpad(p.distance_threshold.toFixed(2), 6)} ${lpad(p.cumulative_threshold.toFixed(2), 6)}`,
+  );
 }
 const drifted = [...profiles, DEFAULT_DRIFT_PROFILE].filter(
   (n) =>
     suggested[n]!.distance_threshold !== profileOf(n).distance_threshold ||
     suggested[n]!.cumulative_threshold !== profileOf(n).cumulative_threshold,
 );
-console.log(drifted.length === 0 ? 'DEFAULT_DRIFT_PROFILES matches the derivation.' : `DEFAULT_DRIFT_PROFILES differs from the derivation for: ${drifted.join(', ')}`);
+console.log(
+  drifted.length === 0
+    ? 'DEFAULT_DRIFT_PROFILES matches the derivation.'
+    : `DEFAULT_DRIFT_PROFILES differs from the derivation for: ${drifted.join(', ')}`,
+);
 
 console.log('\n## At the default profiles (DEFAULT_DRIFT_PROFILES)');
-console.log('rule "distance": d > distance_threshold; rule "both": d > distance_threshold OR cumulative > cumulative_threshold');
+console.log(
+  'rule "distance": d > distance_threshold; rule "both": d > distance_threshold OR cumulative > cumulative_threshold',
+);
 console.log(
   `${pad('profile', 17)} ${lpad('dist.t', 6)} ${lpad('cum.t', 6)} | ${pad('rule', 8)} ${lpad('prec.', 6)} ${lpad('recall', 6)} ${lpad('acc.', 6)} ${lpad('bal.acc', 7)} ${lpad('FP', 3)} ${lpad('FN', 3)}`,
 );
@@ -364,7 +408,9 @@ for (const [name, items] of scopes) {
   }
 }
 
-console.log('\n## Sequences step by step (d / ema / cumulative; * = labelled drift; D = d over, C = cumulative over the profile)');
+console.log(
+  '\n## Sequences step by step (d / ema / cumulative; * = labelled drift; D = d over, C = cumulative over the profile)',
+);
 for (const agent of fixture.agents) {
   const p = profileOf(agent.profile);
   for (const sequence of agent.sequences) {
@@ -373,13 +419,17 @@ for (const agent of fixture.agents) {
     for (const r of steps) {
       const v = evaluateDrift(p, r.state);
       const flags = `${v.by.includes('distance') ? 'D' : '.'}${v.by.includes('cumulative') ? 'C' : '.'}`;
-      console.log(`  ${lpad(r.step, 2)} ${pad(r.tool, 32)} ${r.label === 'drift' ? '*' : ' '} ${f3(r.d)} ${f3(r.state.ema)} ${f3(r.state.cumulative)} ${flags}`);
+      console.log(
+        `  ${lpad(r.step, 2)} ${pad(r.tool, 32)} ${r.label === 'drift' ? '*' : ' '} ${f3(r.d)} ${f3(r.state.ema)} ${f3(r.state.cumulative)} ${flags}`,
+      );
     }
   }
 }
 
 console.log('\n## Sequence outcomes at the default profiles (first flagged step; - = never)');
-console.log(`${pad('sequence', 28)} ${pad('type', 8)} ${lpad('first drift', 11)} ${lpad('by d', 5)} ${lpad('by cum', 6)} ${lpad('max d', 6)}  verdict`);
+console.log(
+  `${pad('sequence', 28)} ${pad('type', 8)} ${lpad('first drift', 11)} ${lpad('by d', 5)} ${lpad('by cum', 6)} ${lpad('max d', 6)}  verdict`,
+);
 const verdicts: Record<string, { ok: number; total: number }> = {};
 for (const agent of fixture.agents) {
   const p = profileOf(agent.profile);
@@ -409,7 +459,9 @@ for (const agent of fixture.agents) {
     v.total++;
     if (ok) v.ok++;
     const last = steps[steps.length - 1]!.state;
-    console.log(`${pad(sequence.name, 28)} ${pad(sequence.type, 8)} ${lpad(firstDrift ?? '-', 11)} ${lpad(byD ?? '-', 5)} ${lpad(byC ?? '-', 6)} ${lpad(f3(last.max), 6)}  ${verdict}`);
+    console.log(
+      `${pad(sequence.name, 28)} ${pad(sequence.type, 8)} ${lpad(firstDrift ?? '-', 11)} ${lpad(byD ?? '-', 5)} ${lpad(byC ?? '-', 6)} ${lpad(f3(last.max), 6)}  ${verdict}`,
+    );
   }
 }
 for (const [type, v] of Object.entries(verdicts)) console.log(`${pad(type, 8)} ${v.ok}/${v.total} as expected`);
@@ -433,25 +485,37 @@ console.log('\n## Leave-one-sequence-out (each sequence judged with thresholds d
       const o = (outcome[sequence.type] ??= { ok: 0, total: 0 });
       o.total++;
       if (ok) o.ok++;
-      else misses.push(`${sequence.name} (${sequence.type}, thresholds ${fold.distance_threshold}/${fold.cumulative_threshold}): ${first < 0 ? 'never flagged' : `flagged at step ${first + 1}`}`);
+      else
+        misses.push(
+          `${sequence.name} (${sequence.type}, thresholds ${fold.distance_threshold}/${fold.cumulative_threshold}): ${first < 0 ? 'never flagged' : `flagged at step ${first + 1}`}`,
+        );
     }
   }
   const c = confusion(items);
-  console.log(`held-out actions: precision ${f3(precision(c))} recall ${f3(recall(c))} accuracy ${f3(accuracy(c))} balanced ${f3(balanced(c))} (FP ${c.fp}, FN ${c.fn})`);
-  for (const [type, o] of Object.entries(outcome)) console.log(`${pad(type, 8)} ${o.ok}/${o.total} sequences as expected`);
+  console.log(
+    `held-out actions: precision ${f3(precision(c))} recall ${f3(recall(c))} accuracy ${f3(accuracy(c))} balanced ${f3(balanced(c))} (FP ${c.fp}, FN ${c.fn})`,
+  );
+  for (const [type, o] of Object.entries(outcome))
+    console.log(`${pad(type, 8)} ${o.ok}/${o.total} sequences as expected`);
   for (const m of misses) console.log(`  not as expected: ${m}`);
 }
 
 console.log(`\n## Synthetic long sessions at the default profiles (${LONG_RUNS} per profile and kind)`);
-console.log(`on-task: ${LONG_LENGTH} on-task actions of the profile resampled; creep: an on-task prefix of 3-17 actions, then a creep sequence of the profile from its first drift action`);
-console.log(`${pad('profile', 17)} ${lpad('on-task actions flagged', 23)} ${lpad('sessions flagged', 16)} | ${lpad('creeps caught', 13)} ${lpad('by cum only', 11)} ${lpad('mean delay', 10)}`);
+console.log(
+  `on-task: ${LONG_LENGTH} on-task actions of the profile resampled; creep: an on-task prefix of 3-17 actions, then a creep sequence of the profile from its first drift action`,
+);
+console.log(
+  `${pad('profile', 17)} ${lpad('on-task actions flagged', 23)} ${lpad('sessions flagged', 16)} | ${lpad('creeps caught', 13)} ${lpad('by cum only', 11)} ${lpad('mean delay', 10)}`,
+);
 for (const name of profiles) {
   const r = longSession(name, profileOf(name));
   console.log(
     `${pad(name, 17)} ${lpad(pct(r.actionRate), 23)} ${lpad(pct(r.sessionRate), 16)} | ${lpad(pct(r.caught), 13)} ${lpad(pct(r.byCumulativeOnly), 11)} ${lpad(Number.isNaN(r.delay) ? '-' : r.delay.toFixed(2), 10)}`,
   );
 }
-console.log('(delay: steps after the first drift action; "by cum only": the first flag in the creep came from the cumulative rule alone)');
+console.log(
+  '(delay: steps after the first drift action; "by cum only": the first flag in the creep came from the cumulative rule alone)',
+);
 
 console.log('\n## Profiles JSON for data.aarm.drift.profiles (built-in provider only)');
 console.log(JSON.stringify(DEFAULT_DRIFT_PROFILES, null, 2));

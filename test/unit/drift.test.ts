@@ -102,7 +102,13 @@ describe('hashed n-gram provider', () => {
   });
 
   test('vectors are L2-normalised; a text without features is the zero vector', async () => {
-    const texts = ['xyz', 'email.send to bob', 'Survey recent work on retrieval-augmented generation', 'x'.repeat(5000), 'ünïcödé テキスト'];
+    const texts = [
+      'xyz',
+      'email.send to bob',
+      'Survey recent work on retrieval-augmented generation',
+      'x'.repeat(5000),
+      'ünïcödé テキスト',
+    ];
     for (const v of await hashed.embed(texts)) assert.ok(Math.abs(norm(v) - 1) < 1e-6, `norm ${norm(v)}`);
     const [empty] = await hashed.embed(['the of and']);
     assert.equal(norm(empty!), 0);
@@ -129,7 +135,10 @@ describe('hashed n-gram provider', () => {
       ],
       [
         'Build the Q3 regional sales report with revenue by region',
-        actionText({ tool: 'db.query', parameters: { sql: "SELECT region, SUM(revenue) FROM sales WHERE quarter = '2025-Q3' GROUP BY region" } }),
+        actionText({
+          tool: 'db.query',
+          parameters: { sql: "SELECT region, SUM(revenue) FROM sales WHERE quarter = '2025-Q3' GROUP BY region" },
+        }),
         actionText({ tool: 'iam.policy.attach', parameters: { role: 'ci', policy: 'AdministratorAccess' } }),
       ],
       [
@@ -160,10 +169,11 @@ describe('distance', () => {
     assert.equal(distance(v!, new Float32Array(1024)), 1, 'the zero vector is orthogonal to everything');
     const texts = ['alpha beta', 'gamma delta', 'refund order', 'rollback staging', 'drop production database'];
     const vs = await hashed.embed(texts);
-    for (const a of vs) for (const b of vs) {
-      const x = distance(a, b);
-      assert.ok(x >= 0 && x <= 2);
-    }
+    for (const a of vs)
+      for (const b of vs) {
+        const x = distance(a, b);
+        assert.ok(x >= 0 && x <= 2);
+      }
     assert.throws(() => cosine(new Float32Array(3), new Float32Array(4)), RangeError);
   });
 
@@ -180,7 +190,11 @@ describe('distance', () => {
 
   test('measureDrift uses the stored intent of the same space and embeds only the action', async () => {
     const calls: string[][] = [];
-    const counting: EmbeddingProvider = { name: hashed.name, dimensions: 1024, embed: async (t) => (calls.push(t), hashed.embed(t)) };
+    const counting: EmbeddingProvider = {
+      name: hashed.name,
+      dimensions: 1024,
+      embed: async (t) => (calls.push(t), hashed.embed(t)),
+    };
     const intent = 'Roll back the checkout release in staging';
     const stored = await embedIntent(counting, intent);
     assert.ok(stored);
@@ -191,10 +205,22 @@ describe('distance', () => {
     assert.equal(m.intentEmbedding, undefined);
     // Stored by another provider: both texts are embedded together, and the new intent vector is returned.
     calls.length = 0;
-    const again = await measureDrift(counting, { text: intent, stored: { ...stored, provider: 'remote:other' } }, 'deploy rollback checkout staging');
+    const again = await measureDrift(
+      counting,
+      { text: intent, stored: { ...stored, provider: 'remote:other' } },
+      'deploy rollback checkout staging',
+    );
     assert.equal(calls[0]!.length, 2);
     assert.ok(again.intentEmbedding);
     assert.equal(again.distance, m.distance, 'both paths go through the int8 intent');
+    // A stored intent that cannot be read is embedded again, never an error.
+    const broken = await measureDrift(
+      counting,
+      { text: intent, stored: { ...stored, data: 'AAAA' } },
+      'deploy rollback checkout staging',
+    );
+    assert.equal(broken.distance, m.distance);
+    assert.ok(broken.intentEmbedding);
   });
 });
 
@@ -247,7 +273,10 @@ describe('drift state', () => {
     assert.equal(verdicts[3]!.action, 'STEP_UP');
     assert.match(verdicts[3]!.reason!, /cumulative drift 0\.500 > 0\.45/);
     // The max is non-decreasing along the creep (AARM: non-decreasing semantic distance).
-    assert.deepEqual(states.map((s) => s.max), [0.3, 0.4, 0.5, 0.6, 0.68]);
+    assert.deepEqual(
+      states.map((s) => s.max),
+      [0.3, 0.4, 0.5, 0.6, 0.68],
+    );
   });
 
   test('an on-task session with one far action is flagged on that action only', () => {
@@ -282,7 +311,9 @@ describe('drift state', () => {
     assert.deepEqual(evaluateDrift(p, s, 'remote:model').by, ['distance', 'cumulative']);
     assert.deepEqual(evaluateDrift(p, s, 'hashed-ngram-v1-1024').by, []);
     assert.equal(evaluateDrift(p, s, 'remote:model').action, 'DEFER');
-    assert.throws(() => DriftProfilesSchema.parse({ x: { distance_threshold: 0.5, cumulative_threshold: 0.4, action: 'ALLOW' } }));
+    assert.throws(() =>
+      DriftProfilesSchema.parse({ x: { distance_threshold: 0.5, cumulative_threshold: 0.4, action: 'ALLOW' } }),
+    );
   });
 
   test('the default profiles are valid data.aarm.drift.profiles', () => {
@@ -330,7 +361,15 @@ describe('actionText', () => {
       '4111111111111111',
     ];
     for (const s of secrets) assert.ok(isOpaqueToken(s), s);
-    for (const word of ['parseDate', 'src/utils/date.ts', '2025-Q3', '48213', 'retrieval-augmented-generation', 'v2.14.3', 'INC-4821']) {
+    for (const word of [
+      'parseDate',
+      'src/utils/date.ts',
+      '2025-Q3',
+      '48213',
+      'retrieval-augmented-generation',
+      'v2.14.3',
+      'INC-4821',
+    ]) {
       assert.ok(!isOpaqueToken(word), word);
     }
     const text = actionText({
@@ -341,7 +380,8 @@ describe('actionText', () => {
         body: `key ${secrets[0]} and ${secrets[1]} [REDACTED] ${secrets[2]} ${secrets[3]} ${secrets[4]} ${secrets[6]} ${secrets[7]} done`,
       },
     });
-    for (const s of [...secrets, 'SECRETTOKEN123abc', 'token=', 'frag', 'REDACTED']) assert.ok(!text.includes(s), `${s} leaked into: ${text}`);
+    for (const s of [...secrets, 'SECRETTOKEN123abc', 'token=', 'frag', 'REDACTED'])
+      assert.ok(!text.includes(s), `${s} leaked into: ${text}`);
     assert.match(text, /hooks\.example\.net \/services\/upload/);
     assert.match(text, /key and done/);
     assert.match(text, /authorization Bearer/);
@@ -363,7 +403,11 @@ describe('actionText', () => {
   });
 
   test('catalogEntryOf reads data.aarm.catalog.tools[tool]', () => {
-    const data = { aarm: { catalog: { tools: { 'email.send': { operation: 'send', description: 'Send an email.', egress: true } } } } };
+    const data = {
+      aarm: {
+        catalog: { tools: { 'email.send': { operation: 'send', description: 'Send an email.', egress: true } } },
+      },
+    };
     assert.deepEqual(catalogEntryOf(data, 'email.send'), { description: 'Send an email.', operation: 'send' });
     assert.equal(catalogEntryOf(data, 'unknown'), undefined);
     assert.equal(catalogEntryOf(data, 'toString'), undefined);
@@ -379,7 +423,11 @@ interface FixtureAgent {
   kind: string;
   profile: string;
   intent: string;
-  sequences: { name: string; type: string; actions: { tool: string; operation?: string; parameters: Record<string, unknown>; label: string }[] }[];
+  sequences: {
+    name: string;
+    type: string;
+    actions: { tool: string; operation?: string; parameters: Record<string, unknown>; label: string }[];
+  }[];
 }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/drift/sessions.json', import.meta.url), 'utf8')) as {
   catalog: Record<string, { description?: string; operation?: string }>;
@@ -392,11 +440,21 @@ async function replay(agent: FixtureAgent, name: string) {
   let state: DriftState | undefined;
   const out: { state: DriftState; flagged: boolean; label: string }[] = [];
   for (const action of agent.sequences.find((s) => s.name === name)!.actions) {
-    const step = await driftStep(engine, { intent: agent.intent, stored, previous: state, action, catalogEntry: fixture.catalog[action.tool] });
+    const step = await driftStep(engine, {
+      intent: agent.intent,
+      stored,
+      previous: state,
+      action,
+      catalogEntry: fixture.catalog[action.tool],
+    });
     assert.equal(step.input?.status, 'measured');
     assert.equal(step.intentEmbedding, undefined, 'the stored intent is used');
     state = step.state!;
-    out.push({ state, flagged: evaluateDrift(DEFAULT_DRIFT_PROFILES[agent.profile]!, state).exceeded, label: action.label });
+    out.push({
+      state,
+      flagged: evaluateDrift(DEFAULT_DRIFT_PROFILES[agent.profile]!, state).exceeded,
+      label: action.label,
+    });
   }
   return out;
 }
@@ -407,9 +465,15 @@ describe('calibration set at the default profiles', () => {
   test('AARM T6 meeting-prep chain: the semantic distance (max) never decreases and the chain ends flagged', async () => {
     const steps = await replay(meeting, 't6-drift-chain');
     const maxes = steps.map((s) => s.state.max);
-    assert.deepEqual([...maxes].sort((a, b) => a - b), maxes);
+    assert.deepEqual(
+      [...maxes].sort((a, b) => a - b),
+      maxes,
+    );
     assert.equal(steps.at(-1)!.flagged, true);
-    assert.ok(steps.filter((s) => s.label === 'on_task').every((s) => !s.flagged), 'crm.query and email.search pass');
+    assert.ok(
+      steps.filter((s) => s.label === 'on_task').every((s) => !s.flagged),
+      'crm.query and email.search pass',
+    );
   });
 
   test('the on-task sequences are not flagged; every hijack and creep sequence is', async () => {
@@ -439,13 +503,22 @@ describe('decision-path helpers', () => {
   test('driftStep: nothing without an engine or an intent; the previous state is kept', async () => {
     const previous = updateDrift(undefined, 0.5);
     const action = { tool: 'files.read', parameters: { path: '/x' } };
-    assert.deepEqual(await driftStep(undefined, { intent: 'x', stored: undefined, previous, action, catalogEntry: undefined }), {
-      input: undefined,
-      state: previous,
-      intentEmbedding: undefined,
-    });
+    assert.deepEqual(
+      await driftStep(undefined, { intent: 'x', stored: undefined, previous, action, catalogEntry: undefined }),
+      {
+        input: undefined,
+        state: previous,
+        intentEmbedding: undefined,
+      },
+    );
     const engine = createDriftEngine({ mode: 'hashed', alpha: 0.3, dimensions: 1024 });
-    const none = await driftStep(engine, { intent: undefined, stored: undefined, previous, action, catalogEntry: undefined });
+    const none = await driftStep(engine, {
+      intent: undefined,
+      stored: undefined,
+      previous,
+      action,
+      catalogEntry: undefined,
+    });
     assert.equal(none.input, undefined);
   });
 
@@ -461,7 +534,12 @@ describe('decision-path helpers', () => {
     assert.ok(step.intentEmbedding);
     assert.equal(step.intentEmbedding.provider, 'hashed-ngram-v1-1024');
     assert.equal(step.input?.status, 'measured');
-    assert.deepEqual(step.input, { status: 'measured', provider: 'hashed-ngram-v1-1024', fell_back: false, ...step.state });
+    assert.deepEqual(step.input, {
+      status: 'measured',
+      provider: 'hashed-ngram-v1-1024',
+      fell_back: false,
+      ...step.state,
+    });
     assert.equal(step.state?.count, 1);
   });
 });
@@ -566,8 +644,14 @@ describe('remote provider', () => {
     assert.equal(embeddingsUrl('http://h:1'), 'http://h:1/v1/embeddings');
     assert.equal(embeddingsUrl('http://h:1/'), 'http://h:1/v1/embeddings');
     assert.equal(embeddingsUrl('https://api.example.com/v1'), 'https://api.example.com/v1/embeddings');
-    assert.equal(embeddingsUrl('https://h/openai/deployments/x/embeddings'), 'https://h/openai/deployments/x/embeddings');
-    assert.throws(() => createRemoteProvider({ url: 'ftp://h', model: 'm', timeoutMs: 1, maxRetries: 0, cacheSize: 0 }), RangeError);
+    assert.equal(
+      embeddingsUrl('https://h/openai/deployments/x/embeddings'),
+      'https://h/openai/deployments/x/embeddings',
+    );
+    assert.throws(
+      () => createRemoteProvider({ url: 'ftp://h', model: 'm', timeoutMs: 1, maxRetries: 0, cacheSize: 0 }),
+      RangeError,
+    );
   });
 
   test('success: {input, model} with a bearer key; vectors in order, normalised', async () => {
@@ -688,7 +772,10 @@ describe('remote provider', () => {
   }
 
   test('an answer of another dimension than configured is malformed', async () => {
-    await assert.rejects(remote({ dimensions: 16 }).embed(['x']), (err: unknown) => err instanceof EmbeddingError && err.kind === 'malformed');
+    await assert.rejects(
+      remote({ dimensions: 16 }).embed(['x']),
+      (err: unknown) => err instanceof EmbeddingError && err.kind === 'malformed',
+    );
   });
 
   test('network error (nothing listening): an error without the key', async () => {
@@ -696,14 +783,17 @@ describe('remote provider', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await assert.rejects(remote({ url: `http://127.0.0.1:${port}`, maxRetries: 1 }).embed([SECRET_TEXT]), (err: unknown) => {
-      assert.ok(err instanceof EmbeddingError && err.kind === 'network' && err.attempts === 2);
-      assertClean(err);
-      return true;
-    });
+    await assert.rejects(
+      remote({ url: `http://127.0.0.1:${port}`, maxRetries: 1 }).embed([SECRET_TEXT]),
+      (err: unknown) => {
+        assert.ok(err instanceof EmbeddingError && err.kind === 'network' && err.attempts === 2);
+        assertClean(err);
+        return true;
+      },
+    );
   });
 
-  test("fallback mode: the built-in provider answers the whole call, and onFallback is told", async () => {
+  test('fallback mode: the built-in provider answers the whole call, and onFallback is told', async () => {
     modes = [500, 500];
     const told: EmbeddingError[] = [];
     const p = withFallback(remote({ maxRetries: 1 }), hashed, { mode: 'fallback', onFallback: (e) => told.push(e) });
@@ -741,7 +831,10 @@ describe('remote provider', () => {
   test('defer mode: the failure is surfaced (EmbeddingUnavailableError), never "no drift"', async () => {
     modes = ['hang'];
     let told = 0;
-    const p = withFallback(remote({ timeoutMs: 100, maxRetries: 0 }), hashed, { mode: 'defer', onFallback: () => told++ });
+    const p = withFallback(remote({ timeoutMs: 100, maxRetries: 0 }), hashed, {
+      mode: 'defer',
+      onFallback: () => told++,
+    });
     await assert.rejects(measureDrift(p, { text: SECRET_TEXT }, 'email send'), (err: unknown) => {
       assert.ok(err instanceof EmbeddingUnavailableError);
       assert.equal(err.reason.kind, 'timeout');
@@ -756,16 +849,38 @@ describe('remote provider', () => {
     modes = [500];
     const failures: EmbeddingError[] = [];
     const engine = createDriftEngine(
-      { mode: 'remote', alpha: 0.3, dimensions: 1024, url: base, model: 'test-embed-1', apiKeyFile: undefined, timeoutMs: 300, maxRetries: 0, cacheSize: 4, onFailure: 'defer', cooldownMs: 0 },
+      {
+        mode: 'remote',
+        alpha: 0.3,
+        dimensions: 1024,
+        url: base,
+        model: 'test-embed-1',
+        apiKeyFile: undefined,
+        timeoutMs: 300,
+        maxRetries: 0,
+        cacheSize: 4,
+        onFailure: 'defer',
+        cooldownMs: 0,
+      },
       { apiKey: API_KEY, onFailure: (e) => failures.push(e) },
     );
     const previous = updateDrift(undefined, 0.4);
-    const step = await driftStep(engine, { intent: SECRET_TEXT, stored: undefined, previous, action: { tool: 'email.send', parameters: {} }, catalogEntry: undefined });
+    const step = await driftStep(engine, {
+      intent: SECRET_TEXT,
+      stored: undefined,
+      previous,
+      action: { tool: 'email.send', parameters: {} },
+      catalogEntry: undefined,
+    });
     assert.deepEqual(step.input, { status: 'unavailable', provider: 'remote:test-embed-1', reason: 'http' });
     assert.equal(step.state, previous);
     assert.equal(failures.length, 1);
     assert.equal(failures[0]!.status, 500);
-    assert.equal(await intentEmbeddingFor(engine, SECRET_TEXT).then((e) => e?.provider), 'remote:test-embed-1', 'the remote is back');
+    assert.equal(
+      await intentEmbeddingFor(engine, SECRET_TEXT).then((e) => e?.provider),
+      'remote:test-embed-1',
+      'the remote is back',
+    );
   });
 
   test('cooldown: after a failure the primary is not asked again until it passes', async () => {

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DRIFT_ENV_SHAPE, driftSettings, type DriftSettings } from './drift/index.js';
 import type { TokenVerifierOptions } from './intercept/identity.js';
 
 /** The checkout (or image) root: the nearest folder above this file with a package.json. */
@@ -87,9 +88,12 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
   OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
   OTEL_SERVICE_NAME: z.string().default('arbiter'),
+  ...DRIFT_ENV_SHAPE,
 });
 
 export interface Config {
+  /** Intent-drift measurement (docs/drift.md). */
+  drift: DriftSettings;
   port: number;
   host: string;
   redis:
@@ -191,6 +195,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Unsigned notifications could be forged by anyone who can reach the receiver.
     throw new ConfigError('ARBITER_WEBHOOK_URLS needs ARBITER_WEBHOOK_SECRET to sign the notifications');
   }
+  let drift: DriftSettings;
+  try {
+    drift = driftSettings(e);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const otelDisabled = e.OTEL_SDK_DISABLED === 'true';
   const logsEndpoint = otelDisabled
     ? undefined
@@ -201,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     : (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
       (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined));
   return {
+    drift,
     port: e.ARBITER_PORT,
     host: e.ARBITER_HOST,
     redis: e.ARBITER_REDIS_URL

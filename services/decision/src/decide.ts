@@ -20,6 +20,7 @@ import { grantCapability, type GrantedCapability } from './capabilities/grant.js
 import { higher, toolClassification } from './context/classify.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
+import { catalogEntryOf, driftStep, type DriftEngine, type DriftInput } from './drift/index.js';
 import { deny, enforceChecked, MAX_WAITING_DEFERRALS, type Enforcement } from './enforce/enforce.js';
 import { requestedEvent } from './enforce/pending.js';
 import { ArbiterError } from './errors.js';
@@ -39,6 +40,8 @@ import type { Notifier } from './notify/webhooks.js';
 import type { Metrics } from './telemetry/metrics.js';
 
 export interface DecideDeps {
+  /** Intent-drift measurement (AARM R7, docs/drift.md); undefined when ARBITER_DRIFT=off. */
+  drift?: DriftEngine | undefined;
   store: SessionStore;
   policy: PolicyEngine;
   signingKey: SigningKey;
@@ -65,6 +68,8 @@ export interface DecideResponse {
   deferral?: { id: string; expires_at: string; context_needed: string[] };
   /** ALLOW and MODIFY: the capability token for exactly this action (AARM R9). */
   capability?: string;
+  /** When drift is measured: this action's distance from the intent, and the session's running measure (AARM R7). */
+  drift?: { distance: number; cumulative: number };
   receipt: { id: string; hash: string };
   policy: { revision: string; hash: string };
 }
@@ -142,6 +147,25 @@ async function decideInSpan(
       ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
       ...(identity.input.human !== undefined && { human: identity.input.human }),
     };
+    const masking = maskingPaths(deps.policy.data);
+
+    // drift (AARM R7): this action's distance from the session's intent, on the masked
+    // parameters; policy sees it as input.drift. Refused actions are not measured.
+    const drift = refusal({ identity, state, meta })
+      ? undefined
+      : await metrics.stage('drift', () =>
+          driftStep(deps.drift, {
+            intent: meta.intent,
+            stored: meta.intent_embedding,
+            previous: state.summary.drift,
+            action: {
+              tool: action.tool,
+              ...(action.operation !== undefined && { operation: action.operation }),
+              parameters: maskParameters(action.parameters, masking) as Record<string, unknown>,
+            },
+            catalogEntry: catalogEntryOf(deps.policy.data, action.tool),
+          }),
+        );
     const step: Step = {
       request,
       tag,
@@ -151,7 +175,8 @@ async function decideInSpan(
       state,
       now,
       at,
-      masking: maskingPaths(deps.policy.data),
+      masking,
+      ...(drift?.input && { drift: drift.input }),
     };
 
     // policy, enforce
@@ -191,15 +216,19 @@ async function decideInSpan(
       ),
     );
     const hash = receiptHash(receipt);
-    const response = answer(action, enforcement, receipt, hash, version, pending, capability);
+    const response = answer(action, enforcement, receipt, hash, version, pending, capability, drift?.input);
 
     // commit
     const result = await metrics.stage('commit', () =>
       deps.store.commit({
         tag,
         expectedSeq: state.seq,
-        meta,
-        summary: advanceSummary(state.summary, step, enforcement.decision, deps.policy.data, deps.historySize, pending),
+        // A new session's meta keeps its intent's embedding (the meta is written once).
+        meta: !state.meta && drift?.intentEmbedding ? { ...meta, intent_embedding: drift.intentEmbedding } : meta,
+        summary: {
+          ...advanceSummary(state.summary, step, enforcement.decision, deps.policy.data, deps.historySize, pending),
+          ...(drift?.state && { drift: drift.state }),
+        },
         receipt,
         receiptHash: hash,
         action: {
@@ -240,10 +269,12 @@ interface Step {
   at: string;
   /** Extra masking paths from the policy data (`data.aarm.masking.paths`). */
   masking: string[];
+  /** input.drift: this action's drift measurement, when drift is measured. */
+  drift?: DriftInput;
 }
 
 /** Refusals that policy never sees: the identity, or the session, is not acceptable. */
-function refusal(step: Step): Enforcement | undefined {
+function refusal(step: Pick<Step, 'identity' | 'state' | 'meta'>): Enforcement | undefined {
   const { identity, state, meta } = step;
   if (identity.refusal) return deny(identity.refusal.policy_id, identity.refusal.reason);
   if (state.revoked) return deny('aarm.identity.revoked', 'the agent token or its subject has been revoked');
@@ -309,6 +340,7 @@ async function evaluate(
     identity: step.identity.input,
     context: step.state.summary,
     signals: step.request.signals,
+    ...(step.drift && { drift: step.drift }),
     now: step.at,
   };
   const { decision, version } = await deps.metrics.stage('evaluate', () => deps.policy.evaluate(input));
@@ -470,6 +502,7 @@ function answer(
   version: PolicyVersion,
   pending: PendingRecord | undefined,
   capability: GrantedCapability | undefined,
+  drift: DriftInput | undefined,
 ): DecideResponse {
   return {
     decision: enforcement.decision,
@@ -481,6 +514,7 @@ function answer(
       deferral: { id: pending.id, expires_at: pending.expires_at, context_needed: pending.context_needed ?? [] },
     }),
     ...(capability && { capability: capability.token }),
+    ...(drift?.status === 'measured' && { drift: { distance: drift.distance, cumulative: drift.cumulative } }),
     receipt: { id: receipt.receipt_id, hash },
     policy: { revision: version.revision, hash: version.hash },
   };

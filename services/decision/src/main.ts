@@ -11,6 +11,7 @@ import { MemorySessionStore } from './context/memory.js';
 import { RedisSessionStore } from './context/redis.js';
 import type { SessionStore } from './context/types.js';
 import type { CapabilityCheckEvent } from './capabilities/http.js';
+import { createDriftEngine } from './drift/index.js';
 import { createApp } from './http/app.js';
 import { startExpirySweeper } from './enforce/pending.js';
 import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
@@ -117,6 +118,16 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
       })
     : NO_NOTIFIER;
 
+  // Intent drift (AARM R7): the embedding provider, or nothing when ARBITER_DRIFT=off.
+  const drift = createDriftEngine(config.drift, {
+    ...(config.drift.mode === 'remote' &&
+      config.drift.apiKeyFile !== undefined && { apiKey: readFileSync(config.drift.apiKeyFile, 'utf8').trim() }),
+    // Error kind and status only: never the texts or the key.
+    onFailure: (e) =>
+      logger.warn({ kind: e.kind, status: e.status, attempts: e.attempts }, 'embedding provider failed'),
+  });
+  if (drift) logger.info({ provider: drift.provider.name, alpha: drift.alpha }, 'intent drift is measured');
+
   const deps = {
     store,
     policy,
@@ -129,6 +140,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     producer: config.instance,
     historySize: config.historySize,
     commitRetries: config.commitRetries,
+    drift,
     capabilityTtlSeconds: config.capabilityTtlSeconds,
     capabilityKeys: publicKeysFromJwks(jwks),
     redemptions: { redeem: (jti: string, expiresAtMs: number) => store.redeemCapability(jti, expiresAtMs) },

@@ -11,6 +11,7 @@ import type { ActionRecord, SessionMeta, SessionState, SessionSummary } from './
 import type { DecideDeps } from './decide.js';
 import { ArbiterError } from './errors.js';
 import { resolveAgent, type Caller } from './intercept/agent.js';
+import { intentEmbeddingFor } from './drift/index.js';
 import { DecideRequestSchema } from './intercept/envelope.js';
 import { ENTRYPOINT } from './policy/compile.js';
 import { hashOf } from './receipts/canonical.js';
@@ -43,7 +44,8 @@ export const OutcomeSchema = z.object({
 
 /** What GET /v1/sessions/{id} shows: the fixed meta and the context policy sees next. */
 export function sessionView(state: SessionState & { meta: SessionMeta }) {
-  return { ...state.meta, context: state.summary, seq: state.seq, head: state.head };
+  const { intent_embedding: _embedding, ...meta } = state.meta;
+  return { ...meta, context: state.summary, seq: state.seq, head: state.head };
 }
 
 export async function openSession(
@@ -61,6 +63,9 @@ export async function openSession(
     ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
     ...(identity.input.human !== undefined && { human: identity.input.human }),
   };
+  // The intent is embedded once, here (docs/drift.md); a provider failure leaves it to the first action.
+  const embedding = await intentEmbeddingFor(deps.drift, meta.intent);
+  if (embedding) meta.intent_embedding = embedding;
   const tag = sessionTag(caller.tenant, meta.id);
   if ((await deps.store.openSession(tag, meta)) === 'exists') {
     throw new ArbiterError('conflict', 'the session exists already; its intent and identity cannot be rewritten');

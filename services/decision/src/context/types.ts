@@ -4,6 +4,7 @@
  * Sessions are addressed by their tag (ids.ts: tenant + session id).
  */
 import type { Outbox } from '../receipts/outbox.js';
+import type { DriftState, StoredEmbedding } from '../drift/drift.js';
 import type { Decision, Receipt, ReceiptAction } from '../receipts/types.js';
 
 export const CLASSIFICATIONS = ['PUBLIC', 'INTERNAL', 'CONFIDENTIAL', 'RESTRICTED'] as const;
@@ -30,6 +31,8 @@ export interface SessionSummary {
   history: HistoryEntry[];
   /** Deferrals of this session still waiting: later actions on the same target wait behind them. */
   pending_deferrals: { id: string; tool: string; target?: string; expires_at: string }[];
+  /** Intent drift (AARM R7, docs/drift.md): absent until an action of the session was measured. */
+  drift?: DriftState;
 }
 
 /** Fixed when the session opens; later calls cannot rewrite it. */
@@ -40,6 +43,8 @@ export interface SessionMeta {
   started_at: string;
   agent?: string;
   human?: string;
+  /** The intent's embedding (docs/drift.md), computed once; never shown in the session view. */
+  intent_embedding?: StoredEmbedding;
 }
 
 /** One decided action of a session: the idempotency record and what an outcome attaches to. */

@@ -9,12 +9,7 @@
  * 1024 dimensions). docs/drift.md has the definitions, the calibration and the profiles.
  */
 import { z } from 'zod';
-import {
-  EmbeddingError,
-  isDetailedProvider,
-  type DetailedEmbedding,
-  type EmbeddingProvider,
-} from './provider.js';
+import { EmbeddingError, isDetailedProvider, type DetailedEmbedding, type EmbeddingProvider } from './provider.js';
 
 // ---------------------------------------------------------------------------
 // What is embedded for an action
@@ -132,7 +127,9 @@ function parameterText(parameters: unknown): string {
 export function actionText(action: DriftAction, catalogEntry?: CatalogEntryText): string {
   const operation = action.operation ?? catalogEntry?.operation;
   const description =
-    typeof catalogEntry?.description === 'string' ? cut(catalogEntry.description.replace(/\s+/g, ' ').trim(), ACTION_TEXT_LIMITS.description) : '';
+    typeof catalogEntry?.description === 'string'
+      ? cut(catalogEntry.description.replace(/\s+/g, ' ').trim(), ACTION_TEXT_LIMITS.description)
+      : '';
   const head = [splitIdentifier(action.tool), operation !== undefined ? splitIdentifier(operation) : '', description]
     .filter((s) => s.length > 0)
     .join(' ');
@@ -383,6 +380,19 @@ function intentVector(stored: StoredEmbedding): Float32Array {
   return dequantise(stored);
 }
 
+/** A stored intent of `provider`'s space that can be read; anything else is embedded again. */
+function usable(
+  stored: StoredEmbedding | undefined,
+  provider: string,
+): { embedding: StoredEmbedding; vector: Float32Array } | undefined {
+  if (!stored || stored.provider !== provider || !StoredEmbeddingSchema.safeParse(stored).success) return undefined;
+  try {
+    return { embedding: stored, vector: dequantise(stored) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The distance of one action from the session's intent. Uses the stored intent embedding
  * when it is of the space that answered; otherwise embeds intent and action in one call
@@ -395,19 +405,24 @@ export async function measureDrift(
   intent: { text: string; stored?: StoredEmbedding | undefined },
   action: string,
 ): Promise<DriftMeasurement> {
-  const stored = intent.stored;
-  if (stored && stored.provider === provider.name) {
+  const stored = usable(intent.stored, provider.name);
+  if (stored) {
     const answer = await embedWith(provider, [action]);
     checkVectors(answer, 1);
-    if (answer.provider === stored.provider) {
-      return { distance: distance(intentVector(stored), answer.vectors[0]!), provider: answer.provider, fellBack: answer.fellBack };
+    if (answer.provider === stored.embedding.provider && answer.vectors[0]!.length === stored.vector.length) {
+      return {
+        distance: distance(stored.vector, answer.vectors[0]!),
+        provider: answer.provider,
+        fellBack: answer.fellBack,
+      };
     }
     // The fallback answered: the stored vector is of another space. Embed the intent
     // there too (straight with the fallback: the primary just failed).
     const fallback = isDetailedProvider(provider) ? provider.fallback : undefined;
     if (fallback && fallback.name === answer.provider) {
       const [iv] = await fallback.embed([intent.text]);
-      if (!(iv instanceof Float32Array)) throw new EmbeddingError('malformed', 'the provider returned the wrong number of vectors');
+      if (!(iv instanceof Float32Array))
+        throw new EmbeddingError('malformed', 'the provider returned the wrong number of vectors');
       const q = quantise(answer.provider, iv);
       return { distance: distance(intentVector(q), answer.vectors[0]!), provider: answer.provider, fellBack: true };
     }

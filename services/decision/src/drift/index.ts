@@ -34,7 +34,8 @@ export * from './drift.js';
 export * from './profiles.js';
 export * from './provider.js';
 
-const intFrom = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const intFrom = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** The environment variables of drift measurement, to spread into config.ts's EnvSchema. */
 export const DRIFT_ENV_SHAPE = {
@@ -43,7 +44,10 @@ export const DRIFT_ENV_SHAPE = {
   ARBITER_DRIFT_ALPHA: z.coerce.number().gt(0).max(1).default(0.3),
   /** Buckets of the built-in provider (the shipped profiles are calibrated for 1024). */
   ARBITER_DRIFT_DIMENSIONS: intFrom(16, 65536, 1024),
-  ARBITER_DRIFT_URL: z.string().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  ARBITER_DRIFT_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'must be an http(s) URL')
+    .optional(),
   ARBITER_DRIFT_MODEL: z.string().min(1).max(200).optional(),
   /** A file holding the API key (sent as a bearer token); never logged. */
   ARBITER_DRIFT_API_KEY_FILE: z.string().min(1).optional(),
@@ -79,7 +83,8 @@ export type DriftSettings =
 /** The parsed variables as settings. Throws (an Error to wrap in ConfigError) when remote lacks its URL or model. */
 export function driftSettings(e: DriftEnv): DriftSettings {
   if (e.ARBITER_DRIFT === 'off') return { mode: 'off' };
-  if (e.ARBITER_DRIFT === 'hashed') return { mode: 'hashed', alpha: e.ARBITER_DRIFT_ALPHA, dimensions: e.ARBITER_DRIFT_DIMENSIONS };
+  if (e.ARBITER_DRIFT === 'hashed')
+    return { mode: 'hashed', alpha: e.ARBITER_DRIFT_ALPHA, dimensions: e.ARBITER_DRIFT_DIMENSIONS };
   if (!e.ARBITER_DRIFT_URL || !e.ARBITER_DRIFT_MODEL) {
     throw new Error('ARBITER_DRIFT=remote needs ARBITER_DRIFT_URL and ARBITER_DRIFT_MODEL');
   }
@@ -167,7 +172,11 @@ export async function driftStep(
     return { input: undefined, state: args.previous, intentEmbedding: undefined };
   }
   try {
-    const m = await measureDrift(engine.provider, { text: args.intent, stored: args.stored }, actionText(args.action, args.catalogEntry));
+    const m = await measureDrift(
+      engine.provider,
+      { text: args.intent, stored: args.stored },
+      actionText(args.action, args.catalogEntry),
+    );
     const state = updateDrift(args.previous, m.distance, engine.alpha);
     return {
       input: { status: 'measured', provider: m.provider, fell_back: m.fellBack, ...state },
@@ -186,7 +195,10 @@ export async function driftStep(
 }
 
 /** The intent's embedding for a new session's meta; undefined when off or when the provider fails (measured at the first action then). */
-export async function intentEmbeddingFor(engine: DriftEngine | undefined, intent: string | undefined): Promise<StoredEmbedding | undefined> {
+export async function intentEmbeddingFor(
+  engine: DriftEngine | undefined,
+  intent: string | undefined,
+): Promise<StoredEmbedding | undefined> {
   if (!engine || intent === undefined || intent.trim() === '') return undefined;
   try {
     return await embedIntent(engine.provider, intent);

@@ -69,7 +69,9 @@ export class EmbeddingUnavailableError extends Error {
   readonly reason: EmbeddingError;
 
   constructor(provider: string, reason: EmbeddingError) {
-    super(`embedding provider ${provider} is unavailable (${reason.kind}${reason.status !== undefined ? ` ${reason.status}` : ''})`);
+    super(
+      `embedding provider ${provider} is unavailable (${reason.kind}${reason.status !== undefined ? ` ${reason.status}` : ''})`,
+    );
     this.name = 'EmbeddingUnavailableError';
     this.provider = provider;
     this.reason = reason;
@@ -99,7 +101,7 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
   (
     'a an the and or but nor so yet if then than that this these those there here of in on at by for from to into onto ' +
     'with without within about above below over under as is are was were be been being am do does did doing done have ' +
-    'has had having it its it\'s itself i me my mine we us our ours you your yours he him his she her hers they them ' +
+    "has had having it its it's itself i me my mine we us our ours you your yours he him his she her hers they them " +
     'their theirs what which who whom whose when where why how all any both each few more most other some such no not ' +
     'only own same too very can could will would shall should may might must just also please via per up out off again ' +
     'further once s t'
@@ -173,18 +175,16 @@ export const HASHED_NGRAM_DEFAULTS = {
  */
 const SUBLINEAR_TF = [
   1, 1.6931471805599454, 2.0986122886681096, 2.386294361119891, 2.6094379124341005, 2.791759469228055,
-  2.9459101490553135, 3.0794415416798357, 3.1972245773362196, 3.302585092994046, 3.3978952727983707,
-  3.4849066497880004, 3.5649493574615367, 3.6390573296152584, 3.70805020110221, 3.772588722239781,
-  3.833213344056216, 3.8903717578961645, 3.9444389791664403, 3.995732273553991, 4.044522437723423,
-  4.091042453358316, 4.13549421592915, 4.178053830347945, 4.218875824868201, 4.258096538021482,
-  4.295836866004329, 4.332204510175204, 4.367295829986475, 4.401197381662156, 4.433987204485146,
-  4.465735902799727, 4.49650756146648, 4.526360524616162, 4.555348061489413, 4.58351893845611,
-  4.610917912644224, 4.637586159726386, 4.663561646129646, 4.688879454113936, 4.713572066704308,
-  4.737669618283368, 4.761200115693562, 4.7841896339182615, 4.80666248977032, 4.828641396489095,
-  4.850147601710058, 4.871201010907891, 4.891820298110627, 4.912023005428146, 4.931825632724326,
-  4.951243718581427, 4.970291913552122, 4.9889840465642745, 5.007333185232471, 5.02535169073515,
-  5.04305126783455, 5.060443010546419, 5.07753744390572, 5.0943445622221, 5.110873864173311,
-  5.127134385045092, 5.143134726391533, 5.1588830833596715,
+  2.9459101490553135, 3.0794415416798357, 3.1972245773362196, 3.302585092994046, 3.3978952727983707, 3.4849066497880004,
+  3.5649493574615367, 3.6390573296152584, 3.70805020110221, 3.772588722239781, 3.833213344056216, 3.8903717578961645,
+  3.9444389791664403, 3.995732273553991, 4.044522437723423, 4.091042453358316, 4.13549421592915, 4.178053830347945,
+  4.218875824868201, 4.258096538021482, 4.295836866004329, 4.332204510175204, 4.367295829986475, 4.401197381662156,
+  4.433987204485146, 4.465735902799727, 4.49650756146648, 4.526360524616162, 4.555348061489413, 4.58351893845611,
+  4.610917912644224, 4.637586159726386, 4.663561646129646, 4.688879454113936, 4.713572066704308, 4.737669618283368,
+  4.761200115693562, 4.7841896339182615, 4.80666248977032, 4.828641396489095, 4.850147601710058, 4.871201010907891,
+  4.891820298110627, 4.912023005428146, 4.931825632724326, 4.951243718581427, 4.970291913552122, 4.9889840465642745,
+  5.007333185232471, 5.02535169073515, 5.04305126783455, 5.060443010546419, 5.07753744390572, 5.0943445622221,
+  5.110873864173311, 5.127134385045092, 5.143134726391533, 5.1588830833596715,
 ] as const;
 
 function sublinear(tf: number): number {
@@ -348,11 +348,15 @@ function normalised(values: unknown, expected: number | undefined): Float32Array
   let sum = 0;
   for (const v of values) {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new EmbeddingError('malformed', 'embedding response: an embedding holds a value that is not a finite number');
+      throw new EmbeddingError(
+        'malformed',
+        'embedding response: an embedding holds a value that is not a finite number',
+      );
     }
     sum += v * v;
   }
-  if (!(sum > 0) || !Number.isFinite(sum)) throw new EmbeddingError('malformed', 'embedding response: a zero or overflowing vector');
+  if (!(sum > 0) || !Number.isFinite(sum))
+    throw new EmbeddingError('malformed', 'embedding response: a zero or overflowing vector');
   const norm = Math.sqrt(sum);
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = (values[i] as number) / norm;
@@ -371,13 +375,15 @@ function parseEmbeddings(body: unknown, count: number, expected: number | undefi
   if (indexed) {
     for (const d of items) {
       const i = d.index as number;
-      if (i < 0 || i >= count || ordered[i] !== undefined) throw new EmbeddingError('malformed', 'embedding response: bad or repeated index');
+      if (i < 0 || i >= count || ordered[i] !== undefined)
+        throw new EmbeddingError('malformed', 'embedding response: bad or repeated index');
       ordered[i] = d;
     }
   }
   let dims = expected;
   return ordered.map((d) => {
-    if (d === null || typeof d !== 'object') throw new EmbeddingError('malformed', 'embedding response: an item is not an object');
+    if (d === null || typeof d !== 'object')
+      throw new EmbeddingError('malformed', 'embedding response: an item is not an object');
     const v = normalised(d.embedding, dims);
     dims = v.length;
     return v;
@@ -386,11 +392,13 @@ function parseEmbeddings(body: unknown, count: number, expected: number | undefi
 
 export function createRemoteProvider(options: RemoteProviderOptions): RemoteEmbeddingProvider {
   if (!options.model) throw new RangeError('model is required');
-  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0) throw new RangeError('timeoutMs must be a positive integer');
+  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0)
+    throw new RangeError('timeoutMs must be a positive integer');
   if (!Number.isInteger(options.maxRetries) || options.maxRetries < 0 || options.maxRetries > 10) {
     throw new RangeError('maxRetries must be an integer in [0, 10]');
   }
-  if (!Number.isInteger(options.cacheSize) || options.cacheSize < 0) throw new RangeError('cacheSize must be a non-negative integer');
+  if (!Number.isInteger(options.cacheSize) || options.cacheSize < 0)
+    throw new RangeError('cacheSize must be a non-negative integer');
   const endpoint = embeddingsUrl(options.url);
   // Validate the URL now, so a bad one is a startup error, not a decision-time one.
   const parsed = new URL(endpoint);
@@ -405,7 +413,11 @@ export function createRemoteProvider(options: RemoteProviderOptions): RemoteEmbe
 
   const keyOf = (text: string) => createHash('sha256').update(options.model).update('\0').update(text).digest('hex');
 
-  async function attempt(texts: string[]): Promise<{ ok: true; vectors: Float32Array[] } | { ok: false; retry: boolean; error: EmbeddingError; retryAfterMs?: number }> {
+  async function attempt(
+    texts: string[],
+  ): Promise<
+    { ok: true; vectors: Float32Array[] } | { ok: false; retry: boolean; error: EmbeddingError; retryAfterMs?: number }
+  > {
     requests++;
     let res: Response;
     try {
@@ -422,21 +434,28 @@ export function createRemoteProvider(options: RemoteProviderOptions): RemoteEmbe
     } catch (err) {
       const name = (err as { name?: string } | null)?.name;
       if (name === 'TimeoutError' || name === 'AbortError') {
-        return { ok: false, retry: true, error: new EmbeddingError('timeout', `embedding request timed out after ${options.timeoutMs} ms`) };
+        return {
+          ok: false,
+          retry: true,
+          error: new EmbeddingError('timeout', `embedding request timed out after ${options.timeoutMs} ms`),
+        };
       }
-      const code = ((err as { cause?: { code?: unknown } } | null)?.cause?.code ?? 'unknown') as string;
-      return { ok: false, retry: true, error: new EmbeddingError('network', `embedding request failed (${String(code)})`) };
+      // Only a system error code (ECONNREFUSED, ...): nothing else of the cause is repeated.
+      const cause = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+      const code = typeof cause === 'string' && /^[A-Z0-9_]{1,40}$/.test(cause) ? cause : 'unknown';
+      return { ok: false, retry: true, error: new EmbeddingError('network', `embedding request failed (${code})`) };
     }
     if (!res.ok) {
       // The body is drained but never read into an error: it may echo the input.
       await res.body?.cancel().catch(() => {});
       const retry = res.status === 429 || res.status >= 500;
-      const after = Number(res.headers.get('retry-after'));
+      const header = res.headers.get('retry-after');
+      const after = header !== null && /^\s*\d+(\.\d+)?\s*$/.test(header) ? Number(header) * 1000 : undefined;
       return {
         ok: false,
         retry,
         error: new EmbeddingError('http', `embedding request answered HTTP ${res.status}`, { status: res.status }),
-        ...(Number.isFinite(after) && after >= 0 && { retryAfterMs: after * 1000 }),
+        ...(after !== undefined && { retryAfterMs: after }),
       };
     }
     let body: unknown;
@@ -445,9 +464,17 @@ export function createRemoteProvider(options: RemoteProviderOptions): RemoteEmbe
     } catch (err) {
       const name = (err as { name?: string } | null)?.name;
       if (name === 'TimeoutError' || name === 'AbortError') {
-        return { ok: false, retry: true, error: new EmbeddingError('timeout', `embedding request timed out after ${options.timeoutMs} ms`) };
+        return {
+          ok: false,
+          retry: true,
+          error: new EmbeddingError('timeout', `embedding request timed out after ${options.timeoutMs} ms`),
+        };
       }
-      return { ok: false, retry: false, error: new EmbeddingError('malformed', 'embedding response is not JSON', { status: res.status }) };
+      return {
+        ok: false,
+        retry: false,
+        error: new EmbeddingError('malformed', 'embedding response is not JSON', { status: res.status }),
+      };
     }
     try {
       const vectors = parseEmbeddings(body, texts.length, dimensions);
@@ -556,7 +583,11 @@ function asEmbeddingError(err: unknown): EmbeddingError {
  * embedDetailed() says which one answered a call, so the caller never compares vectors
  * of two spaces (drift.ts measureDrift does this).
  */
-export function withFallback(primary: EmbeddingProvider, fallback: EmbeddingProvider, options: FallbackOptions): DetailedEmbeddingProvider {
+export function withFallback(
+  primary: EmbeddingProvider,
+  fallback: EmbeddingProvider,
+  options: FallbackOptions,
+): DetailedEmbeddingProvider {
   const now = options.now ?? Date.now;
   const cooldownMs = options.cooldownMs ?? 0;
   let skipUntil = -Infinity;

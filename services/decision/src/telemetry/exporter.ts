@@ -120,7 +120,10 @@ export interface ReceiptExporter {
   drain(timeoutMs: number): Promise<boolean>;
 }
 
-/** The OTLP event name of each receipt kind; "drift" is reserved for drift receipts to come. */
+/** The policy_id of the shipped intent-drift rule (rego/rules/drift): its decisions also raise aarm.drift. */
+export const DRIFT_POLICY_ID = 'intent-drift';
+
+/** The OTLP event name of each receipt kind, and of the drift event. */
 export const RECEIPT_EVENT_NAMES = {
   decision: 'aarm.decision',
   approval: 'aarm.approval',
@@ -195,6 +198,40 @@ export function createReceiptExporter(options: ReceiptExporterOptions): ReceiptE
     return emitted[0];
   }
 
+  /**
+   * AARM's aarm.drift event, for a decision that the intent-drift rule acted on: the
+   * distance figures and who and where, never parameters. The receipt itself goes too.
+   */
+  function driftRecords(receipt: Receipt): ReadableLogRecord[] {
+    if (receipt.kind !== 'decision' || !receipt.reasons.some((r) => r.policy_id === DRIFT_POLICY_ID)) return [];
+    const drift = (receipt.input as { drift?: Record<string, unknown> } | undefined)?.drift ?? {};
+    const attributes: LogAttributes = {
+      'event.name': RECEIPT_EVENT_NAMES.drift,
+      'aarm.receipt_id': receipt.receipt_id,
+      'aarm.decision': receipt.decision,
+      'aarm.session_id': receipt.session_id,
+      'aarm.tenant': receipt.tenant,
+      'aarm.seq': receipt.seq,
+      'aarm.tool': receipt.action.tool,
+      'aarm.drift.status': String(drift.status ?? 'unknown'),
+    };
+    for (const key of ['distance', 'cumulative', 'max', 'count'] as const) {
+      if (typeof drift[key] === 'number') attributes[`aarm.drift.${key}`] = drift[key];
+    }
+    if (typeof receipt.identity?.agent === 'string') attributes['aarm.agent'] = receipt.identity.agent;
+    return [
+      emit({
+        eventName: RECEIPT_EVENT_NAMES.drift,
+        timestamp: hrTimeOf(receipt.timestamp),
+        severityNumber: SeverityNumber.WARN,
+        severityText: 'WARN',
+        body: `intent drift on ${receipt.action.tool}: ${receipt.decision}`,
+        attributes,
+        context: traceContextOf(receipt),
+      }),
+    ];
+  }
+
   function receiptRecord(receipt: Receipt): ReadableLogRecord {
     const eventName = eventNameOf(receipt.kind);
     const attributes: LogAttributes = {
@@ -259,7 +296,7 @@ export function createReceiptExporter(options: ReceiptExporterOptions): ReceiptE
       },
       options.signingKey,
     );
-    const records = receipts.map(receiptRecord);
+    const records = receipts.flatMap((r) => [receiptRecord(r), ...driftRecords(r)]);
     records.push(checkpointRecord(checkpoint));
     return { entries, checkpoint, records };
   }
