@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../services/decision/src/config.js';
+import { DRIFT_ENV_SHAPE } from '../../services/decision/src/drift/index.js';
 import {
   CHART_DIR,
   CI_VALUES,
@@ -381,6 +382,175 @@ describe('secrets are referenced, never inlined', () => {
   });
 });
 
+describe('intent drift', () => {
+  const REMOTE = [
+    'drift.mode=remote',
+    'drift.url=https://embeddings.example.com/v1',
+    'drift.model=text-embedding-3-small',
+  ];
+  const API_KEY = 'sk-drift-test-Q3v9XfK2mLp8';
+  const driftVars = (objects: Manifest[]) =>
+    [...containerEnv(objects).literal.keys()].filter((k) => k.startsWith('ARBITER_DRIFT')).sort();
+  const settingsOf = (objects: Manifest[]) => {
+    const { literal } = containerEnv(objects);
+    return loadConfig({
+      ...Object.fromEntries(literal),
+      ARBITER_INSTANCE_ID: POD_NAME,
+      ARBITER_OPA: '/usr/local/bin/opa',
+    }).drift;
+  };
+  /** The Secret volume item mounted at path: its Secret's name and key. */
+  const mountedFrom = (objects: Manifest[], path: string) => {
+    const mount = container(objects).volumeMounts.find((m: { mountPath: string }) =>
+      path.startsWith(`${m.mountPath}/`),
+    );
+    assert.ok(mount, `${path} is on a mounted volume`);
+    assert.equal(mount.readOnly, true);
+    const volume = podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name);
+    assert.ok(volume.secret, `${path} comes from a Secret`);
+    const item = volume.secret.items.find((i: { path: string }) => `${mount.mountPath}/${i.path}` === path);
+    assert.ok(item, `${path} is an item of the Secret volume`);
+    return { secretName: volume.secret.secretName as string, key: item.key as string };
+  };
+
+  test('off by default: ARBITER_DRIFT=off and nothing else, no volume, no egress', () => {
+    const objects = render();
+    assert.deepEqual(driftVars(objects), ['ARBITER_DRIFT']);
+    assert.equal(containerEnv(objects).literal.get('ARBITER_DRIFT'), 'off');
+    assert.deepEqual(settingsOf(objects), { mode: 'off' });
+    assert.ok(!JSON.stringify(podSpec(objects)).includes('drift'), 'no drift volume');
+  });
+
+  test('hashed: the built-in provider with its alpha and dimensions, as config.ts reads them', () => {
+    const objects = render({
+      values: [valuesFile('drift-hashed.yaml', { drift: { mode: 'hashed', alpha: 0.25, dimensions: 2048 } })],
+    });
+    assert.deepEqual(driftVars(objects), ['ARBITER_DRIFT', 'ARBITER_DRIFT_ALPHA', 'ARBITER_DRIFT_DIMENSIONS']);
+    assert.deepEqual(settingsOf(objects), { mode: 'hashed', alpha: 0.25, dimensions: 2048 });
+    const policy = get(render({ set: ['drift.mode=hashed', 'networkPolicy.enabled=true'] }), 'NetworkPolicy');
+    assert.equal(policy.spec.egress.length, 1, 'the built-in provider needs no egress');
+  });
+
+  describe('remote with an inline API key', () => {
+    let objects: Manifest[];
+    before(() => {
+      objects = render({
+        set: [...REMOTE, 'drift.onFailure=fallback', 'drift.cooldownMs=5000', 'networkPolicy.enabled=true'],
+        setString: [`drift.apiKey.value=${API_KEY}`],
+      });
+    });
+
+    test('every setting reaches config.ts', () => {
+      assert.deepEqual(driftVars(objects), Object.keys(DRIFT_ENV_SHAPE).sort(), 'every drift variable is set');
+      assert.deepEqual(settingsOf(objects), {
+        mode: 'remote',
+        alpha: 0.3,
+        dimensions: 1024,
+        url: 'https://embeddings.example.com/v1',
+        model: 'text-embedding-3-small',
+        apiKeyFile: '/etc/arbiter/drift/api-key',
+        timeoutMs: 2000,
+        maxRetries: 1,
+        cacheSize: 10000,
+        onFailure: 'fallback',
+        cooldownMs: 5000,
+      });
+    });
+
+    test("the key is a file mounted from the chart's Secret, and inlined nowhere else", () => {
+      const secret = get(objects, 'Secret');
+      assert.equal(Buffer.from(secret.data['drift-api-key'], 'base64').toString(), API_KEY);
+      const file = containerEnv(objects).literal.get('ARBITER_DRIFT_API_KEY_FILE')!;
+      assert.deepEqual(mountedFrom(objects, file), { secretName: secret.metadata.name, key: 'drift-api-key' });
+      const visible = JSON.stringify(objects.filter((o) => o.kind !== 'Secret'));
+      assert.ok(!visible.includes(API_KEY), 'the API key appears outside the Secret');
+      assert.ok(
+        !visible.includes(Buffer.from(API_KEY).toString('base64')),
+        'the encoded key appears outside the Secret',
+      );
+      for (const e of containerEnv(objects).env) {
+        assert.ok(!/DRIFT/.test(e.name), `${e.name}: the key is not an environment variable`);
+      }
+      assert.match(
+        deploymentOf(objects).spec.template.metadata.annotations['checksum/secret'] ?? '',
+        /^[0-9a-f]{64}$/,
+        'a new key rolls the pods',
+      );
+    });
+
+    test('the NetworkPolicy lets the pods reach the embeddings endpoint', () => {
+      const egress = get(objects, 'NetworkPolicy').spec.egress;
+      assert.equal(egress.length, 2, 'DNS and the embeddings endpoint');
+      assert.deepEqual(egress[1], { ports: [{ port: 443, protocol: 'TCP' }] });
+      const peers = get(
+        render({
+          values: [
+            valuesFile('drift-egress.yaml', {
+              networkPolicy: {
+                enabled: true,
+                embeddings: { to: [{ ipBlock: { cidr: '192.0.2.0/24' } }], ports: [{ port: 11434, protocol: 'TCP' }] },
+              },
+            }),
+          ],
+          set: REMOTE,
+        }),
+        'NetworkPolicy',
+      ).spec.egress[1];
+      assert.deepEqual(peers, {
+        ports: [{ port: 11434, protocol: 'TCP' }],
+        to: [{ ipBlock: { cidr: '192.0.2.0/24' } }],
+      });
+    });
+  });
+
+  test('remote with an existing Secret: mounted by name, no Secret of the chart', () => {
+    const objects = render({
+      set: [...REMOTE, 'drift.apiKey.existingSecret=embeddings-key', 'drift.apiKey.secretKey=token'],
+    });
+    assert.equal(find(objects, 'Secret'), undefined);
+    const file = containerEnv(objects).literal.get('ARBITER_DRIFT_API_KEY_FILE')!;
+    assert.deepEqual(mountedFrom(objects, file), { secretName: 'embeddings-key', key: 'token' });
+  });
+
+  test('remote without a key: no key file, no volume', () => {
+    const objects = render({ set: REMOTE });
+    assert.equal(containerEnv(objects).literal.has('ARBITER_DRIFT_API_KEY_FILE'), false);
+    assert.equal(settingsOf(objects).mode, 'remote');
+    assert.ok(!podSpec(objects).volumes.some((v: { name: string }) => v.name.includes('drift')));
+  });
+
+  test('a key given while drift is not remote is not mounted', () => {
+    const objects = render({ set: ['drift.mode=hashed', 'drift.apiKey.existingSecret=embeddings-key'] });
+    assert.equal(containerEnv(objects).literal.has('ARBITER_DRIFT_API_KEY_FILE'), false);
+    assert.ok(!JSON.stringify(podSpec(objects)).includes('embeddings-key'));
+  });
+
+  test('remote without url or model fails to render', () => {
+    assert.match(renderFails({ set: ['drift.mode=remote', 'drift.model=m'] }), /drift.mode remote needs drift.url/);
+    assert.match(
+      renderFails({ set: ['drift.mode=remote', 'drift.url=https://embeddings.example.com/v1'] }),
+      /drift.mode remote needs drift.url .* and drift.model/,
+    );
+    assert.match(renderFails({ set: ['drift.mode=remote'] }), /drift.mode remote needs/);
+  });
+
+  test('the schema holds the bounds of DRIFT_ENV_SHAPE', () => {
+    assert.match(renderFails({ set: ['drift.mode=on'] }), /drift\/mode/);
+    assert.match(renderFails({ set: ['drift.mode=false'] }), /drift\/mode/, 'an unquoted off is a YAML boolean');
+    assert.match(renderFails({ values: [valuesFile('alpha-0.yaml', { drift: { alpha: 0 } })] }), /drift\/alpha/);
+    assert.match(renderFails({ values: [valuesFile('alpha-2.yaml', { drift: { alpha: 1.5 } })] }), /drift\/alpha/);
+    assert.ok(render({ values: [valuesFile('alpha-1.yaml', { drift: { mode: 'hashed', alpha: 1 } })] }));
+    assert.match(renderFails({ set: ['drift.dimensions=8'] }), /drift\/dimensions/);
+    assert.match(renderFails({ set: ['drift.timeoutMs=10'] }), /drift\/timeoutMs/);
+    assert.match(renderFails({ set: ['drift.maxRetries=11'] }), /drift\/maxRetries/);
+    assert.match(renderFails({ set: ['drift.cacheSize=1000001'] }), /drift\/cacheSize/);
+    assert.match(renderFails({ set: ['drift.cooldownMs=3600001'] }), /drift\/cooldownMs/);
+    assert.match(renderFails({ set: ['drift.onFailure=retry'] }), /drift\/onFailure/);
+    assert.match(renderFails({ set: ['drift.url=ftp://embeddings.example.com'] }), /drift\/url/);
+    assert.match(renderFails({ set: ['drift.apiKeyValue=x'] }), /apiKeyValue/);
+  });
+});
+
 describe('policy ConfigMap: a hot reload, not a restart', () => {
   test('the chart policy files are the ConfigMap, mounted at ARBITER_POLICY_DIR', () => {
     const objects = render();
@@ -478,7 +648,7 @@ describe('optional objects', () => {
     );
   });
 
-  test('NetworkPolicy: ingress from the configured peers, egress to DNS, Redis, the collector, the JWKS URL and webhooks', () => {
+  test('NetworkPolicy: ingress from the configured peers, egress to DNS, Redis, the collector, the JWKS URL, webhooks and the embeddings endpoint', () => {
     const policy = get(render({ values: [CI_VALUES[1]!] }), 'NetworkPolicy');
     assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
     const ingress = policy.spec.ingress[0];
@@ -487,9 +657,10 @@ describe('optional objects', () => {
     const egressPorts = policy.spec.egress.map((r: { ports: { port: number; protocol: string }[] }) =>
       r.ports.map((p) => `${p.port}/${p.protocol}`).join(','),
     );
-    assert.deepEqual(egressPorts, ['53/UDP,53/TCP', '6379/TCP,26379/TCP', '4318/TCP', '443/TCP', '443/TCP']);
+    assert.deepEqual(egressPorts, ['53/UDP,53/TCP', '6379/TCP,26379/TCP', '4318/TCP', '443/TCP', '443/TCP', '443/TCP']);
     assert.deepEqual(policy.spec.egress[3].to, [{ ipBlock: { cidr: '203.0.113.0/24' } }]);
-    // Without Redis, a collector, JWT or webhooks only DNS is let out.
+    assert.deepEqual(policy.spec.egress[5].to, [{ ipBlock: { cidr: '192.0.2.0/24' } }], 'the embeddings endpoint');
+    // Without Redis, a collector, JWT, webhooks or remote drift only DNS is let out.
     const minimal = get(render({ set: ['networkPolicy.enabled=true'] }), 'NetworkPolicy');
     assert.equal(minimal.spec.egress.length, 1);
     assert.equal(minimal.spec.ingress[0].from, undefined, 'no peers listed: the port is open to any source');
@@ -556,8 +727,16 @@ describe('README and values stay in step', () => {
     };
     const source = readFileSync(join(ROOT, 'services', 'decision', 'src', 'config.ts'), 'utf8');
     const schemaBlock = source.slice(source.indexOf('const EnvSchema'), source.indexOf('export interface Config'));
-    const variables = [...new Set([...schemaBlock.matchAll(/^\s+((?:ARBITER|OTEL)_[A-Z0-9_]+):/gm)].map((m) => m[1]!))];
+    const variables = [
+      ...new Set([
+        ...[...schemaBlock.matchAll(/^\s+((?:ARBITER|OTEL)_[A-Z0-9_]+):/gm)].map((m) => m[1]!),
+        // Spread into EnvSchema (...DRIFT_ENV_SHAPE), so not in config.ts's own text.
+        ...Object.keys(DRIFT_ENV_SHAPE),
+      ]),
+    ];
     assert.ok(variables.length > 30, 'config.ts was read');
+    assert.match(schemaBlock, /^\s+\.\.\.DRIFT_ENV_SHAPE,$/m, 'config.ts still spreads DRIFT_ENV_SHAPE');
+    assert.ok(Object.keys(DRIFT_ENV_SHAPE).length >= 11 && variables.includes('ARBITER_DRIFT_API_KEY_FILE'));
     const templates = ['configmap.yaml', 'deployment.yaml']
       .map((f) => readFileSync(join(CHART_DIR, 'templates', f), 'utf8'))
       .join('\n');

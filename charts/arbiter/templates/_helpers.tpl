@@ -82,11 +82,14 @@ when an inline value is given) and the key in it. Empty name: the setting is off
 {{- define "arbiter.otlpHeadersSecret" -}}
 {{- if .Values.otel.headers.existingSecret }}{{ .Values.otel.headers.existingSecret }}{{- else if .Values.otel.headers.value }}{{ include "arbiter.secretName" . }}{{- end }}
 {{- end }}
+{{- define "arbiter.driftApiKeySecret" -}}
+{{- if .Values.drift.apiKey.existingSecret }}{{ .Values.drift.apiKey.existingSecret }}{{- else if .Values.drift.apiKey.value }}{{ include "arbiter.secretName" . }}{{- end }}
+{{- end }}
 
 {{/* Whether the chart renders its own Secret: any inline secret value not shadowed by an existingSecret. */}}
 {{- define "arbiter.ownSecret" -}}
 {{- $own := include "arbiter.secretName" . }}
-{{- if or (eq (include "arbiter.redisPasswordSecret" .) $own) (eq (include "arbiter.signingSecret" .) $own) (eq (include "arbiter.jwksSecret" .) $own) (eq (include "arbiter.webhookSecret" .) $own) (eq (include "arbiter.otlpHeadersSecret" .) $own) }}true{{- end }}
+{{- if or (eq (include "arbiter.redisPasswordSecret" .) $own) (eq (include "arbiter.signingSecret" .) $own) (eq (include "arbiter.jwksSecret" .) $own) (eq (include "arbiter.webhookSecret" .) $own) (eq (include "arbiter.otlpHeadersSecret" .) $own) (eq (include "arbiter.driftApiKeySecret" .) $own) }}true{{- end }}
 {{- end }}
 
 {{/* host:port,host:port from a list of {host, port}. */}}
@@ -171,6 +174,9 @@ Combinations the schema cannot express; each stops the render with a message nam
 {{- end }}
 {{- if and $v.webhooks.urls (not (include "arbiter.webhookSecret" .)) }}
 {{- fail "webhooks.urls needs webhooks.secret (existingSecret or value) to sign the notifications" }}
+{{- end }}
+{{- if and (eq $v.drift.mode "remote") (or (not $v.drift.url) (not $v.drift.model)) }}
+{{- fail "drift.mode remote needs drift.url (the embeddings endpoint, http(s)://...) and drift.model" }}
 {{- end }}
 {{- if and $v.signing.verifyKeys (not $v.signing.existingSecret) }}
 {{- fail "signing.verifyKeys names keys of signing.existingSecret; with an inline key use signing.verifyKeyPems" }}
