@@ -137,6 +137,48 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
   });
 }
 
+describe('a backlog over its bound takes the replica out of rotation, never blocks a decision', () => {
+  test('collector down: decisions are answered, the outbox holds them all, /readyz says not ready', async () => {
+    const receiver = await startOtlpReceiver();
+    receiver.setMode('fail');
+    const arbiter = await startTestArbiter({
+      store: 'redis',
+      env: {
+        OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json',
+        ARBITER_EXPORT_MAX_BACKLOG: '5',
+      },
+    });
+    try {
+      assert.equal((await arbiter.get('/readyz')).status, 200);
+      for (let i = 0; i < 10; i++) {
+        assert.equal(
+          (await arbiter.post('/v1/decide', decideBody(uniqueSession('backlog'), 'files.read', { path: '/x' }))).status,
+          200,
+        );
+      }
+      let ready = await arbiter.get('/readyz');
+      for (let i = 0; i < 50 && ready.status === 200; i++) {
+        await sleep(100);
+        ready = await arbiter.get('/readyz');
+      }
+      assert.equal(ready.status, 503);
+      assert.equal(ready.body.checks.export_backlog, false);
+      assert.equal(ready.body.export_backlog.depth, 10);
+      assert.match((await arbiter.get('/metrics')).body, /^arbiter_outbox_depth 10$/m);
+      receiver.setMode('ok');
+      for (let i = 0; i < 100 && ready.status !== 200; i++) {
+        await sleep(100);
+        ready = await arbiter.get('/readyz');
+      }
+      assert.equal(ready.status, 200, 'ready again once the collector took the backlog');
+    } finally {
+      await arbiter.stop();
+      await receiver.close();
+    }
+  });
+});
+
 describe('a replica killed after answering loses no receipt; replicas share the outbox', () => {
   const prefix = `arbiter-test:export-${process.pid}:`;
   let dir: string;

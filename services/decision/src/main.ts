@@ -155,6 +155,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   // decisions; above the bound, /readyz says so (the replica leaves the load balancer).
   let backlog: { depth: number; max: number } | undefined;
   let exporter: ReceiptExporter | undefined;
+  let backlogTimer: NodeJS.Timeout | undefined;
   if (config.export && store.outbox) {
     const maxBacklog = config.export.maxBacklog;
     backlog = { depth: 0, max: maxBacklog };
@@ -178,12 +179,21 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
           logger.warn({ error: r.error, receipts: r.receipts }, 'receipt export failed; will retry');
       },
       onError: (e) => logger.warn({ stage: e.stage, error: e.error }, 'receipt exporter error; will retry'),
-      onDepth: (depth) => {
-        backlog = { depth, max: maxBacklog };
-        metrics.outboxDepth.set(depth);
-      },
     });
     exporter.start();
+    // Measured on its own clock: while the collector is down the exporter backs off for up
+    // to 30 s, and /readyz must not report a backlog that old.
+    const outbox = store.outbox;
+    backlogTimer = setInterval(() => {
+      outbox.depth().then(
+        (depth) => {
+          backlog = { depth, max: maxBacklog };
+          metrics.outboxDepth.set(depth);
+        },
+        () => {},
+      );
+    }, 1000);
+    backlogTimer.unref();
   }
   const app = createApp(deps);
   const stopSweeper = startExpirySweeper(deps, config.expirySweepMs, (err) =>
@@ -209,6 +219,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     close: async () => {
       policy.stop();
       stopSweeper();
+      clearInterval(backlogTimer);
       await exporter?.stop(2000);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
