@@ -4,7 +4,7 @@
  * Sessions are addressed by their tag (ids.ts: tenant + session id).
  */
 import type { Outbox } from '../receipts/outbox.js';
-import type { DriftState, StoredEmbedding } from '../drift/drift.js';
+import { initialDrift, type DriftState, type StoredEmbedding } from '../drift/drift.js';
 import type { Decision, Receipt, ReceiptAction } from '../receipts/types.js';
 
 export const CLASSIFICATIONS = ['PUBLIC', 'INTERNAL', 'CONFIDENTIAL', 'RESTRICTED'] as const;
@@ -31,8 +31,8 @@ export interface SessionSummary {
   history: HistoryEntry[];
   /** Deferrals of this session still waiting: later actions on the same target wait behind them. */
   pending_deferrals: { id: string; tool: string; target?: string; expires_at: string }[];
-  /** Intent drift (AARM R7, docs/drift.md): absent until an action of the session was measured. */
-  drift?: DriftState;
+  /** Intent drift (AARM R7, docs/drift.md): zeros until an action of the session was measured. */
+  drift: DriftState;
 }
 
 /** Fixed when the session opens; later calls cannot rewrite it. */
@@ -216,6 +216,7 @@ export function emptySummary(): SessionSummary {
     max_classification: 'PUBLIC',
     history: [],
     pending_deferrals: [],
+    drift: initialDrift(),
   };
 }
 
