@@ -13,6 +13,7 @@ import {
   scopeForOperation,
   type CapabilityScope,
   type IssuedCapability,
+  type IssueCapabilityArgs,
 } from './token.js';
 
 /** Satisfied by DecideDeps once it has capabilityTtlSeconds. */
@@ -24,22 +25,12 @@ export interface CapabilityGrantDeps {
   policy: { readonly data: unknown };
 }
 
-export interface CapabilityGrant {
+/** What decide (or the close of an approval or deferral) knows when it answers. */
+export interface CapabilityGrant extends Omit<IssueCapabilityArgs, 'scope' | 'ttlSeconds'> {
   /** The decision being answered: only ALLOW and MODIFY grant anything. */
   decision: string;
-  agent?: string;
-  tenant: string;
-  sessionId: string;
-  actionId: string;
-  tool: string;
-  operation?: string;
-  /** hashOf the parameters as asked. */
-  parametersHash: string;
   /** For MODIFY: the parameters to execute with; the capability is bound to these instead. */
   modifiedParameters?: Record<string, unknown>;
-  /** The receipt that records the grant (the decision receipt, or the approval/deferral receipt that closed it). */
-  receiptId: string;
-  now: Date;
 }
 
 /** What a receipt records of a granted capability: names it, never holds the token. */

@@ -432,14 +432,7 @@ export function createRemoteProvider(options: RemoteProviderOptions): RemoteEmbe
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (err) {
-      const name = (err as { name?: string } | null)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') {
-        return {
-          ok: false,
-          retry: true,
-          error: new EmbeddingError('timeout', `embedding request timed out after ${options.timeoutMs} ms`),
-        };
-      }
+      if (isTimeout(err)) return timedOut(options.timeoutMs);
       // Only a system error code (ECONNREFUSED, ...): nothing else of the cause is repeated.
       const cause = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
       const code = typeof cause === 'string' && /^[A-Z0-9_]{1,40}$/.test(cause) ? cause : 'unknown';
@@ -462,14 +455,7 @@ export function createRemoteProvider(options: RemoteProviderOptions): RemoteEmbe
     try {
       body = await res.json();
     } catch (err) {
-      const name = (err as { name?: string } | null)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') {
-        return {
-          ok: false,
-          retry: true,
-          error: new EmbeddingError('timeout', `embedding request timed out after ${options.timeoutMs} ms`),
-        };
-      }
+      if (isTimeout(err)) return timedOut(options.timeoutMs);
       return {
         ok: false,
         retry: false,
@@ -619,5 +605,18 @@ export function withFallback(
     embed: async (texts) => (await embedDetailed(texts)).vectors,
     embedDetailed,
     ...(options.mode === 'fallback' && { fallback }),
+  };
+}
+
+function isTimeout(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function timedOut(timeoutMs: number) {
+  return {
+    ok: false as const,
+    retry: true,
+    error: new EmbeddingError('timeout', `embedding request timed out after ${timeoutMs} ms`),
   };
 }

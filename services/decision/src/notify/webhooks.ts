@@ -298,20 +298,9 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
 
   function abandonAll(): void {
     const reason = 'abandoned at close';
-    for (const delivery of inFlight) {
+    for (const delivery of [...inFlight, ...backingOff, ...ready.splice(0)]) {
       delivery.abandoned = true;
       delivery.controller?.abort(new Error(reason));
-      report({
-        url: delivery.target.reportUrl,
-        type: delivery.type,
-        outcome: 'dropped',
-        attempt: delivery.attempts,
-        error: reason,
-      });
-    }
-    inFlight.clear();
-    for (const delivery of backingOff) {
-      delivery.abandoned = true;
       if (delivery.backoffTimer) clearTimeout(delivery.backoffTimer);
       report({
         url: delivery.target.reportUrl,
@@ -321,17 +310,8 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
         error: reason,
       });
     }
+    inFlight.clear();
     backingOff.clear();
-    for (const delivery of ready.splice(0)) {
-      delivery.abandoned = true;
-      report({
-        url: delivery.target.reportUrl,
-        type: delivery.type,
-        outcome: 'dropped',
-        attempt: delivery.attempts,
-        error: reason,
-      });
-    }
   }
 
   return {
