@@ -161,6 +161,19 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal(reused.body.decision, 'DENY');
     });
 
+    test('a replay of an action id is refused to another agent: it never hands over the first answer', async () => {
+      const session = uniqueSession('replay');
+      const body = decideBody(session, 'email.send', { to: 'y@example.com' }, { actionId: 'act-r', agent: 'agent-a' });
+      const first = await arbiter.post('/v1/decide', body);
+      assert.equal(first.body.decision, 'ALLOW');
+      assert.ok(first.body.capability);
+      const stolen = await arbiter.post('/v1/decide', { ...body, identity: { agent: 'agent-b' } });
+      assert.equal(stolen.status, 403);
+      assert.equal(stolen.body.decision, 'DENY');
+      assert.equal(stolen.body.capability, undefined);
+      assert.ok(!JSON.stringify(stolen.body).includes(first.body.capability));
+    });
+
     test('the session is bound to the agent that opened it', async () => {
       const session = uniqueSession('bound');
       await arbiter.post(

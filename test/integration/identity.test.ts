@@ -205,6 +205,16 @@ for (const store of ['memory', 'redis'] as const) {
       const session = uniqueSession('revoke');
       const token = await signAgent({ jti: 'jti-to-revoke' });
       assert.equal((await decideAs('pep', token, session)).body.decision, 'ALLOW');
+      const early = await arbiter.post(
+        '/v1/decide',
+        {
+          action: { id: 'before-revocation', tool: 'files.read', parameters: { path: '/a' } },
+          session: { id: session },
+          identity: { agent_token: token },
+        },
+        { authorization: `Bearer ${callerToken.pep}` },
+      );
+      assert.equal(early.body.decision, 'ALLOW');
       const added = await arbiter.post(
         '/v1/admin/revocations',
         { jti: 'jti-to-revoke', reason: 'leaked' },
@@ -214,6 +224,17 @@ for (const store of ['memory', 'redis'] as const) {
       const after = await decideAs('pep', token, session);
       assert.equal(after.body.decision, 'DENY');
       assert.equal(after.body.reasons[0].policy_id, 'aarm.identity.revoked');
+      const replay = await arbiter.post(
+        '/v1/decide',
+        {
+          action: { id: 'before-revocation', tool: 'files.read', parameters: { path: '/a' } },
+          session: { id: session },
+          identity: { agent_token: token },
+        },
+        { authorization: `Bearer ${callerToken.pep}` },
+      );
+      assert.equal(replay.status, 403, 'an ALLOW given before the revocation is not replayed after it');
+      assert.equal(replay.body.decision, 'DENY');
       const fresh = await signAgent({ sub: 'agent-9' });
       assert.equal((await decideAs('pep', fresh)).body.decision, 'ALLOW');
       await arbiter.post('/v1/admin/revocations', { sub: 'agent-9' }, { authorization: `Bearer ${callerToken.admin}` });

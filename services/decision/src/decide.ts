@@ -137,6 +137,18 @@ async function decideInSpan(
       if (state.action.parameters_hash !== action.parametersHash || state.action.tool !== action.tool) {
         throw new ArbiterError('conflict', 'action.id was already used in this session for another action');
       }
+      // A replay hands back the first answer, capability included: only to the identity it
+      // was given to, and not once that identity is revoked or refused.
+      const refused = refusal({
+        identity,
+        state,
+        meta: state.meta ?? { id: request.session.id, tenant: caller.tenant, started_at: at },
+      });
+      if (refused)
+        throw new ArbiterError(
+          'forbidden',
+          `this action id cannot be replayed: ${refused.reasons[0]?.reason ?? 'refused'}`,
+        );
       return state.action.response as unknown as DecideResponse;
     }
     const meta: SessionMeta = state.meta ?? {
