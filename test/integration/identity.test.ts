@@ -264,6 +264,11 @@ for (const store of ['memory', 'redis'] as const) {
       const done = await vote('financeApprover');
       assert.equal(done.body.decision, 'ALLOW');
       assert.equal(done.body.votes[0].approver, 'dave', 'the approver is the token subject, not a name in the body');
+      assert.equal(done.body.capability, undefined, 'the approver is not handed the capability that runs the action');
+      const forPep = await fetch(`${arbiter.url}/v1/approvals/${asked.body.approval.id}`, {
+        headers: { authorization: `Bearer ${callerToken.pep}` },
+      });
+      assert.ok(((await forPep.json()) as { capability?: string }).capability, 'the PEP that runs it gets it');
     });
 
     test('tenants are isolated: the same session id is two sessions, and reads across tenants find nothing', async () => {

@@ -25,14 +25,17 @@ import { enforceChecked, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enfor
 export const MAX_WAIT_SECONDS = 60;
 
 /** What GET /v1/approvals/{id} and /v1/deferrals/{id} show: never the raw parameters kept for re-evaluation. */
-export function pendingView(record: PendingRecord, now: Date) {
-  const { input: _input, ...shown } = record;
+export function pendingView(record: PendingRecord, now: Date, options: { withCapability: boolean }) {
+  const { input: _input, final, ...shown } = record;
   const expired = record.status === 'pending' && Date.parse(record.expires_at) <= now.getTime();
   const status = expired ? 'expired' : record.status;
-  const decision = expired ? 'DENY' : record.final?.decision;
-  const capability = expired ? undefined : record.final?.capability;
+  const decision = expired ? 'DENY' : final?.decision;
+  // The capability runs the action: only for the PEP that will run it (and admins), never for approvers or auditors.
+  const capability = expired || !options.withCapability ? undefined : final?.capability;
+  const { capability: _token, ...finalShown } = final ?? {};
   return {
     ...shown,
+    ...(final && { final: finalShown }),
     status,
     ...(decision !== undefined && { decision }),
     ...(capability !== undefined && { capability }),

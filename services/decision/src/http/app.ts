@@ -83,6 +83,12 @@ function caller(res: Response): Caller {
   return res.locals.caller as Caller;
 }
 
+/** Whether the caller may hold the capability that runs an approved or resolved action. */
+function runsActions(res: Response): { withCapability: boolean } {
+  const roles = caller(res).roles;
+  return { withCapability: roles.has('pep') || roles.has('admin') };
+}
+
 /** The route needs one of these roles (with ARBITER_AUTH=off every caller has them all). */
 function allow(...roles: Role[]): RequestHandler {
   return (_req, res, next) => {
@@ -203,7 +209,11 @@ export function createApp(deps: AppDeps): express.Express {
       const limit = parseBody(ListQuery, { limit: req.query.limit ?? '100' }).limit;
       const now = deps.clock();
       const records = await store.listPending(caller(res).tenant, kind, limit);
-      res.json({ [`${kind}s`]: records.map((r) => pendingView(r, now)).filter((v) => v.status === 'pending') });
+      res.json({
+        [`${kind}s`]: records
+          .map((r) => pendingView(r, now, { withCapability: false }))
+          .filter((v) => v.status === 'pending'),
+      });
     });
     app.get(`${path}/:id`, allow(...readers), async (req, res) => {
       const id = String(req.params.id);
@@ -217,10 +227,15 @@ export function createApp(deps: AppDeps): express.Express {
       };
       let record = await read();
       if (wait > 0) {
-        await waitForChange(deps, id, wait, async () => pendingView(await read(), deps.clock()).status === 'pending');
+        await waitForChange(
+          deps,
+          id,
+          wait,
+          async () => pendingView(await read(), deps.clock(), { withCapability: false }).status === 'pending',
+        );
         record = await read();
       }
-      const view = pendingView(record, deps.clock());
+      const view = pendingView(record, deps.clock(), runsActions(res));
       // Noticed expired here first: close it with its DENY receipt now, not at the next sweep.
       if (view.status === 'expired' && record.status === 'pending')
         void expire(deps, record.tenant, id).catch(() => {});
@@ -232,12 +247,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/approvals/:id', allow('approver', 'admin'), async (req, res) => {
     const body = parseBody(VoteSchema, req.body);
     const record = await vote(deps, caller(res), String(req.params.id), body);
-    res.json(pendingView(record, deps.clock()));
+    res.json(pendingView(record, deps.clock(), runsActions(res)));
   });
   app.post('/v1/deferrals/:id/resolve', allow('pep', 'approver', 'admin'), async (req, res) => {
     const body = parseBody(ResolveSchema, req.body);
     const record = await resolveDeferral(deps, caller(res), String(req.params.id), body.context);
-    res.json(pendingView(record, deps.clock()));
+    res.json(pendingView(record, deps.clock(), runsActions(res)));
   });
 
   // Administration
