@@ -33,7 +33,7 @@ import type { PolicyEngine, PolicyVersion } from './policy/engine.js';
 import { hashOf } from './receipts/canonical.js';
 import type { SigningKey } from './receipts/keys.js';
 import { maskingPaths, maskParameters } from './receipts/mask.js';
-import { receiptHash, signReceipt } from './receipts/sign.js';
+import { signAndHash } from './receipts/sign.js';
 import { receiptHeader, type Producer } from './receipts/header.js';
 import type { Receipt, ReceiptBody } from './receipts/types.js';
 import type { Notifier } from './notify/webhooks.js';
@@ -210,8 +210,8 @@ async function decideInSpan(
       receiptId,
       now,
     });
-    const receipt = await metrics.stage('sign', () =>
-      signReceipt(
+    const { receipt, hash } = await metrics.stage('sign', () =>
+      signAndHash(
         receiptBody({
           step,
           enforcement,
@@ -227,7 +227,6 @@ async function decideInSpan(
         deps.signingKey,
       ),
     );
-    const hash = receiptHash(receipt);
     const response = answer(action, enforcement, receipt, hash, version, pending, capability, drift?.input);
 
     // commit

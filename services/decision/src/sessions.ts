@@ -16,7 +16,7 @@ import { DecideRequestSchema } from './intercept/envelope.js';
 import { ENTRYPOINT } from './policy/compile.js';
 import { hashOf } from './receipts/canonical.js';
 import { receiptHeader } from './receipts/header.js';
-import { receiptHash, signReceipt } from './receipts/sign.js';
+import { signAndHash } from './receipts/sign.js';
 import type { Receipt } from './receipts/types.js';
 
 const sessionId = DecideRequestSchema.shape.session.shape.id;
@@ -117,7 +117,7 @@ export async function recordOutcome(
     const decisionPolicy =
       (record.response as { policy?: { revision: string; hash: string } }).policy ?? deps.policy.version;
     if (!decisionPolicy) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
-    const receipt = signReceipt(
+    const { receipt, hash } = signAndHash(
       {
         ...receiptHeader({
           receiptId: newId('rcpt', tag),
@@ -150,7 +150,6 @@ export async function recordOutcome(
       },
       deps.signingKey,
     );
-    const hash = receiptHash(receipt);
     const summary: SessionSummary = {
       ...state.summary,
       outcomes: { ...state.summary.outcomes, [body.status]: state.summary.outcomes[body.status] + 1 },

@@ -3,7 +3,12 @@ import { verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { canonicalize, hashOf, sha256Hex } from '../../../services/decision/src/receipts/canonical.js';
 import { generateSigningKey } from '../../../services/decision/src/receipts/keys.js';
-import { receiptHash, signReceipt, verifyReceiptSignature } from '../../../services/decision/src/receipts/sign.js';
+import {
+  receiptHash,
+  signAndHash,
+  signReceipt,
+  verifyReceiptSignature,
+} from '../../../services/decision/src/receipts/sign.js';
 import type { Receipt } from '../../../services/decision/src/receipts/types.js';
 import { edited, keyMap, receiptBody } from './fixtures.js';
 
@@ -106,6 +111,19 @@ describe('verifyReceiptSignature', () => {
     for (const c of cases) {
       const check = verifyReceiptSignature(c, keys);
       assert.equal(check.ok ? 'ok' : check.problem, 'malformed', String(c));
+    }
+  });
+});
+
+describe('signAndHash', () => {
+  it('gives the receipt signReceipt gives, and the hash receiptHash gives, from one serialization', () => {
+    const key = generateSigningKey();
+    for (const seq of [1, 2, 7]) {
+      const body = receiptBody('s-hash', seq, seq === 1 ? null : hashOf({ seq }));
+      const { receipt, hash } = signAndHash(body, key);
+      assert.deepEqual(receipt, signReceipt(body, key));
+      assert.equal(hash, receiptHash(receipt));
+      assert.deepEqual(verifyReceiptSignature(receipt, keyMap(key)), { ok: true });
     }
   });
 });

@@ -17,7 +17,7 @@ import { ENTRYPOINT } from '../policy/compile.js';
 import { hashOf } from '../receipts/canonical.js';
 import { receiptHeader } from '../receipts/header.js';
 import { maskingPaths, maskParameters } from '../receipts/mask.js';
-import { receiptHash, signReceipt } from '../receipts/sign.js';
+import { signAndHash } from '../receipts/sign.js';
 import type { Decision, Reason, ReceiptApproval, ReceiptBody, ReceiptDeferral } from '../receipts/types.js';
 import { enforceChecked, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
 
@@ -201,7 +201,7 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
             },
           }),
     };
-    const receipt = signReceipt(body, deps.signingKey);
+    const { receipt, hash } = signAndHash(body, deps.signingKey);
     const closed = record.status !== 'pending';
     const action: ActionRecord | undefined =
       closed && state.action && record.final ? { ...state.action, final_decision: record.final.decision } : undefined;
@@ -211,7 +211,7 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
       meta: state.meta,
       summary: closed && record.kind === 'deferral' ? withoutDeferral(state.summary, record.id) : state.summary,
       receipt,
-      receiptHash: receiptHash(receipt),
+      receiptHash: hash,
       ...(action && { action }),
       newAction: false,
       indexAction: false,

@@ -65,13 +65,28 @@ function serializeArray(items: unknown[], ancestors: Set<object>): string {
   return `[${parts.join(',')}]`;
 }
 
-function serializeObject(object: object, ancestors: Set<object>): string {
+function members(object: object, ancestors: Set<object>): Array<[string, string]> {
   const record = object as Record<string, unknown>;
   // RFC 8785 §3.2.3: sort by UTF-16 code units, which is what the default sort compares.
-  const parts: string[] = [];
+  const parts: Array<[string, string]> = [];
   for (const key of Object.keys(record).sort()) {
     const text = serialize(record[key], ancestors);
-    if (text !== undefined) parts.push(`${JSON.stringify(key)}:${text}`);
+    if (text !== undefined) parts.push([key, `${JSON.stringify(key)}:${text}`]);
   }
-  return `{${parts.join(',')}}`;
+  return parts;
+}
+
+function serializeObject(object: object, ancestors: Set<object>): string {
+  return `{${members(object, ancestors)
+    .map(([, member]) => member)
+    .join(',')}}`;
+}
+
+/**
+ * The canonical members of an object, in canonical order, each as `"key":value`: an
+ * object's canonical form is `{` + their join with `,` + `}`. Lets a caller add a member
+ * without serializing the rest again (a receipt's hash covers its body plus its signature).
+ */
+export function canonicalMembers(object: Record<string, unknown>): Array<[string, string]> {
+  return members(object, new Set([object]));
 }

@@ -3,7 +3,7 @@
  * receipt without `signature`; the receipt hash (what `prev_hash` links to) covers it all.
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
-import { canonicalize, hashOf } from './canonical.js';
+import { canonicalize, canonicalMembers, hashOf, sha256Hex } from './canonical.js';
 import { errorMessage } from '../errors.js';
 import { isRecord } from './guards.js';
 import type { SigningKey } from './keys.js';
@@ -16,10 +16,27 @@ export type SignatureCheck =
 const SIGNATURE_VALUE = /^[A-Za-z0-9_-]{86}$/;
 
 export function signReceipt(body: ReceiptBody, key: SigningKey): Receipt {
+  return signAndHash(body, key).receipt;
+}
+
+/**
+ * Signs a receipt and computes its receiptHash() from one serialization of the body: the
+ * receipt's canonical form is the body's members with the signature's in its sorted
+ * place. This runs on every decision; serializing the receipt twice was a tenth of it.
+ */
+export function signAndHash(body: ReceiptBody, key: SigningKey): { receipt: Receipt; hash: string } {
   // A Receipt is also a ReceiptBody: re-signing one must not sign its old signature.
   const { signature: _old, ...unsigned } = body as ReceiptBody & { signature?: unknown };
-  const value = sign(null, Buffer.from(canonicalize(unsigned), 'utf8'), key.privateKey);
-  return { ...unsigned, signature: { alg: 'EdDSA', kid: key.kid, value: value.toString('base64url') } };
+  const members = canonicalMembers(unsigned as Record<string, unknown>);
+  const value = sign(null, Buffer.from(`{${members.map(([, m]) => m).join(',')}}`, 'utf8'), key.privateKey);
+  const signature: ReceiptSignature = { alg: 'EdDSA', kid: key.kid, value: value.toString('base64url') };
+  const signed = [...members, ['signature', `"signature":${canonicalize(signature)}`] as [string, string]].sort(
+    ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0),
+  );
+  return {
+    receipt: { ...unsigned, signature },
+    hash: `sha256:${sha256Hex(`{${signed.map(([, m]) => m).join(',')}}`)}`,
+  };
 }
 
 export function receiptHash(receipt: Receipt): string {
