@@ -194,8 +194,9 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       );
       assert.equal((await arbiter.post('/v1/policy/reload', undefined)).body.outcome, 'loaded');
       const done = await answer(asked.approval.id, 'carol');
-      assert.equal(done.body.status, 'stale');
+      assert.equal(done.body.status, 'denied');
       assert.equal(done.body.decision, 'DENY');
+      assert.equal(done.body.final.reasons[0].policy_id, 'aarm.approval.stale');
       rmSync(join(dir, 'extra.rego'));
       await arbiter.post('/v1/policy/reload', undefined);
     });

@@ -183,6 +183,14 @@ for (const store of ['memory', 'redis'] as const) {
       }
       assert.equal((await fetch(`${arbiter.url}/v1/sessions/s`)).status, 401);
       assert.equal((await fetch(`${arbiter.url}/v1/keys`)).status, 200, 'public keys stay public');
+      assert.equal((await fetch(`${arbiter.url}/healthz`)).status, 200, 'probes stay open');
+      assert.equal((await fetch(`${arbiter.url}/metrics`)).status, 401, 'metrics need a token when auth is on');
+      const scraped = await fetch(`${arbiter.url}/metrics`, {
+        headers: { authorization: `Bearer ${callerToken.auditor}` },
+      });
+      assert.equal(scraped.status, 200);
+      const asPep = await fetch(`${arbiter.url}/metrics`, { headers: { authorization: `Bearer ${callerToken.pep}` } });
+      assert.equal(asPep.status, 403);
     });
 
     test('roles are enforced per endpoint', async () => {

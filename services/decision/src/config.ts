@@ -46,6 +46,7 @@ const EnvSchema = z.object({
   ARBITER_OPA: z.string().optional(),
   ARBITER_SIGNING_KEY: z.string().optional(),
   ARBITER_AUTH: z.enum(['off', 'jwt']).default('off'),
+  ARBITER_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
   ARBITER_JWKS_FILE: z.string().min(1).optional(),
   ARBITER_JWKS_URL: z
     .string()
@@ -129,6 +130,8 @@ export interface Config {
     | undefined;
   auth: { mode: 'off' } | ({ mode: 'jwt' } & Omit<TokenVerifierOptions, 'now' | 'jwksCooldownMs'>);
   maxBodyBytes: number;
+  /** /metrics without a token when auth is on (for scrapers that cannot send one). */
+  metricsPublic: boolean;
   historySize: number;
   sessionTtlSeconds: number;
   webhooks: { urls: string[]; secret: string; timeoutMs: number; maxAttempts: number } | undefined;
@@ -261,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             fetchTimeoutMs: e.ARBITER_JWKS_TIMEOUT_MS,
           },
     maxBodyBytes: e.ARBITER_MAX_BODY_BYTES,
+    metricsPublic: e.ARBITER_METRICS_PUBLIC === 'true',
     historySize: e.ARBITER_HISTORY_SIZE,
     sessionTtlSeconds: e.ARBITER_SESSION_TTL_S,
     webhooks:

@@ -147,6 +147,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     // AARM R9 "credential usage logged": every check, never the token itself.
     onCapabilityCheck: (event: CapabilityCheckEvent) => logger.info(event, 'capability checked'),
     maxBodyBytes: config.maxBodyBytes,
+    metricsPublic: config.metricsPublic,
     jwks,
     exportBacklog: () => backlog,
   };

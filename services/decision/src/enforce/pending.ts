@@ -369,7 +369,8 @@ export async function vote(deps: DecideDeps, caller: Caller, id: string, body: V
           reason: `the policy changed since the request (${record.policy.revision} → ${deps.policy.version?.revision ?? 'none'})`,
         },
       ];
-      return { record: close(next, 'stale', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
+      // The contract's approval statuses are pending|approved|denied|expired: a stale one is denied, and says why.
+      return { record: close(next, 'denied', 'DENY', reasons, at, ''), decision: 'DENY', reasons, block };
     }
     const reasons = [
       {

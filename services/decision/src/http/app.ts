@@ -23,6 +23,8 @@ export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
   logger: Logger;
   maxBodyBytes: number;
   jwks: Jwks;
+  /** Serve /metrics without a token even when ARBITER_AUTH=jwt. */
+  metricsPublic: boolean;
   /** The export backlog and its bound, when receipts are exported. */
   exportBacklog: () => { depth: number; max: number } | undefined;
 }
@@ -126,7 +128,16 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = checks.policy && checks.store && checks.export_backlog;
     res.status(ready ? 200 : 503).json({ ready, checks, ...(backlog && { export_backlog: backlog }) });
   });
-  app.get('/metrics', async (_req, res) => {
+  // With auth on, metrics need a token too (an auditor's or admin's), unless the operator
+  // chose to expose them to scrapers without one (ARBITER_METRICS_PUBLIC).
+  app.get('/metrics', async (req, res, next) => {
+    if (verifier && !deps.metricsPublic) {
+      const verified = await verifier.verifyCaller(req.headers.authorization);
+      if (!verified.ok) return next(new ArbiterError('unauthenticated', verified.message));
+      if (!['auditor', 'admin'].some((r) => verified.value.roles.has(r as Role))) {
+        return next(new ArbiterError('forbidden', 'needs one of the roles auditor, admin'));
+      }
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   // Public keys are public: verifiers fetch them without credentials.
