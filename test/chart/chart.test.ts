@@ -667,6 +667,72 @@ describe('optional objects', () => {
   });
 });
 
+describe('/metrics with authentication on', () => {
+  const JWT = ['auth.mode=jwt', 'auth.jwksUrl=https://idp.example.com/.well-known/jwks.json'];
+  const endpointOf = (objects: Manifest[]) => get(objects, 'ServiceMonitor').spec.endpoints[0];
+  const metricsPublicOf = (objects: Manifest[]) =>
+    loadConfig({
+      ...Object.fromEntries(containerEnv(objects).literal),
+      ARBITER_INSTANCE_ID: POD_NAME,
+      ARBITER_OPA: '/usr/local/bin/opa',
+    }).metricsPublic;
+
+  test('metrics.public is ARBITER_METRICS_PUBLIC, rendered with auth.mode jwt, as config.ts reads it', () => {
+    const closed = render({ set: JWT });
+    assert.equal(containerEnv(closed).literal.get('ARBITER_METRICS_PUBLIC'), 'false');
+    assert.equal(metricsPublicOf(closed), false);
+    const open = render({ set: [...JWT, 'metrics.public=true'] });
+    assert.equal(containerEnv(open).literal.get('ARBITER_METRICS_PUBLIC'), 'true');
+    assert.equal(metricsPublicOf(open), true);
+    assert.notEqual(
+      deploymentOf(open).spec.template.metadata.annotations['checksum/config'],
+      deploymentOf(closed).spec.template.metadata.annotations['checksum/config'],
+      'a change rolls the pods',
+    );
+    // With auth off every endpoint is open: the variable would say nothing.
+    assert.equal(containerEnv(render()).literal.has('ARBITER_METRICS_PUBLIC'), false);
+  });
+
+  test('the ServiceMonitor sends the token of serviceMonitor.bearerTokenSecret', () => {
+    const objects = render({
+      set: [
+        ...JWT,
+        'serviceMonitor.enabled=true',
+        'serviceMonitor.bearerTokenSecret.name=prometheus-arbiter',
+        'serviceMonitor.bearerTokenSecret.key=jwt',
+      ],
+    });
+    assert.deepEqual(endpointOf(objects).bearerTokenSecret, { name: 'prometheus-arbiter', key: 'jwt' });
+    assert.equal(containerEnv(objects).literal.get('ARBITER_METRICS_PUBLIC'), 'false');
+    const prod = render({ values: [CI_VALUES[1]!] });
+    assert.equal(containerEnv(prod).literal.get('ARBITER_AUTH'), 'jwt');
+    assert.equal(containerEnv(prod).literal.get('ARBITER_METRICS_PUBLIC'), 'false');
+    assert.deepEqual(endpointOf(prod).bearerTokenSecret, { name: 'arbiter-metrics-token', key: 'token' });
+    assert.equal(endpointOf(render({ set: ['serviceMonitor.enabled=true'] })).bearerTokenSecret, undefined);
+  });
+
+  test('a ServiceMonitor that could not scrape (jwt, metrics not public, no token) fails to render', () => {
+    const message = renderFails({ set: [...JWT, 'serviceMonitor.enabled=true'] });
+    assert.match(message, /serviceMonitor.enabled with auth.mode jwt/);
+    assert.match(message, /serviceMonitor.bearerTokenSecret/);
+    assert.match(message, /metrics.public: true/);
+    assert.match(message, /serviceMonitor.enabled: false/);
+  });
+
+  test('metrics.public=true: the ServiceMonitor renders without a token', () => {
+    const objects = render({ set: [...JWT, 'serviceMonitor.enabled=true', 'metrics.public=true'] });
+    assert.equal(endpointOf(objects).path, '/metrics');
+    assert.equal(endpointOf(objects).bearerTokenSecret, undefined);
+    assert.equal(containerEnv(objects).literal.get('ARBITER_METRICS_PUBLIC'), 'true');
+  });
+
+  test('the schema checks metrics.public and serviceMonitor.bearerTokenSecret', () => {
+    assert.match(renderFails({ setString: ['metrics.public=true'] }), /metrics\/public/);
+    assert.match(renderFails({ set: ['serviceMonitor.bearerTokenSecret.name=Not_A_Name'] }), /bearerTokenSecret\/name/);
+    assert.match(renderFails({ set: ['serviceMonitor.bearerTokenSecret.optional=true'] }), /optional/);
+  });
+});
+
 describe('values schema', () => {
   test('helm template --set replicaCount=abc fails', () => {
     assert.match(renderFails({ set: ['replicaCount=abc'] }), /replicaCount.*(integer|string)/s);

@@ -172,6 +172,9 @@ Combinations the schema cannot express; each stops the render with a message nam
 {{- fail "auth.mode jwt needs exactly one of auth.jwksUrl and auth.jwks (existingSecret or json)" }}
 {{- end }}
 {{- end }}
+{{- if and $v.serviceMonitor.enabled (eq $v.auth.mode "jwt") (not $v.metrics.public) (not $v.serviceMonitor.bearerTokenSecret.name) }}
+{{- fail "serviceMonitor.enabled with auth.mode jwt: /metrics needs a bearer token with the role auditor or admin, which Prometheus would not send. Set serviceMonitor.bearerTokenSecret (name, key) to a Secret holding such a token, or metrics.public: true to serve /metrics without one, or serviceMonitor.enabled: false and scrape with your own config" }}
+{{- end }}
 {{- if and $v.webhooks.urls (not (include "arbiter.webhookSecret" .)) }}
 {{- fail "webhooks.urls needs webhooks.secret (existingSecret or value) to sign the notifications" }}
 {{- end }}
