@@ -11,18 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { exportKeyPairPem, generateSigningKey, publicKeysFromJwks } from '../../services/decision/src/receipts/keys.js';
 import { verifyReceipts } from '../../services/decision/src/receipts/verify.js';
 import { decideBody, deleteKeys, TEST_REDIS_URL, uniqueSession } from '../support/arbiter.js';
-import { spawnArbiter, type ArbiterProcess } from '../support/process.js';
+import { postDecide as post, spawnArbiter, type ArbiterProcess } from '../support/process.js';
 
 const PARALLEL = 40;
-
-async function post(url: string, body: unknown) {
-  const res = await fetch(`${url}/v1/decide`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
 
 describe('two service processes deciding for the same sessions on one Redis', () => {
   const prefix = `arbiter-test:conc-${process.pid}:`;

@@ -22,7 +22,7 @@ import {
   type TestArbiter,
 } from '../support/arbiter.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedLog } from '../support/otlp-receiver.js';
-import { spawnArbiter } from '../support/process.js';
+import { postDecide as post, spawnArbiter } from '../support/process.js';
 
 const FLOWS = join(import.meta.dirname, '..', 'fixtures', 'policies', 'flows');
 
@@ -37,15 +37,6 @@ async function waitFor(receiver: OtlpReceiver, ids: string[], seconds = 30): Pro
     if (ids.every((id) => got.has(id))) return;
     await sleep(100);
   }
-}
-
-async function post(url: string, body: unknown) {
-  const res = await fetch(`${url}/v1/decide`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
 }
 
 for (const store of ['memory', 'redis'] as StoreKind[]) {

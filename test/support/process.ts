@@ -66,3 +66,13 @@ export async function spawnArbiter(env: Record<string, string>): Promise<Arbiter
   child.kill('SIGKILL');
   throw new Error(`arbiter did not become ready: ${stderr}`);
 }
+
+/** POST /v1/decide to a replica, as a PEP would. */
+export async function postDecide(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/v1/decide`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
