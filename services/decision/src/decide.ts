@@ -3,16 +3,21 @@
  * each failure leaves as an ArbiterError that the HTTP layer answers with a non-ALLOW:
  *
  *   intercept  validated envelope (http) → normalised action → agent identity
- *              (an identity that is missing, unverifiable or foreign: DENY, policy not asked)
  *   context    the session's running summary, this action id's record and the revocation
  *              list, in one store round trip                        (503 DENY)
- *   policy     the compiled WASM on {action, session, identity, context, signals, now}
+ *   replay     an action id decided before: its first answer, only to the same, unrevoked
+ *              agent                                                 (403 DENY otherwise)
+ *   refuse     an identity that is missing, unverifiable, foreign or revoked, or another
+ *              agent than the session's: DENY with a receipt, policy not asked
+ *   drift      this action's distance from the session's intent      (provider down: DEFER)
+ *   policy     the compiled WASM on {action, session, identity, context, signals, drift, now}
  *                                                                    (503 DENY)
- *   enforce    the combined decision → patch, approval, deferral     (patch failure: DENY)
- *   receipt    build and sign; it is stored by the commit below
- *   commit     receipt, chain head, summary, action record, pending record: one atomic
- *              write (503 DENY), refused if the session moved on since `context`, in
- *              which case the decision is made again on the new context
+ *   enforce    the combined decision → patch (re-checked against policy), approval,
+ *              deferral, ordering behind waiting deferrals           (patch failure: DENY)
+ *   receipt    capability for ALLOW/MODIFY; receipt built and signed; stored by the commit
+ *   commit     receipt, outbox entry, chain head, summary, action record, pending record:
+ *              one atomic write (503 DENY), refused if the session moved on since
+ *              `context`, in which case the decision is made again on the new context
  *   answer     only after the commit: the PEP never hears of a decision we could lose
  */
 import { context as otelContext, isSpanContextValid, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
@@ -133,24 +138,6 @@ async function decideInSpan(
         ...(identity.revocation && { revocation: { tenant: caller.tenant, ...identity.revocation } }),
       }),
     );
-    if (state.action) {
-      if (state.action.parameters_hash !== action.parametersHash || state.action.tool !== action.tool) {
-        throw new ArbiterError('conflict', 'action.id was already used in this session for another action');
-      }
-      // A replay hands back the first answer, capability included: only to the identity it
-      // was given to, and not once that identity is revoked or refused.
-      const refused = refusal({
-        identity,
-        state,
-        meta: state.meta ?? { id: request.session.id, tenant: caller.tenant, started_at: at },
-      });
-      if (refused)
-        throw new ArbiterError(
-          'forbidden',
-          `this action id cannot be replayed: ${refused.reasons[0]?.reason ?? 'refused'}`,
-        );
-      return state.action.response as unknown as DecideResponse;
-    }
     const meta: SessionMeta = state.meta ?? {
       id: request.session.id,
       tenant: caller.tenant,
@@ -159,11 +146,28 @@ async function decideInSpan(
       ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
       ...(identity.input.human !== undefined && { human: identity.input.human }),
     };
+    const refused = refusal({ identity, state, meta });
+    if (state.action) {
+      if (state.action.parameters_hash !== action.parametersHash || state.action.tool !== action.tool) {
+        throw new ArbiterError('conflict', 'action.id was already used in this session for another action');
+      }
+      // A replay hands back the first answer, capability included: only to the identity it
+      // was given to, and not once that identity is revoked or refused.
+      if (refused) {
+        throw new ArbiterError(
+          'forbidden',
+          `this action id cannot be replayed: ${refused.reasons[0]?.reason ?? 'refused'}`,
+        );
+      }
+      return state.action.response as unknown as DecideResponse;
+    }
     const masking = maskingPaths(deps.policy.data);
+    // Masked once: the receipt, the pending record and the drift text all take this copy.
+    const masked = receiptAction(action, masking);
 
     // drift (AARM R7): this action's distance from the session's intent, on the masked
     // parameters; policy sees it as input.drift. Refused actions are not measured.
-    const drift = refusal({ identity, state, meta })
+    const drift = refused
       ? undefined
       : await metrics.stage('drift', () =>
           driftStep(deps.drift, {
@@ -173,7 +177,7 @@ async function decideInSpan(
             action: {
               tool: action.tool,
               ...(action.operation !== undefined && { operation: action.operation }),
-              parameters: maskParameters(action.parameters, masking) as Record<string, unknown>,
+              parameters: masked.parameters as Record<string, unknown>,
             },
             catalogEntry: catalogEntryOf(deps.policy.data, action.tool),
           }),
@@ -188,6 +192,8 @@ async function decideInSpan(
       now,
       at,
       masking,
+      masked,
+      refused,
       ...(drift?.input && { drift: drift.input }),
     };
 
@@ -280,6 +286,10 @@ interface Step {
   at: string;
   /** Extra masking paths from the policy data (`data.aarm.masking.paths`). */
   masking: string[];
+  /** The action as receipts keep it: parameters masked. */
+  masked: ReturnType<typeof receiptAction>;
+  /** Set when the identity or the session is not acceptable: the decision is this DENY. */
+  refused: Enforcement | undefined;
   /** input.drift: this action's drift measurement, when drift is measured. */
   drift?: DriftInput;
 }
@@ -333,11 +343,10 @@ async function evaluate(
   deps: DecideDeps,
   step: Step,
 ): Promise<{ enforcement: Enforcement; version: PolicyVersion; input?: Record<string, unknown>; result?: unknown }> {
-  const refused = refusal(step);
-  if (refused) {
+  if (step.refused) {
     const version = deps.policy.version;
     if (!version) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
-    return { enforcement: refused, version };
+    return { enforcement: step.refused, version };
   }
   const input = {
     action: {
@@ -420,7 +429,7 @@ function pendingRecord(
     status: 'pending',
     session_id: step.meta.id,
     tenant: step.meta.tenant,
-    action: receiptAction(step.action, step.masking),
+    action: step.masked,
     identity: step.identity.receipt,
     reasons: enforcement.reasons,
     ...(enforcement.approval && { approvers: enforcement.approval.approvers }),
@@ -470,7 +479,7 @@ function receiptBody(args: {
   capability: GrantedCapability | undefined;
 }): ReceiptBody {
   const { step, enforcement, version, pending } = args;
-  const masked = receiptAction(step.action, step.masking);
+  const masked = step.masked;
   return {
     ...receiptHeader({
       receiptId: args.receiptId,
