@@ -92,12 +92,25 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     timeoutMs: config.policy.compileTimeoutMs,
     now: clock,
     onReload: (result) => {
+      if (result.outcome === 'unchanged') return;
+      for (const warning of result.warnings) logger.warn(warning);
       if (result.outcome === 'loaded') {
         metrics.policyReloads.inc({ result: 'loaded' });
         logger.info({ revision: result.version.revision, hash: result.version.hash }, 'policy loaded');
-      } else if (result.outcome === 'failed') {
-        metrics.policyReloads.inc({ result: 'failed' });
-        logger.error({ error: result.error }, 'policy build failed; the previous policy (if any) keeps serving');
+        return;
+      }
+      metrics.policyReloads.inc({ result: 'failed' });
+      const serving = result.serving;
+      if (serving) {
+        logger.error(
+          { error: result.error, serving_revision: serving.revision, serving_hash: serving.hash },
+          `policy build failed; the previous policy (revision ${serving.revision}) keeps serving`,
+        );
+      } else {
+        logger.error(
+          { error: result.error },
+          'policy build failed; no policy is loaded: every decision answers 503 DENY until a build succeeds',
+        );
       }
     },
   });

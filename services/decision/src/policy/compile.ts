@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import type { SourceSnapshot } from './sources.js';
+import { layerData, type SourceSnapshot } from './sources.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -81,33 +81,51 @@ function untar(archive: Buffer): Map<string, Buffer> {
 }
 
 export async function compileSnapshot(snapshot: SourceSnapshot, options: CompileOptions): Promise<CompiledBundle> {
+  const data = layerData(snapshot);
   const work = await mkdtemp(join(tmpdir(), 'arbiter-policy-'));
   try {
-    const rootDirs: string[] = [];
+    // Each root's modules where its mount says; the data files stay out, and the layered
+    // document goes in as one data.json in a root of its own, so no key can clash.
+    const staged: Array<{ rootDir: string; prefix: string; origin: string }> = [];
     for (const [i, root] of snapshot.roots.entries()) {
+      const modules = root.files.filter((f) => f.kind === 'module');
+      if (modules.length === 0) continue;
       const rootDir = join(work, `root${i}`);
-      rootDirs.push(rootDir);
-      await mkdir(rootDir, { recursive: true });
-      for (const f of root.files) {
-        const target = join(rootDir, f.path);
+      staged.push({ rootDir, prefix: `${rootDir}/${root.mount}`, origin: `${root.origin}/` });
+      for (const f of modules) {
+        const target = join(rootDir, root.mount, f.path);
         await mkdir(dirname(target), { recursive: true });
         await writeFile(target, f.content);
       }
     }
+    const dataDir = join(work, 'data');
+    await mkdir(dataDir);
+    await writeFile(join(dataDir, 'data.json'), JSON.stringify(data));
     const out = join(work, 'bundle.tar.gz');
     const capabilities = await hostCapabilities(options, work);
     try {
       await runOpa(
         options,
-        ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', capabilities, '-o', out, ...rootDirs],
+        [
+          'build',
+          '-t',
+          'wasm',
+          '-e',
+          ENTRYPOINT,
+          '--capabilities',
+          capabilities,
+          '-o',
+          out,
+          ...staged.map((s) => s.rootDir),
+          dataDir,
+        ],
         work,
       );
     } catch (err) {
       // Name the author's files, not our staging folder.
       let message = (err as Error).message;
-      snapshot.roots.forEach((root, i) => {
-        message = message.split(`${rootDirs[i]}/`).join(`${root.origin}/`);
-      });
+      for (const s of staged) message = message.split(s.prefix).join(s.origin);
+      message = message.split(`${dataDir}/data.json`).join('the layered policy data');
       throw new PolicyCompileError(message.split(`${work}/`).join(''));
     }
     const files = untar(gunzipSync(await readFile(out)));

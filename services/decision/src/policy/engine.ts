@@ -64,9 +64,10 @@ export interface PolicyStatus {
 }
 
 export type ReloadResult =
-  | { outcome: 'loaded'; version: PolicyVersion }
+  | { outcome: 'loaded'; version: PolicyVersion; warnings: string[] }
   | { outcome: 'unchanged'; version: PolicyVersion }
-  | { outcome: 'failed'; error: string };
+  /** `serving`: the policy that keeps answering; none means every decision is a 503 DENY. */
+  | { outcome: 'failed'; error: string; serving: PolicyVersion | undefined; warnings: string[] };
 
 export interface PolicyEngineOptions extends CompileOptions {
   coreDir: string;
@@ -92,7 +93,7 @@ export class PolicyEngine {
     return this.loaded?.version;
   }
 
-  /** The policy's data document (data.json files), for what the service reads from it: the catalog. */
+  /** The policy's data document (every data file, layered), for what the service reads from it: the catalog. */
   get data(): unknown {
     return this.loaded?.data;
   }
@@ -157,7 +158,7 @@ export class PolicyEngine {
       const current = this.loaded?.version;
       if (!force && current && current.hash === snapshot.hash) return { outcome: 'unchanged', version: current };
       if (!force && this.failedHash === snapshot.hash) {
-        return { outcome: 'failed', error: this.lastError?.message ?? 'build failed' };
+        return { outcome: 'failed', error: this.lastError?.message ?? 'build failed', serving: current, warnings: [] };
       }
       const bundle = await compileSnapshot(snapshot, this.options);
       const policy = (await loadPolicy(bundle.wasm, { initial: 5, maximum: MAX_WASM_PAGES })) as LoadedPolicy;
@@ -180,14 +181,22 @@ export class PolicyEngine {
       }
       this.lastError = null;
       this.failedHash = null;
-      const result: ReloadResult = { outcome: 'loaded', version };
+      const result: ReloadResult = { outcome: 'loaded', version, warnings: snapshot.warnings };
       this.options.onReload?.(result);
       return result;
     } catch (err) {
       const message = asError(err).message;
+      const result: ReloadResult = {
+        outcome: 'failed',
+        error: message,
+        serving: this.loaded?.version,
+        warnings: snapshot?.warnings ?? [],
+      };
+      // Sources that cannot even be read (a missing folder) have no hash to remember:
+      // the same error again on the next poll is not news.
+      if (!force && !snapshot && this.lastError?.hash === null && this.lastError.message === message) return result;
       this.lastError = { message, hash: snapshot?.hash ?? null, at: now().toISOString() };
       this.failedHash = snapshot?.hash ?? null;
-      const result: ReloadResult = { outcome: 'failed', error: message };
       this.options.onReload?.(result);
       return result;
     }
