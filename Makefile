@@ -15,7 +15,7 @@ TEST_FILES = $(shell find test -name '*.test.ts' -not -path 'test/chart/*' | sor
 
 export ARBITER_OPA ?= $(OPA)
 
-.PHONY: setup setup-service run test test-unit test-rego test-chart lint typecheck bench bench-export clean
+.PHONY: setup setup-service run test test-unit test-rego test-chart lint typecheck bench bench-export eval clean
 
 # What the service needs; `make setup` adds helm (for the chart tests), which `make run` does not wait for.
 setup-service: $(NODE_STAMP) $(OPA) $(BUILD_STAMP)
@@ -52,10 +52,11 @@ typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.json --noEmit
 
 lint: $(OPA) $(NODE_STAMP)
-	npx prettier --check "services/**/*.ts" "test/**/*.ts" "bench/**/*.ts" "examples/**/*.ts"
+	npx prettier --check "services/**/*.ts" "test/**/*.ts" "bench/**/*.ts" "examples/**/*.ts" "eval/**/*.ts"
 	@test -z "$$($(OPA) fmt --list rego)" || { echo "rego files need opa fmt:"; $(OPA) fmt --list rego; exit 1; }
 	$(OPA) check --strict rego
 	./scripts/check-rego-tests.sh rego
+	node scripts/check-catalogs.mjs
 
 test-rego: $(OPA)
 	$(OPA) test rego
@@ -76,6 +77,11 @@ bench-export: setup-service
 bench: setup-service
 	./scripts/ensure-redis.sh
 	node --import tsx bench/decide.bench.ts
+
+# The detection corpus (eval/README.md) replayed through a real Arbiter per company; a
+# measurement: missed targets do not fail it, a malformed corpus or an Arbiter that cannot start does.
+eval: setup-service
+	node --import tsx eval/run.ts --json eval/results.json --markdown EVAL.md
 
 clean:
 	rm -rf dist node_modules .tools

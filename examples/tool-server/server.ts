@@ -23,7 +23,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
-export type ToolScope = 'read' | 'write' | 'delete' | 'execute' | 'send';
+export type ToolScope = 'read' | 'write' | 'delete' | 'execute' | 'send' | 'grant' | 'pay';
 
 export interface ToolDefinition {
   /** What this tool does: the scope the capability must carry. */
@@ -40,7 +40,7 @@ export const DEFAULT_TOOLS: Record<string, ToolDefinition> = {
   },
   'email.send': { scope: 'send', run: (p) => ({ sent: true, to: p.to }) },
   'http.post': { scope: 'send', run: (p) => ({ posted: true, url: p.url }) },
-  'payments.transfer': { scope: 'write', run: (p) => ({ transferred: p.amount, reference: `tx-${Date.now()}` }) },
+  'payments.transfer': { scope: 'pay', run: (p) => ({ transferred: p.amount, reference: `tx-${Date.now()}` }) },
   'db.drop': { scope: 'delete', run: (p) => ({ dropped: p.database }) },
   'credentials.rotate': { scope: 'execute', run: (p) => ({ rotated: p.name }) },
 };
@@ -161,12 +161,13 @@ export async function startToolServer(options: ToolServerOptions): Promise<Runni
     const parameters = await readJson(req, maxBody);
 
     const verdict = await verify(capability, tool, definition.scope, parameters);
-    // Defence in depth: even a "valid" answer must name this tool and this scope.
+    // Defence in depth: even a "valid" answer must name this tool and this scope (alone, or
+    // in the union "read send" of a tool that does several operations).
     if (
       !verdict.valid ||
       !verdict.claims ||
       verdict.claims.aud !== tool ||
-      verdict.claims.aarm.scope !== definition.scope
+      !verdict.claims.aarm.scope.split(' ').includes(definition.scope)
     ) {
       throw new HttpFailure(403, { error: 'capability_refused', reason: verdict.reason ?? 'invalid_answer' });
     }

@@ -138,10 +138,12 @@ exceeds(x, limit) if {
 # ---------------------------------------------------------------------------
 
 # catalog_entry: the catalogue entry of input.action.tool,
-# data.aarm.catalog.tools[tool], when it is an object: {"operation",
-# "classification", "default_decision", "egress", and optionally "parameters",
-# "additional_parameters" (see parameters.rego), "approvers", "quorum",
-# "four_eyes", "timeout_s", "patch", "context_needed"}. Undefined when the tool is
+# data.aarm.catalog.tools[tool], when it is an object: {"operation" (a name or an
+# array of names, see operations), "classification", "default_decision", "egress",
+# and optionally "parameters", "additional_parameters" (see parameters.rego),
+# "effects" (rules/catalog/effects.rego), "approvers", "quorum", "four_eyes",
+# "timeout_s", "patch", "context_needed"; docs/detection.md section 1 has every
+# field and schemas/catalog.v1.schema.json their shape}. Undefined when the tool is
 # unknown (not listed, no tool, no catalogue) or its entry is not an object, so
 # a rule written `entry := aarm.catalog_entry` says nothing about unknown tools
 # (the default posture, DENY, decides them). The fields themselves may still be
@@ -152,6 +154,48 @@ catalog_entry := e if {
 	e := data.aarm.catalog.tools[tool]
 	is_object(e)
 }
+
+# The operations a tool may do (a catalogue entry's "operation" is one of them or
+# an array of them).
+operation_names := {"read", "write", "delete", "execute", "send", "grant", "pay"}
+
+# valid_operation(x): x is a catalogue "operation": one of operation_names, or a
+# non-empty array of them.
+valid_operation(x) if {
+	is_string(x)
+	x in operation_names
+}
+
+valid_operation(x) if {
+	is_array(x)
+	count(x) > 0
+	every op in x {
+		is_string(op)
+		op in operation_names
+	}
+}
+
+# operations: what this action does, a set of operation names. From
+# input.flow.operations when the service sent it (an array), else the catalogue
+# entry's operation(s) when valid, else input.action.operation (a string), else
+# the empty set. Rules ask `"send" in aarm.operations`.
+default operations := set()
+
+operations := {op | some op in input.flow.operations; is_string(op)} if {
+	is_array(input.flow.operations)
+} else := ops if {
+	op := catalog_entry.operation
+	valid_operation(op)
+	ops := {x | some x in as_array(op)}
+} else := {op} if {
+	op := input.action.operation
+	is_string(op)
+}
+
+# as_array(x): x itself when it is an array, else [x].
+as_array(x) := x if {
+	is_array(x)
+} else := [x]
 
 # The classification levels, ranked: compare levels by their rank,
 # classification_rank[a] >= classification_rank["CONFIDENTIAL"].

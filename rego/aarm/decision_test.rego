@@ -707,3 +707,41 @@ test_a_string_findings_inside_a_rule_set_is_not_a_package if {
 	d := data.aarm.decision with data.aarm.rules as tree
 	d == {"decision": "ALLOW", "reasons": [reason("ALLOW", "exfil", 0)]}
 }
+
+# --- operations ----------------------------------------------------------------
+
+ops_catalog := {"tools": {
+	"one": {"operation": "pay"},
+	"many": {"operation": ["read", "send"]},
+	"bad": {"operation": "frobnicate"},
+	"none": {},
+}}
+
+ops(inp) := o if {
+	o := data.aarm.operations with input as inp with data.aarm.catalog as ops_catalog
+}
+
+test_operations_from_the_flow_first if {
+	ops({"action": {"tool": "one", "operation": "read"}, "flow": {"operations": ["send", "grant"]}}) == {"send", "grant"}
+	ops({"action": {"tool": "one"}, "flow": {"operations": []}}) == set()
+	ops({"action": {"tool": "one"}, "flow": {"operations": ["send", 5]}}) == {"send"}
+}
+
+test_operations_from_the_catalogue_then_the_action if {
+	ops({"action": {"tool": "one", "operation": "write"}}) == {"pay"}
+	ops({"action": {"tool": "many"}, "flow": {}}) == {"read", "send"}
+	ops({"action": {"tool": "bad", "operation": "write"}}) == {"write"}
+	ops({"action": {"tool": "none", "operation": "delete"}}) == {"delete"}
+	ops({"action": {"tool": "unknown", "operation": "execute"}}) == {"execute"}
+	ops({"action": {"tool": "none"}}) == set()
+	ops({"action": {"tool": "none", "operation": ["read"]}}) == set()
+}
+
+test_valid_operation if {
+	every op in ["read", "write", "delete", "execute", "send", "grant", "pay", ["read", "send"], ["pay"]] {
+		data.aarm.valid_operation(op)
+	}
+	every op in ["READ", "admin", "", [], ["read", "admin"], ["read", 1], 5, null, {"read": true}] {
+		not data.aarm.valid_operation(op)
+	}
+}

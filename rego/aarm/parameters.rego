@@ -25,7 +25,19 @@
 #     max_items     the longest array
 #     default       a missing parameter is added with this value (MODIFY)
 #     on_violation  "DENY" (default) or "MODIFY"
+#     kind          what the value is (docs/detection.md section 1.1): "email", "url",
+#                   "host", "channel", "principal", "path", "account", "payee",
+#                   "amount", "currency", "sql", "command" or "text"; read by the
+#                   service's flow analysis and by rules, never a constraint
+#     destination   boolean: the value says where data, money or access goes
 #     description   free text, ignored
+#
+#   The keys of "parameters" are parameter names or paths into them: "to",
+#   "fields.payroll_iban" (an object member), "attendees[].email" (each element of
+#   an array). A key with a "." or a "[" is a path, and may say only kind,
+#   destination and description: the constraints (type, required, default, ...)
+#   apply to top-level names only. A path key names its top-level parameter for
+#   "additional_parameters": false ("fields.payroll_iban" lists "fields").
 #
 #   With "on_violation": "MODIFY" a number outside [minimum, maximum] is replaced by
 #   the bound it crossed, a string over max_length is truncated, an array over
@@ -44,7 +56,9 @@
 #   Fail closed: a malformed constraint (an unknown key, a maximum that is not a
 #   number, a pattern that is not a valid regular expression, minimum above maximum,
 #   a constraint that cannot apply to the declared type, a default that breaks the
-#   parameter's own constraints, ...) is reported by parameter_problems; the rule
+#   parameter's own constraints, a kind that is not one of the kinds, a destination
+#   that is not a boolean, a path key with a constraint, ...) is reported by
+#   parameter_problems; the rule
 #   aarm.rules.catalog turns it into a forbidden DENY naming the catalogue entry.
 #   parameter_violations assumes parameter_problems is empty.
 package aarm
@@ -52,7 +66,31 @@ package aarm
 # The keys one parameter's constraints may hold.
 constraint_keys := {
 	"type", "required", "minimum", "maximum", "pattern", "allowlist", "blocklist",
-	"max_length", "max_items", "default", "on_violation", "description",
+	"max_length", "max_items", "default", "on_violation", "description", "kind", "destination",
+}
+
+# The keys a path key ("fields.payroll_iban", "attendees[].email") may hold.
+path_keys := {"kind", "destination", "description"}
+
+# The kinds of value a parameter may be (docs/detection.md section 1.1).
+parameter_kinds := {
+	"email", "url", "host", "channel", "principal", "path", "account", "payee",
+	"amount", "currency", "sql", "command", "text",
+}
+
+# path_key(name): a key of "parameters" that is a path into a parameter, not a name.
+path_key(name) if contains(name, ".")
+
+path_key(name) if contains(name, "[")
+
+# top_name(name): the top-level parameter a key describes ("fields" for "fields.x").
+top_name(name) := split(replace(name, "[", "."), ".")[0]
+
+# parameter_kind(entry, name): the kind the entry's parameters give `name`, when a valid one.
+parameter_kind(entry, name) := k if {
+	k := parameter_specs(entry)[name].kind
+	is_string(k)
+	k in parameter_kinds
 }
 
 # The values of "type".
@@ -98,10 +136,24 @@ parameter_specs(entry) := s if {
 
 # parameter_problems(entry): what is wrong with the entry's parameter constraints,
 # a set of strings; empty when they are well formed (or absent).
-parameter_problems(entry) := {p | some c in ["parameters", "additional_parameters"]; p := entry_problem(c, entry)} | {p |
+parameter_problems(entry) := ({p | some c in ["parameters", "additional_parameters"]; p := entry_problem(c, entry)} | {p |
 	some name, spec in parameter_specs(entry)
 	some problem in spec_problems(spec)
 	p := concat("", ["parameter ", name, ": ", problem])
+}) | {p |
+	some name, spec in parameter_specs(entry)
+	path_key(name)
+	p := path_problem(name, spec)
+}
+
+# path_problem(name, spec): a path key holds a constraint (constraints are for top-level names only).
+path_problem(name, spec) := concat("", [
+	"parameter ", name, ": a path may say only kind, destination and description, not ",
+	concat(", ", extra), " (constraints apply to top-level parameter names)",
+]) if {
+	is_object(spec)
+	extra := sort({k | some k, _ in spec; k in constraint_keys; not k in path_keys})
+	count(extra) > 0
 }
 
 entry_problem("parameters", entry) := "parameters is not an object" if {
@@ -122,7 +174,7 @@ spec_problems(spec) := {"its constraints are not an object"} if {
 spec_checks := [
 	"keys", "type", "required", "minimum", "maximum", "bounds", "integer_bounds",
 	"pattern", "allowlist", "blocklist", "max_length", "max_items", "on_violation",
-	"applies", "default_required", "default_null", "default_value",
+	"applies", "default_required", "default_null", "default_value", "kind", "destination",
 ]
 
 spec_problem("keys", spec) := concat("", ["unknown constraint ", concat(", ", unknown)]) if {
@@ -214,6 +266,21 @@ spec_problem("default_value", spec) := "default does not satisfy the parameter's
 	count(value_violations(spec, spec["default"])) > 0
 }
 
+spec_problem("kind", spec) := concat("", ["kind is not one of ", concat(", ", sort(parameter_kinds))]) if {
+	has_key(spec, "kind")
+	not kind_field(spec)
+}
+
+spec_problem("destination", spec) := "destination is not a boolean" if {
+	has_key(spec, "destination")
+	not boolean_field(spec, "destination")
+}
+
+kind_field(spec) if {
+	is_string(spec.kind)
+	spec.kind in parameter_kinds
+}
+
 object_field(obj, k) if is_object(obj[k])
 
 array_field(obj, k) if is_array(obj[k])
@@ -258,12 +325,16 @@ parameter_violations(entry, params) := {{
 } else := {object.union(v, {"parameter": name}) |
 	ps := object_or_empty(params)
 	some name, spec in parameter_specs(entry)
+	not path_key(name)
 	some v in spec_violations(name, spec, ps)
 } | {unlisted(name) |
 	entry.additional_parameters == false
 	some name, _ in object_or_empty(params)
-	not has_key(parameter_specs(entry), name)
+	not name in listed_names(entry)
 }
+
+# listed_names(entry): the top-level parameter names the entry's parameters describe.
+listed_names(entry) := {top_name(k) | some k, _ in parameter_specs(entry)}
 
 # constrains(entry): the entry says anything about parameters.
 constrains(entry) if has_key(entry, "parameters")

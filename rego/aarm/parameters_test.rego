@@ -468,3 +468,67 @@ test_the_shipped_catalogue_is_well_formed if {
 		aarm.parameter_problems(entry) == set()
 	}
 }
+
+# --- kind, destination and path keys ------------------------------------------------------------------
+
+test_kinds_and_destinations_are_well_formed if {
+	every kind in aarm.parameter_kinds {
+		problems({"kind": kind}) == set()
+		problems({"kind": kind, "destination": true, "type": "string"}) == set()
+		problems({"kind": kind, "destination": false}) == set()
+	}
+	count(aarm.parameter_kinds) == 13
+}
+
+test_a_bad_kind_or_destination_is_a_problem if {
+	kinds := "account, amount, channel, command, currency, email, host, path, payee, principal, sql, text, url"
+	every spec in [{"kind": "iban"}, {"kind": "EMAIL"}, {"kind": ["email"]}, {"kind": null}] {
+		problems(spec) == {concat("", ["parameter p: kind is not one of ", kinds])}
+	}
+	every spec in [{"destination": "yes"}, {"destination": 1}, {"destination": null}] {
+		problems(spec) == {"parameter p: destination is not a boolean"}
+	}
+}
+
+test_kind_and_destination_constrain_nothing if {
+	passes({"kind": "amount", "destination": true}, "not a number")
+	passes({"kind": "email"}, 5)
+	aarm.parameter_violations(one({"kind": "email", "destination": true}), {}) == set()
+}
+
+test_path_keys_may_say_kind_destination_and_description if {
+	aarm.parameter_problems({"parameters": {
+		"fields.payroll_iban": {"kind": "account", "destination": true, "description": "where pay goes"},
+		"attendees[].email": {"kind": "email", "destination": true},
+		"a.b[].c": {},
+	}}) == set()
+}
+
+test_path_keys_with_constraints_are_a_problem if {
+	aarm.parameter_problems({"parameters": {"fields.iban": {"kind": "account", "type": "string", "required": true}}}) == {
+		"parameter fields.iban: a path may say only kind, destination and description, not required, type (constraints apply to top-level parameter names)",
+	}
+	aarm.parameter_problems({"parameters": {"attendees[].email": {"pattern": "^a"}}}) == {
+		"parameter attendees[].email: a path may say only kind, destination and description, not pattern (constraints apply to top-level parameter names)",
+	}
+
+	# A bad kind on a path is named as on a name.
+	aarm.parameter_problems({"parameters": {"x.y": {"destination": "no"}}}) == {"parameter x.y: destination is not a boolean"}
+}
+
+test_path_keys_list_their_top_level_parameter if {
+	entry := {"parameters": {"fields.payroll_iban": {"kind": "account"}, "attendees[].email": {"kind": "email"}}, "additional_parameters": false}
+	aarm.parameter_violations(entry, {"fields": {"payroll_iban": "DE89"}, "attendees": [{"email": "a@b.c"}]}) == set()
+	kinds(aarm.parameter_violations(entry, {"fields": {}, "other": 1})) == {["additional_parameters", "DENY"]}
+	aarm.top_name("fields.payroll_iban") == "fields"
+	aarm.top_name("attendees[].email") == "attendees"
+	aarm.top_name("to") == "to"
+}
+
+test_parameter_kind if {
+	entry := {"parameters": {"amount": {"kind": "amount"}, "x": {"kind": "money"}, "y": {}}}
+	aarm.parameter_kind(entry, "amount") == "amount"
+	not aarm.parameter_kind(entry, "x")
+	not aarm.parameter_kind(entry, "y")
+	not aarm.parameter_kind({}, "amount")
+}

@@ -138,7 +138,7 @@ describe('R3 policy with intent; parameter validation; deferral when context is 
       const a = await decide(session('r3-det'), 'payments.transfer', { amount: 5000 });
       seen.add(`${a.body.decision}:${policyIds(a).join(',')}`);
     }
-    assert.deepEqual([...seen], ['STEP_UP:payment-approval']);
+    assert.deepEqual([...seen], ['STEP_UP:catalog.effects.large-transfer']);
   });
 });
 

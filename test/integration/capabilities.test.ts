@@ -9,6 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startToolServer, type RunningToolServer } from '../../examples/tool-server/server.js';
 import { issueCapability, verifyCapability } from '../../services/decision/src/capabilities/index.js';
@@ -17,6 +20,8 @@ import { generateSigningKey, publicKeysFromJwks } from '../../services/decision/
 import { verifyReceipts } from '../../services/decision/src/receipts/verify.js';
 import { freePort } from '../support/process.js';
 import { startTestArbiter, uniqueSession, type StoreKind, type TestArbiter } from '../support/arbiter.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
 
 async function decideAction(
   arbiter: TestArbiter,
@@ -154,20 +159,36 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal(res.body.reason, 'wrong_tool');
     });
 
-    test('a read capability cannot be used for a write', async () => {
-      const parameters = { amount: 10, to: 'acct-42' };
-      // The agent calls a transfer a "read": policy allows the small transfer, but the
-      // capability does not carry the write scope the payments tool requires.
-      const asRead = await decideAction(arbiter, uniqueSession('cap-scope'), 'payments.transfer', 'read', parameters);
-      assert.equal(asRead.decision, 'ALLOW');
-      assert.notEqual(claimsOf(asRead.capability).aarm.scope, 'write');
-      const refused = await useTool(tools, 'payments.transfer', asRead.capability, parameters);
-      assert.equal(refused.status, 403);
-      assert.equal(refused.body.reason, 'wrong_scope');
-      // Declared as what it is, the same action runs.
-      const asWrite = await decideAction(arbiter, uniqueSession('cap-scope'), 'payments.transfer', 'write', parameters);
-      assert.equal(claimsOf(asWrite.capability).aarm.scope, 'write');
-      assert.equal((await useTool(tools, 'payments.transfer', asWrite.capability, parameters)).status, 200);
+    test('a read capability cannot be used for a payment', async () => {
+      const parameters = { amount: 10, to: 'p-1001' }; // a registered payee (data.aarm.org.payees)
+      // The agent calls a transfer a "read", or a "write": policy allows the small transfer,
+      // but the capability does not carry the pay scope the payments tool requires.
+      for (const declared of ['read', 'write']) {
+        const wrong = await decideAction(
+          arbiter,
+          uniqueSession('cap-scope'),
+          'payments.transfer',
+          declared,
+          parameters,
+        );
+        assert.equal(wrong.decision, 'ALLOW');
+        assert.equal(claimsOf(wrong.capability).aarm.scope, 'none');
+        const refused = await useTool(tools, 'payments.transfer', wrong.capability, parameters);
+        assert.equal(refused.status, 403);
+        assert.equal(refused.body.reason, 'wrong_scope');
+      }
+      // Declared as what it is (or not at all: the catalogue says pay), the same action runs.
+      for (const declared of ['pay', undefined]) {
+        const asPay = await decideAction(
+          arbiter,
+          uniqueSession('cap-scope'),
+          'payments.transfer',
+          declared,
+          parameters,
+        );
+        assert.equal(claimsOf(asPay.capability).aarm.scope, 'pay');
+        assert.equal((await useTool(tools, 'payments.transfer', asPay.capability, parameters)).status, 200);
+      }
     });
 
     test('MODIFY: the capability is bound to the modified parameters', async () => {
@@ -184,7 +205,7 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     test('an approved STEP_UP carries the capability in the approval status; it runs once', async () => {
       const session = uniqueSession('cap-approval');
       const parameters = { amount: 5000, to: 'acct-7' };
-      const asked = await decideAction(arbiter, session, 'payments.transfer', 'write', parameters);
+      const asked = await decideAction(arbiter, session, 'payments.transfer', 'pay', parameters);
       assert.equal(asked.decision, 'STEP_UP');
       assert.equal(asked.capability, undefined);
       const approved = await arbiter.post(`/v1/approvals/${asked.approval.id}`, {
@@ -195,7 +216,7 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal(typeof approved.body.capability, 'string');
       const claims = claimsOf(approved.body.capability);
       assert.equal(claims.aarm.action, asked.action_id);
-      assert.equal(claims.aarm.scope, 'write');
+      assert.equal(claims.aarm.scope, 'pay');
       assert.equal(claims.aarm.params, hashOf(parameters));
       // Bound to the receipt that closed the approval; the status shows it on every read.
       assert.equal(claims.aarm.receipt, approved.body.final.receipt_id);
@@ -216,7 +237,7 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const denied = await decideAction(arbiter, session, 'db.drop', 'delete', { database: 'production' });
       assert.equal(denied.decision, 'DENY');
       assert.equal(denied.capability, undefined);
-      const stepUp = await decideAction(arbiter, session, 'payments.transfer', 'write', { amount: 5000, to: 'acct-1' });
+      const stepUp = await decideAction(arbiter, session, 'payments.transfer', 'pay', { amount: 5000, to: 'acct-1' });
       assert.equal(stepUp.decision, 'STEP_UP');
       assert.equal(stepUp.capability, undefined);
 
@@ -243,6 +264,69 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
     });
   });
 }
+
+describe('capability scopes of grant and of a tool that does several operations', () => {
+  // The shipped policy, with two more tools in its catalogue.
+  let dir: string;
+  let arbiter: TestArbiter;
+  let tools: RunningToolServer;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'arbiter-cap-scopes-'));
+    cpSync(join(ROOT, 'rego'), dir, { recursive: true });
+    const data = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8'));
+    Object.assign(data.aarm.catalog.tools, {
+      'drive.share': { operation: 'grant', classification: 'INTERNAL', default_decision: 'ALLOW', egress: false },
+      'notes.update': {
+        operation: ['read', 'write'],
+        classification: 'INTERNAL',
+        default_decision: 'ALLOW',
+        egress: false,
+      },
+    });
+    writeFileSync(join(dir, 'data.json'), JSON.stringify(data));
+    arbiter = await startTestArbiter({ env: { ARBITER_POLICY_DIR: dir } });
+    const run = (p: Record<string, unknown>) => ({ done: true, with: p });
+    tools = await startToolServer({
+      arbiterUrl: arbiter.url,
+      port: 0,
+      tools: {
+        'drive.share': { scope: 'grant', run },
+        'notes.read': { scope: 'read', run },
+        'notes.update': { scope: 'write', run },
+      },
+    });
+  });
+  after(async () => {
+    await tools?.close();
+    await arbiter?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a grant gets the grant scope; declared as a write it gets none', async () => {
+    const parameters = { file: '/srv/plan.txt', user: 'bob' };
+    const granted = await decideAction(arbiter, uniqueSession('cap-grant'), 'drive.share', 'grant', parameters);
+    assert.equal(granted.decision, 'ALLOW', JSON.stringify(granted.reasons));
+    assert.equal(claimsOf(granted.capability).aarm.scope, 'grant');
+    assert.equal((await useTool(tools, 'drive.share', granted.capability, parameters)).status, 200);
+    const asWrite = await decideAction(arbiter, uniqueSession('cap-grant'), 'drive.share', 'write', parameters);
+    assert.equal(claimsOf(asWrite.capability).aarm.scope, 'none');
+    assert.equal((await useTool(tools, 'drive.share', asWrite.capability, parameters)).body.reason, 'wrong_scope');
+  });
+
+  test('a tool catalogued as read and write gets the union, checked as either', async () => {
+    const parameters = { note: 'n-1', text: 'hello' };
+    const decided = await decideAction(arbiter, uniqueSession('cap-union'), 'notes.update', 'write', parameters);
+    assert.equal(decided.decision, 'ALLOW', JSON.stringify(decided.reasons));
+    assert.equal(claimsOf(decided.capability).aarm.scope, 'read write');
+    const receipt = (await arbiter.get(`/v1/receipts/${decided.receipt.id}`)).body;
+    assert.equal(receipt.capability.scope, 'read write');
+    // The tool checks write: the union carries it.
+    assert.equal((await useTool(tools, 'notes.update', decided.capability, parameters)).status, 200);
+    // A delete was never evaluated: declared so, the capability has no scope.
+    const asDelete = await decideAction(arbiter, uniqueSession('cap-union'), 'notes.update', 'delete', parameters);
+    assert.equal(claimsOf(asDelete.capability).aarm.scope, 'none');
+  });
+});
 
 describe('capability expiry', () => {
   let arbiter: TestArbiter;

@@ -18,6 +18,7 @@ import {
   NO_SCOPE,
   redeemCapability,
   scopeForOperation,
+  scopesOf,
   verifyCapability,
   verifyCapabilityRequest,
   verifyDownstreamCredential,
@@ -77,9 +78,13 @@ function segments(token: string): { header: any; payload: any; signature: string
 }
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-describe('scopeForOperation: exact scopes, "none" when unknown, missing or contradicted', () => {
-  it('maps each of the five operations onto the scope of the same name', () => {
+describe('scopeForOperation: exact scopes, unions, "none" when unknown, missing or contradicted', () => {
+  it('maps each of the seven operations onto the scope of the same name', () => {
+    assert.deepEqual([...CAPABILITY_SCOPES], ['read', 'write', 'delete', 'execute', 'send', 'grant', 'pay']);
     for (const op of CAPABILITY_SCOPES) assert.equal(scopeForOperation(op), op);
+    assert.equal(scopeForOperation('grant', 'grant'), 'grant');
+    assert.equal(scopeForOperation(undefined, 'pay'), 'pay');
+    assert.equal(scopeForOperation('write', 'pay'), NO_SCOPE);
   });
   it('gives "none" for a missing or unknown operation', () => {
     assert.equal(scopeForOperation(undefined), NO_SCOPE);
@@ -92,12 +97,50 @@ describe('scopeForOperation: exact scopes, "none" when unknown, missing or contr
     assert.equal(scopeForOperation('read', 'mystery'), NO_SCOPE);
     assert.equal(scopeForOperation('frobnicate', 'read'), NO_SCOPE);
   });
-  it('reads the operation of a catalogued tool from the policy data', () => {
-    const data = { aarm: { catalog: { tools: { 'db.query': { operation: 'read' }, weird: { operation: 7 } } } } };
+  it('gives a tool catalogued with several operations their union, whichever of them is declared', () => {
+    for (const declared of [undefined, 'send', 'read'])
+      assert.equal(scopeForOperation(declared, ['send', 'read']), 'read send');
+    assert.equal(scopeForOperation(undefined, ['pay', 'grant', 'pay']), 'grant pay');
+    assert.equal(scopeForOperation(undefined, ['write']), 'write');
+    // Declared outside the union, or a union with an unknown or no member: none.
+    assert.equal(scopeForOperation('delete', ['read', 'send']), NO_SCOPE);
+    assert.equal(scopeForOperation(undefined, ['read', 'admin']), NO_SCOPE);
+    assert.equal(scopeForOperation('read', []), NO_SCOPE);
+  });
+  it('reads the operation of a catalogued tool from the policy data; another shape gives no scope', () => {
+    const tools = {
+      'db.query': { operation: 'read' },
+      'files.sync': { operation: ['read', 'send'] },
+      weird: { operation: 7 },
+      mixed: { operation: ['read', 7] },
+    };
+    const data = { aarm: { catalog: { tools } } };
     assert.equal(catalogOperation(data, 'db.query'), 'read');
-    assert.equal(catalogOperation(data, 'weird'), undefined);
+    assert.deepEqual(catalogOperation(data, 'files.sync'), ['read', 'send']);
+    assert.deepEqual(catalogOperation(data, 'weird'), []);
+    assert.deepEqual(catalogOperation(data, 'mixed'), []);
+    assert.equal(scopeForOperation('read', catalogOperation(data, 'weird')), NO_SCOPE);
     assert.equal(catalogOperation(data, 'toString'), undefined);
     assert.equal(catalogOperation(undefined, 'db.query'), undefined);
+  });
+  it('reads a scope back into the scopes it authorises, and nothing else', () => {
+    assert.deepEqual(scopesOf('none'), []);
+    assert.deepEqual(scopesOf('pay'), ['pay']);
+    assert.deepEqual(scopesOf('read send grant'), ['read', 'send', 'grant']);
+    assert.deepEqual(scopesOf('grant read send'), undefined);
+    for (const bad of [
+      'send read',
+      'read read',
+      'read  send',
+      'read admin',
+      '',
+      ' read',
+      'READ',
+      7,
+      ['read'],
+      undefined,
+    ])
+      assert.equal(scopesOf(bad), undefined, String(bad));
   });
 });
 
@@ -149,6 +192,7 @@ describe('issueCapability', () => {
     for (const ttlSeconds of [0, -1, 1.5, 3601, Number.NaN]) await assert.rejects(issue({ ttlSeconds }), RangeError);
     await assert.rejects(issue({ parametersHash: 'sha256:abc' }), TypeError);
     await assert.rejects(issue({ scope: 'admin' as CapabilityScope }), TypeError);
+    await assert.rejects(issue({ scope: 'send read' as CapabilityScope }), TypeError);
     await assert.rejects(issue({ tool: '' }), TypeError);
   });
 });
@@ -226,6 +270,18 @@ describe('verifyCapability', () => {
         else assert.deepEqual(result, { valid: false, reason: 'wrong_scope' }, `${granted} for ${asked}`);
       }
     }
+  });
+
+  it('a union satisfies a check for each of its scopes and for nothing else', async () => {
+    const issued = await issue({ scope: scopeForOperation('read', ['read', 'send']) });
+    assert.equal(segments(issued.token).payload.aarm.scope, 'read send');
+    for (const asked of CAPABILITY_SCOPES) {
+      const result = await verify(issued.token, { scope: asked });
+      if (asked === 'read' || asked === 'send') assert.equal(result.valid, true, asked);
+      else assert.deepEqual(result, { valid: false, reason: 'wrong_scope' }, asked);
+    }
+    // The union itself is not a scope one asks for.
+    assert.deepEqual(await verify(issued.token, { scope: 'read send' }), { valid: false, reason: 'wrong_scope' });
   });
 
   it('a capability of scope "none" satisfies no scope check', async () => {
@@ -352,6 +408,8 @@ describe('verifyCapability', () => {
       { ...payload, aud: ['files.read'] },
       { ...payload, exp: '9999999999' },
       { ...payload, aarm: { ...aarm, scope: 'admin' } },
+      { ...payload, aarm: { ...aarm, scope: 'send read' } },
+      { ...payload, aarm: { ...aarm, scope: ['read'] } },
       { ...payload, aarm: { ...aarm, params: 'md5:x' } },
     ];
     for (const claims of broken)
@@ -618,6 +676,15 @@ describe('HmacCredentialBroker: a downstream credential limited to the action', 
     await assert.rejects(late.exchange(claims), /expired/);
   });
 
+  it('a credential of a union scope serves each of its scopes and nothing else', async () => {
+    const broker = new HmacCredentialBroker({ secret, audience: 'files-backend', clock: () => at(1000) });
+    const exchanged = await broker.exchange(await claimsOf({ scope: 'read send' }));
+    assert.equal(exchanged.scope, 'read send');
+    for (const scope of ['read', 'send']) assert.equal((await downstream(exchanged.credential, { scope })).valid, true);
+    for (const scope of ['write', 'read send', 'none'])
+      assert.deepEqual(await downstream(exchanged.credential, { scope }), { valid: false, reason: 'wrong_scope' });
+  });
+
   it('issues nothing for a capability of scope "none", and refuses a short secret', async () => {
     const broker = new HmacCredentialBroker({ secret, audience: 'files-backend', clock: () => at(1000) });
     await assert.rejects(broker.exchange(await claimsOf({ operation: undefined, scope: 'none' })), /no scope/);
@@ -673,6 +740,53 @@ describe('grantCapability: what a decision grants', () => {
   it('DENY, STEP_UP and DEFER grant nothing', async () => {
     for (const decision of ['DENY', 'STEP_UP', 'DEFER'])
       assert.equal(await grantCapability(deps, { ...grant, decision }), undefined);
+  });
+
+  it('grant and pay get scopes of their own, and a tool doing several operations their union', async () => {
+    const catalogued = {
+      ...deps,
+      policy: {
+        data: {
+          aarm: {
+            catalog: {
+              tools: {
+                'drive.share': { operation: 'grant' },
+                'payments.transfer': { operation: 'pay' },
+                'files.sync': { operation: ['send', 'read'] },
+              },
+            },
+          },
+        },
+      },
+    };
+    const cases: [string, string | undefined, string][] = [
+      ['drive.share', 'grant', 'grant'],
+      ['drive.share', undefined, 'grant'],
+      ['drive.share', 'write', 'none'],
+      ['payments.transfer', 'pay', 'pay'],
+      ['payments.transfer', 'write', 'none'],
+      ['files.sync', 'read', 'read send'],
+      ['files.sync', undefined, 'read send'],
+      ['files.sync', 'write', 'none'],
+    ];
+    for (const [tool, operation, scope] of cases) {
+      const granted = await grantCapability(catalogued, { ...grant, tool, operation, decision: 'ALLOW' });
+      assert.ok(granted);
+      assert.equal(granted.scope, scope, `${tool} declared ${operation}`);
+      assert.equal(granted.receipt.scope, scope);
+      const params = { sql: 'select 1', limit: 5000 };
+      for (const asked of CAPABILITY_SCOPES) {
+        const result = await verifyCapability({
+          token: granted.token,
+          tool,
+          parameters: params,
+          scope: asked,
+          now: at(1000),
+          keys,
+        });
+        assert.equal(result.valid, scopesOf(scope)!.includes(asked), `${tool} ${scope} asked ${asked}`);
+      }
+    }
   });
 
   it('an operation the catalogue contradicts gets scope "none"', async () => {

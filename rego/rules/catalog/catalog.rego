@@ -21,8 +21,16 @@
 #   so a MODIFY entry without a valid patch, or a STEP_UP entry with a quorum of 0,
 #   ends in the forbidden DENY of aarm.malformed_finding.
 #
-#   The entry's parameter constraints ("parameters", "additional_parameters") are
-#   enforced by parameters.rego in this package (policy_id "catalog.parameters").
+#   An "operation" that is not one of read, write, delete, execute, send, grant,
+#   pay, or a non-empty array of them, is a broken entry too (forbidden DENY):
+#   rules and capability scopes read it.
+#
+#   The other files of this package: parameters.rego enforces the entry's
+#   parameter constraints ("parameters", "additional_parameters"; policy_id
+#   "catalog.parameters"), effects.rego its conditional effects ("effects";
+#   "catalog.effects.<id>"), limits.rego the organisation's session limits
+#   (data.aarm.org.limits; "catalog.limits.<name>"). docs/policy-authoring.md,
+#   "The tool catalogue", and docs/detection.md describe the data.
 package aarm.rules.catalog
 
 import data.aarm
@@ -74,4 +82,20 @@ findings contains {
 } if {
 	listed
 	not default_decision
+}
+
+findings contains {
+	"effect": "DENY",
+	"forbidden": true,
+	"policy_id": "catalog",
+	"priority": aarm.priority.baseline,
+	"reason": concat("", [
+		"tool ", aarm.tool, " has a catalogue entry whose operation is not one of ",
+		concat(", ", sort(aarm.operation_names)), " or an array of them: denied",
+	]),
+	"risk": "HIGH",
+} if {
+	entry := aarm.catalog_entry
+	aarm.has_key(entry, "operation")
+	not aarm.valid_operation(entry.operation)
 }

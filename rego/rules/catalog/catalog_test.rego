@@ -27,25 +27,41 @@ levels := {"PUBLIC", "INTERNAL", "CONFIDENTIAL", "RESTRICTED"}
 
 # --- the shipped catalogue ----------------------------------------------------------------
 
+# A parameter of the kind that is a destination.
+dest(kind) := {"kind": kind, "destination": true}
+
 test_shipped_catalogue if {
 	every entry in data.aarm.catalog.tools {
 		is_string(entry.description)
 	}
-	{t: object.remove(e, {"description"}) | some t, e in data.aarm.catalog.tools} == {
+	{t: object.remove(e, {"description", "effects"}) | some t, e in data.aarm.catalog.tools} == {
 		"db.query": {
 			"operation": "read", "classification": "CONFIDENTIAL", "default_decision": "ALLOW", "egress": false,
 			"parameters": {
 				"limit": {"type": "integer", "minimum": 0, "maximum": 100, "default": 100, "on_violation": "MODIFY"},
-				"sql": {"type": "string", "max_length": 10000},
+				"sql": {"kind": "sql", "type": "string", "max_length": 10000},
 			},
 		},
-		"email.send": {"operation": "send", "classification": "PUBLIC", "default_decision": "ALLOW", "egress": true},
-		"files.read": {"operation": "read", "classification": "INTERNAL", "default_decision": "ALLOW", "egress": false},
-		"payments.transfer": {"operation": "write", "classification": "CONFIDENTIAL", "default_decision": "ALLOW", "egress": false, "approvers": ["finance"]},
+		"email.send": {
+			"operation": "send", "classification": "PUBLIC", "default_decision": "ALLOW", "egress": true,
+			"parameters": {"to": dest("email"), "cc": dest("email"), "bcc": dest("email")},
+		},
+		"files.read": {
+			"operation": "read", "classification": "INTERNAL", "default_decision": "ALLOW", "egress": false,
+			"parameters": {"path": {"kind": "path"}},
+		},
+		"payments.transfer": {
+			"operation": "pay", "classification": "CONFIDENTIAL", "default_decision": "ALLOW", "egress": false,
+			"approvers": ["finance"], "parameters": {"amount": {"kind": "amount"}, "to": dest("payee")},
+		},
 		"credentials.rotate": {"operation": "execute", "classification": "RESTRICTED", "default_decision": "ALLOW", "egress": false},
 		"db.drop": {"operation": "delete", "classification": "RESTRICTED", "default_decision": "ALLOW", "egress": false},
-		"http.post": {"operation": "send", "classification": "PUBLIC", "default_decision": "ALLOW", "egress": true},
+		"http.post": {
+			"operation": "send", "classification": "PUBLIC", "default_decision": "ALLOW", "egress": true,
+			"parameters": {"url": dest("url")},
+		},
 	}
+	{t: [x.id | some x in e.effects] | some t, e in data.aarm.catalog.tools; e.effects} == {"payments.transfer": ["large-transfer", "negative-transfer"]}
 	data.aarm.catalog.data_classes == {
 		"public": "PUBLIC",
 		"internal": "INTERNAL",
@@ -56,11 +72,12 @@ test_shipped_catalogue if {
 		"secrets": "RESTRICTED",
 	}
 	data.aarm.egress.allowed_domains == ["example.com"]
+	data.aarm.org.domains == ["example.com"]
 }
 
 test_shipped_entries_are_well_formed if {
 	every entry in data.aarm.catalog.tools {
-		entry.operation in {"read", "write", "delete", "execute", "send"}
+		data.aarm.valid_operation(entry.operation)
 		entry.classification in levels
 		entry.default_decision in data.aarm.effects
 		is_boolean(entry.egress)
@@ -68,6 +85,13 @@ test_shipped_entries_are_well_formed if {
 	}
 	every _, level in data.aarm.catalog.data_classes {
 		level in levels
+	}
+
+	# No shipped entry, effect or limit is malformed, whatever the tool called.
+	every tool, _ in data.aarm.catalog.tools {
+		every f in findings(call(tool)) {
+			not f.forbidden
+		}
 	}
 }
 
@@ -297,5 +321,33 @@ test_no_catalogue_data_allows_nothing if {
 		count(fs) == 0
 		d := data.aarm.decision with input as call("email.send") with data.aarm.catalog as catalog
 		d.decision == "DENY"
+	}
+}
+
+# --- operation -------------------------------------------------------------------------------------
+
+test_operations_and_unions_are_accepted if {
+	every op in ["read", "write", "delete", "execute", "send", "grant", "pay", ["read", "send"], ["pay"]] {
+		findings_with({"default_decision": "ALLOW", "operation": op}) == {{
+			"effect": "ALLOW",
+			"policy_id": "catalog",
+			"priority": 0,
+			"reason": "tool t is catalogued with default decision ALLOW",
+		}}
+	}
+}
+
+test_a_garbled_operation_is_a_forbidden_deny if {
+	every op in ["READ", "transfer", "", [], ["read", "admin"], [1], 5, null, {"read": true}] {
+		fs := findings_with({"default_decision": "ALLOW", "operation": op})
+		{
+			"effect": "DENY",
+			"forbidden": true,
+			"policy_id": "catalog",
+			"priority": 0,
+			"reason": "tool t has a catalogue entry whose operation is not one of delete, execute, grant, pay, read, send, write or an array of them: denied",
+			"risk": "HIGH",
+		} in fs
+		decision_with({"default_decision": "ALLOW", "operation": op}).decision == "DENY"
 	}
 }

@@ -27,6 +27,10 @@
 #     - drift over a threshold on an action whose parameters also need a MODIFY ->
 #       DENY: a STEP_UP or DEFER carries no patch, so an approval would run the
 #       unmodified parameters.
+#   escalation.rego adds the classification-escalation rule ("intent-drift.escalation").
+# custom:
+#   threat: T6
+#   aarm_control: R7 semantic distance tracking; R4 STEP_UP / DEFER
 package aarm.rules.drift
 
 import data.aarm

@@ -1,167 +1,97 @@
 # METADATA
-# title: Exfiltration guard
+# title: Exfiltration chains (AARM T3)
 # description: |
-#   A context-dependent rule (AARM R3: the same action is fine or not depending
-#   on what the session has already done). Once the session has seen
-#   CONFIDENTIAL or RESTRICTED data (aarm.session_classification), a tool that
-#   sends data outside the organisation (catalogue entry "egress": true) may
-#   only send to the organisation's own domains (data.aarm.egress.allowed_domains,
-#   a subdomain of one counts as inside). Otherwise: DENY, policy_id
-#   "exfiltration-guard", context priority 50, risk HIGH, the reason naming the
-#   session classification.
+#   Once the session holds CONFIDENTIAL or RESTRICTED data (aarm.sensitive_session:
+#   what earlier outcomes reported), no value may carry data to a destination outside
+#   the organisation. policy_id "exfiltration-guard", context priority 50.
 #
-#   Destinations are read from the action parameters:
-#     - "to", "cc", "bcc": an e-mail address or an array of them; the domain is
-#       what follows the "@", compared lower-case;
-#     - "url": a URL; the destination is its host.
-#
-#   Fail closed, once the session has seen CONFIDENTIAL+ data:
-#     - a destination field that is present but not a string or an array of
-#       strings, or holds something that is not a single plain address / an
-#       absolute URL with a plain host name ("Bob <b@x.io>", "a@x.io, b@y.io",
-#       "b@[10.0.0.1]", "https://[::1]/", "https://evil.io\@example.com/",
-#       "//host/x", "", null, ...) -> DENY: an address we cannot read may be
-#       outside;
-#     - an egress tool that names no destination at all -> DENY: we cannot tell
-#       where the data goes;
-#     - a catalogue entry whose "egress" is missing or not a boolean counts as
-#       egress; a missing or garbled allowed_domains list means no domain is
-#       inside; a garbled session classification counts as RESTRICTED (see
-#       aarm.session_classification).
-#   Unknown tools are left to the default posture (DENY).
+#   Judged per destination by its own kind, as the flow found it (input.flow.values
+#   with destination true; silent without a flow):
+#     - a destination outside the organisation (inside false: an e-mail address or URL
+#       or host of an outside domain, a channel shared with outsiders or public, a
+#       guest or outside principal, a published folder) -> DENY, risk HIGH; the reason
+#       names the session's data, each outside value and why it is outside;
+#     - the same to a lookalike of the organisation's domains (lookalike true) while
+#       the session holds RESTRICTED data -> DENY, risk CRITICAL, worded as forbidden;
+#     - a destination parameter the flow could not read as its kind (flow.unreadable)
+#       -> DENY, risk HIGH: an address nobody can read may be outside.
+#   Money destinations (kinds account and payee, and unreadable destinations of a
+#   payment) are the payments pack's. An action without a destination value is not
+#   judged at all: the former guard denied every egress tool that named no destination
+#   it could read, and stopped file writes, chat posts and payments to registered
+#   payees by the dozen.
+# custom:
+#   threat: T3
+#   aarm_control: R2 classification on read + R3 context-dependent DENY (destination allowlist per kind)
 package aarm.rules.exfiltration
 
 import data.aarm
 
-# egress: the tool is catalogued and its entry does not say "egress": false.
-egress if {
-	entry := aarm.catalog_entry
-	not stays_inside(entry)
+restricted if aarm.session_classification == "RESTRICTED"
+
+# data_destination(v): v, one of aarm.outside_destinations, carries data (not money).
+data_destination(v) if not v.kind in aarm.money_kinds
+
+# forbidden_lookalike(v): a lookalike destination while the session holds RESTRICTED data.
+forbidden_lookalike(v) if {
+	data_destination(v)
+	restricted
+	v.lookalike == true
 }
 
-stays_inside(entry) if entry.egress == false
+# outside_label(v): the value and why it is outside: "parameter to (mallory@evil.io):
+# domain evil.io is outside the organisation". The flow's reason quotes the value, so
+# it is given only for the kinds whose value a reason may show (never a URL's path or
+# query, which may hold a token).
+outside_label(v) := concat("", [aarm.value_label(v), ": ", aarm.short(v.reason)]) if {
+	v.kind in aarm.shown_kinds
+	is_string(v.reason)
+} else := concat("", [aarm.value_label(v), ": outside the organisation"])
 
-# sensitive: the session has already seen CONFIDENTIAL or RESTRICTED data.
-sensitive if aarm.classification_rank[aarm.session_classification] >= aarm.classification_rank.CONFIDENTIAL
-
-# allowed_domains: the organisation's domains, lower-case; empty when the list
-# is missing or not an array (then every destination is outside).
-default allowed_domains := set()
-
-allowed_domains := {lower(trim_space(d)) |
-	some d in data.aarm.egress.allowed_domains
-	is_string(d)
-	trim_space(d) != ""
-} if {
-	is_array(data.aarm.egress.allowed_domains)
-}
-
-# inside(domain): domain is one of the allowed domains or a subdomain of one.
-inside(domain) if domain in allowed_domains
-
-inside(domain) if {
-	some a in allowed_domains
-	endswith(domain, concat("", [".", a]))
-}
-
-# The destination fields and how each is read.
-fields := {"to": "email", "cc": "email", "bcc": "email", "url": "url"}
-
-# A host name: dot-separated labels of letters, digits and inner hyphens.
-host_pattern := `[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*`
-
-# One plain address: a local part without "@", blanks, separators, quotes or
-# brackets, "@", a host name (an optional final dot is dropped).
-email_pattern := concat("", [`^[^@\s,;<>"'()\[\]\\]+@(`, host_pattern, `)\.?$`])
-
-# An absolute URL: scheme "://" [userinfo "@"] host [":" port] [path, query, fragment].
-url_pattern := concat("", [
-	`^[a-z][a-z0-9+.-]*://(?:[a-z0-9._~%!$&'()*+,;=:-]*@)?(`,
-	host_pattern,
-	`)\.?(?::[0-9]*)?(?:[/?#].*)?$`,
-])
-
-# destination(kind, value): the domain / host of one value, undefined when it
-# cannot be read.
-destination("email", v) := match_host(email_pattern, v)
-
-destination("url", v) := match_host(url_pattern, v)
-
-match_host(pattern, v) := m[0][1] if {
-	is_string(v)
-	m := regex.find_all_string_submatch_n(pattern, lower(trim_space(v)), 1)
-	count(m) == 1
-}
-
-# values(x): the values of a destination field: a string is one, an array holds several.
-values(x) := [x] if is_string(x)
-
-values(x) := x if is_array(x)
-
-# present: the destination fields the action has.
-present contains field if {
-	some field, _ in fields
-	aarm.has_key(aarm.params, field)
-}
-
-# domains: every destination that could be read.
-domains contains d if {
-	some field in present
-	some v in values(aarm.params[field])
-	d := destination(fields[field], v)
-}
-
-# unreadable: the present fields holding anything that cannot be read.
-unreadable contains field if {
-	some field in present
-	not readable(fields[field], aarm.params[field])
-}
-
-readable(kind, x) if {
-	vs := values(x)
-	every v in vs {
-		destination(kind, v)
-	}
-}
-
-outside := {d | some d in domains; not inside(d)}
-
-deny(reason) := {
+findings contains {
 	"effect": "DENY",
 	"policy_id": "exfiltration-guard",
 	"priority": aarm.priority.context,
-	"reason": concat("", ["session has seen ", aarm.session_classification, " data: ", reason]),
+	"reason": concat("", [
+		aarm.session_data_label, "; sending it outside the organisation is denied: ",
+		concat("; ", sort(labels)),
+	]),
 	"risk": "HIGH",
+} if {
+	aarm.sensitive_session
+	labels := {outside_label(v) |
+		some v in aarm.outside_destinations
+		data_destination(v)
+		not forbidden_lookalike(v)
+	}
+	count(labels) > 0
 }
 
-findings contains deny(concat("", [
-	"sending to a destination outside the organisation (",
-	concat(", ", sort(outside)),
-	") is denied",
-])) if {
-	egress
-	sensitive
-	count(outside) > 0
+findings contains {
+	"effect": "DENY",
+	"policy_id": "exfiltration-guard",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.session_data_label, "; ", aarm.value_label(v),
+		" is a lookalike of the organisation's own domain: sending RESTRICTED data there is forbidden",
+	]),
+	"risk": "CRITICAL",
+} if {
+	some v in aarm.outside_destinations
+	forbidden_lookalike(v)
 }
 
-# What a readable value of each kind of field looks like (for the reasons).
-readable_as := {"email": "an e-mail address or a list of them", "url": "a URL with a plain host name or a list of them"}
-
-findings contains deny(concat("", [
-	"destination field ", field, " is not ", readable_as[fields[field]],
-	", so it may be outside the organisation: denied",
-])) if {
-	egress
-	sensitive
-	some field in unreadable
-}
-
-findings contains deny(concat("", [
-	"tool ", aarm.tool,
-	" sends data outside the organisation and names no destination (to, cc, bcc, url): denied",
-])) if {
-	egress
-	sensitive
-	count(domains) == 0
-	count(unreadable) == 0
+findings contains {
+	"effect": "DENY",
+	"policy_id": "exfiltration-guard",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.session_data_label, "; destination parameter ", p,
+		" cannot be read as an address, so it may be outside the organisation: denied",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.sensitive_session
+	not "pay" in aarm.operations
+	some p in aarm.flow_unreadable
 }

@@ -10,8 +10,10 @@
  *   refuse     an identity that is missing, unverifiable, foreign or revoked, or another
  *              agent than the session's: DENY with a receipt, policy not asked
  *   drift      this action's distance from the session's intent      (provider down: DEFER)
- *   policy     the compiled WASM on {action, session, identity, context, signals, drift, now}
- *                                                                    (503 DENY)
+ *   flow       where this action's values come from and go (flow/: catalog kinds, org data,
+ *              the session's fingerprints), as input.flow and input.provenance
+ *   policy     the compiled WASM on {action, session, identity, context, signals, drift,
+ *              flow, provenance, now}                                 (503 DENY)
  *   enforce    the combined decision → patch (re-checked against policy), approval,
  *              deferral, ordering behind waiting deferrals           (patch failure: DENY)
  *   receipt    capability for ALLOW/MODIFY; receipt built and signed; stored by the commit
@@ -22,13 +24,23 @@
  */
 import { context as otelContext, isSpanContextValid, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { grantCapability, type GrantedCapability } from './capabilities/grant.js';
-import { higher, toolClassification } from './context/classify.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
 import { catalogEntryOf, driftStep, type DriftEngine, type DriftInput } from './drift/index.js';
 import { deny, enforceChecked, MAX_WAITING_DEFERRALS, type Enforcement } from './enforce/enforce.js';
 import { requestedEvent } from './enforce/pending.js';
 import { ArbiterError } from './errors.js';
+import {
+  actionFlow,
+  afterDecision,
+  policyContext,
+  prepareFlow,
+  receiptFlow,
+  sessionLevel,
+  type ActionFlow,
+  type FlowInput,
+  type FlowState,
+} from './flow/index.js';
 import { resolveAgent, type AgentResolution, type Caller } from './intercept/agent.js';
 import type { DecideRequest } from './intercept/envelope.js';
 import type { TokenVerifier } from './intercept/identity.js';
@@ -161,6 +173,8 @@ async function decideInSpan(
       }
       return state.action.response as unknown as DecideResponse;
     }
+    // The flow state this decision reads and advances: created with the session (salt, intent).
+    const flow = prepareFlow(state.summary, meta.intent);
     const masking = maskingPaths(deps.policy.data);
     // Masked once: the receipt, the pending record and the drift text all take this copy.
     const masked = receiptAction(action, masking);
@@ -194,11 +208,13 @@ async function decideInSpan(
       masking,
       masked,
       refused,
+      flow,
+      context: policyContext(state.summary),
       ...(drift?.input && { drift: drift.input }),
     };
 
     // policy, enforce
-    const { enforcement, version, input, result: policyResult } = await evaluate(deps, step);
+    const { enforcement, version, input, result: policyResult, flow: evaluatedFlow } = await evaluate(deps, step);
 
     // receipt
     const receiptId = newId('rcpt', tag);
@@ -243,7 +259,15 @@ async function decideInSpan(
         // A new session's meta keeps its intent's embedding (the meta is written once).
         meta: !state.meta && drift?.intentEmbedding ? { ...meta, intent_embedding: drift.intentEmbedding } : meta,
         summary: {
-          ...advanceSummary(state.summary, step, enforcement.decision, deps.policy.data, deps.historySize, pending),
+          ...advanceSummary(
+            state.summary,
+            step,
+            enforcement.decision,
+            deps.policy.data,
+            deps.historySize,
+            pending,
+            evaluatedFlow,
+          ),
           ...(drift?.state && { drift: drift.state }),
         },
         receipt,
@@ -251,6 +275,7 @@ async function decideInSpan(
         action: {
           id: action.id,
           tool: action.tool,
+          ...(action.operation !== undefined && { operation: action.operation }),
           decision: enforcement.decision,
           parameters_hash: action.parametersHash,
           receipt_id: receipt.receipt_id,
@@ -290,6 +315,10 @@ interface Step {
   masked: ReturnType<typeof receiptAction>;
   /** Set when the identity or the session is not acceptable: the decision is this DENY. */
   refused: Enforcement | undefined;
+  /** The session's flow state before this action (flow/index.ts prepareFlow). */
+  flow: FlowState;
+  /** input.context: the summary without its flow internals. */
+  context: ReturnType<typeof policyContext>;
   /** input.drift: this action's drift measurement, when drift is measured. */
   drift?: DriftInput;
 }
@@ -339,15 +368,40 @@ function ordering(step: Step, enforcement: Enforcement): Enforcement {
   return result;
 }
 
+/** The caller's signals; the session's injection score when the caller sent none (docs/detection.md 3.4). */
+function signalsOf(step: Step): Record<string, unknown> {
+  const signals = step.request.signals;
+  const score = step.flow.injection.score;
+  return score > 0 && !Object.hasOwn(signals, 'injection_score') ? { ...signals, injection_score: score } : signals;
+}
+
 async function evaluate(
   deps: DecideDeps,
   step: Step,
-): Promise<{ enforcement: Enforcement; version: PolicyVersion; input?: Record<string, unknown>; result?: unknown }> {
+): Promise<{
+  enforcement: Enforcement;
+  version: PolicyVersion;
+  input?: Record<string, unknown> & { flow: FlowInput };
+  result?: unknown;
+  flow?: ActionFlow;
+}> {
   if (step.refused) {
     const version = deps.policy.version;
     if (!version) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
     return { enforcement: step.refused, version };
   }
+  const policyData = deps.policy.data;
+  const flowOf = (parameters: Record<string, unknown>) =>
+    actionFlow({
+      flow: step.flow,
+      policyData,
+      tool: step.action.tool,
+      operation: step.action.operation,
+      parameters,
+      now: step.now,
+      actionCount: step.state.summary.action_count,
+    });
+  const flow = flowOf(step.action.parameters);
   const input = {
     action: {
       id: step.action.id,
@@ -358,29 +412,36 @@ async function evaluate(
     },
     session: { id: step.meta.id, intent: step.meta.intent, started_at: step.meta.started_at },
     identity: step.identity.input,
-    context: step.state.summary,
-    signals: step.request.signals,
+    context: step.context,
+    signals: signalsOf(step),
     ...(step.drift && { drift: step.drift }),
+    flow: flow.flow,
+    provenance: flow.provenance,
     now: step.at,
   };
   const { decision, version } = await deps.metrics.stage('evaluate', () => deps.policy.evaluate(input));
-  const recheck = (i: Record<string, unknown>) => deps.policy.evaluate(i).decision;
+  // A MODIFY's parameters are judged with their own flow: a rewritten recipient is a new value.
+  const recheck = (i: Record<string, unknown>) => {
+    const again = flowOf((i.action as { parameters: Record<string, unknown> }).parameters);
+    return deps.policy.evaluate({ ...i, flow: again.flow, provenance: again.provenance }).decision;
+  };
   const enforcement = enforceChecked(recheck, input, decision, step.action.parameters);
-  return { enforcement: ordering(step, enforcement), version, input, result: decision };
+  return { enforcement: ordering(step, enforcement), version, input, result: decision, flow };
 }
 
 /**
  * The session after this action: O(1) in the session's length (ARCHITECTURE). An allowed
- * call to a catalogued tool raises the session's classification to what the tool returns
- * right away, so the next decision knows it even before the PEP reports the outcome.
+ * call to a catalogued tool counts at the tool's classification until its outcome reports
+ * the real level (docs/detection.md 3.1), so the next decision knows it even before then.
  */
 export function advanceSummary(
   summary: SessionSummary,
-  step: Pick<Step, 'action' | 'at' | 'now'>,
+  step: Pick<Step, 'action' | 'at' | 'now' | 'flow'>,
   decision: Enforcement['decision'],
   policyData: unknown,
   historySize: number,
   pending: PendingRecord | undefined,
+  evaluated: ActionFlow | undefined,
 ): SessionSummary {
   const { action } = step;
   const deferred =
@@ -394,18 +455,24 @@ export function advanceSummary(
           },
         ]
       : [];
-  const returned =
-    decision === 'ALLOW' || decision === 'MODIFY' ? toolClassification(policyData, action.tool) : undefined;
+  const flow = afterDecision(step.flow, evaluated, {
+    decision,
+    actionId: action.id,
+    tool: action.tool,
+    policyData,
+    now: step.now,
+  });
   return {
     ...summary,
     action_count: summary.action_count + 1,
     tools_used: { ...summary.tools_used, [action.tool]: (summary.tools_used[action.tool] ?? 0) + 1 },
     decisions: { ...summary.decisions, [decision]: summary.decisions[decision] + 1 },
-    max_classification: returned ? higher(summary.max_classification, returned) : summary.max_classification,
+    max_classification: sessionLevel(flow),
     history: [...summary.history, { action_id: action.id, tool: action.tool, decision, at: step.at }].slice(
       -historySize,
     ),
     pending_deferrals: [...liveDeferrals(summary, step.now), ...deferred],
+    flow,
   };
 }
 
@@ -435,7 +502,7 @@ function pendingRecord(
     ...(enforcement.approval && { approvers: enforcement.approval.approvers }),
     ...(enforcement.deferral && { context_needed: enforcement.deferral.contextNeeded }),
     ...(enforcement.risk !== undefined && { risk: enforcement.risk }),
-    context: step.state.summary,
+    context: step.context,
     ...(step.meta.intent !== undefined && { intent: step.meta.intent }),
     policy: { revision: version.revision, hash: version.hash },
     receipt_id: receiptId,
@@ -474,7 +541,7 @@ function receiptBody(args: {
   receiptId: string;
   producer: Producer;
   trace: { traceId: string; spanId: string } | undefined;
-  input: Record<string, unknown> | undefined;
+  input: (Record<string, unknown> & { flow: FlowInput }) | undefined;
   policyResult: unknown;
   capability: GrantedCapability | undefined;
 }): ReceiptBody {
@@ -498,7 +565,7 @@ function receiptBody(args: {
       }),
     },
     identity: step.identity.receipt,
-    context_hash: hashOf(step.state.summary),
+    context_hash: hashOf(step.context),
     decision: enforcement.decision,
     reasons: enforcement.reasons,
     policy: { revision: version.revision, hash: version.hash, path: ENTRYPOINT },
@@ -507,7 +574,11 @@ function receiptBody(args: {
       deferral: { id: pending.id, expires_at: pending.expires_at, context_needed: pending.context_needed ?? [] },
     }),
     ...(args.input && {
-      input: { ...args.input, action: { ...(args.input.action as object), parameters: masked.parameters } },
+      input: {
+        ...args.input,
+        action: { ...(args.input.action as object), parameters: masked.parameters },
+        flow: receiptFlow(args.input.flow, step.action.parameters, masked.parameters),
+      },
       result: args.policyResult,
     }),
     ...(args.capability && { capability: args.capability.receipt }),

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { higher, outcomeClassification } from './context/classify.js';
 import { newId, sessionTag, tagOfId } from './context/ids.js';
 import type { ActionRecord, SessionMeta, SessionState, SessionSummary } from './context/types.js';
 import type { DecideDeps } from './decide.js';
 import { ArbiterError } from './errors.js';
+import { afterOutcome, flowSessionView, policyContext, prepareFlow, sessionLevel } from './flow/index.js';
 import { resolveAgent, type Caller } from './intercept/agent.js';
 import { intentEmbeddingFor } from './drift/index.js';
 import { DecideRequestSchema } from './intercept/envelope.js';
@@ -30,6 +30,12 @@ export const OpenSessionSchema = z.object({
   identity: DecideRequestSchema.shape.identity,
 });
 
+/** Outcome content is scanned, never stored: bounded so one outcome costs little. */
+export const MAX_CONTENT_BYTES = 256 * 1024;
+export const MAX_FACTS = 32;
+
+const fact = z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]);
+
 export const OutcomeSchema = z.object({
   status: z.enum(['success', 'error']),
   output_hash: z
@@ -40,12 +46,34 @@ export const OutcomeSchema = z.object({
   summary: z.string().max(4096).optional(),
   /** Needed only when the action id was chosen by the caller and used in several sessions. */
   session_id: sessionId.optional(),
+  /** What the tool returned (a string or JSON): scanned for entities and instructions, never kept. */
+  content: z
+    .unknown()
+    .refine((c) => c === undefined || Buffer.byteLength(JSON.stringify(c) ?? '') <= MAX_CONTENT_BYTES, {
+      message: `must be at most ${MAX_CONTENT_BYTES} bytes as JSON`,
+    })
+    .optional(),
+  trust: z.enum(['trusted', 'untrusted']).optional(),
+  facts: z
+    .record(z.string().min(1).max(64), fact)
+    .refine((f) => Object.keys(f).length <= MAX_FACTS, { message: `at most ${MAX_FACTS} facts` })
+    .optional(),
+  records: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
-/** What GET /v1/sessions/{id} shows: the fixed meta and the context policy sees next. */
-export function sessionView(state: SessionState & { meta: SessionMeta }) {
+/**
+ * What GET /v1/sessions/{id} shows: the fixed meta, the context policy sees next, and the
+ * session part of input.flow. Never the fingerprints or their salt.
+ */
+export function sessionView(state: SessionState & { meta: SessionMeta }, now: Date = new Date()) {
   const { intent_embedding: _embedding, ...meta } = state.meta;
-  return { ...meta, context: state.summary, seq: state.seq, head: state.head };
+  return {
+    ...meta,
+    context: policyContext(state.summary),
+    flow: flowSessionView(state.summary, now),
+    seq: state.seq,
+    head: state.head,
+  };
 }
 
 export async function openSession(
@@ -70,7 +98,7 @@ export async function openSession(
   if ((await deps.store.openSession(tag, meta)) === 'exists') {
     throw new ArbiterError('conflict', 'the session exists already; its intent and identity cannot be rewritten');
   }
-  return sessionView({ ...(await deps.store.load(tag)), meta });
+  return sessionView({ ...(await deps.store.load(tag)), meta }, deps.clock());
 }
 
 /** The session of an action id: given, embedded in a generated id, or from the index of caller ids. */
@@ -92,6 +120,11 @@ export interface OutcomeResponse {
   status: 'success' | 'error';
   data_classes: string[];
   classification?: string;
+  /** Whether the result counted as untrusted content, and what the scanner made of it. */
+  trust: 'trusted' | 'untrusted';
+  injection?: { score: number; features: string[] };
+  /** How many entities the content named (kept only as fingerprints). */
+  entities: number;
   receipt: { id: string; hash: string };
   outcome_receipt: Receipt;
 }
@@ -113,7 +146,22 @@ export async function recordOutcome(
     const record = state.action;
     if (record.outcome) throw new ArbiterError('conflict', 'an outcome was already recorded for this action');
     const labels = [...new Set(body.data_classes)].sort();
-    const classification = outcomeClassification(deps.policy.data, record.tool, labels, body.status);
+    const outcome = afterOutcome({
+      flow: prepareFlow(state.summary, state.meta.intent),
+      policyData: deps.policy.data,
+      actionId: record.id,
+      tool: record.tool,
+      operation: record.operation,
+      status: body.status,
+      labels,
+      ...(body.content !== undefined && { content: body.content }),
+      trust: body.trust,
+      facts: body.facts,
+      records: body.records,
+      at,
+      actionCount: state.summary.action_count,
+    });
+    const { classification } = outcome;
     const decisionPolicy =
       (record.response as { policy?: { revision: string; hash: string } }).policy ?? deps.policy.version;
     if (!decisionPolicy) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
@@ -133,7 +181,7 @@ export async function recordOutcome(
           verified: caller.verified,
           method: caller.verified ? 'jwt' : 'none',
         },
-        context_hash: hashOf(state.summary),
+        context_hash: hashOf(policyContext(state.summary)),
         decision: record.decision,
         reasons: [],
         policy: { revision: decisionPolicy.revision, hash: decisionPolicy.hash, path: ENTRYPOINT },
@@ -154,9 +202,9 @@ export async function recordOutcome(
       ...state.summary,
       outcomes: { ...state.summary.outcomes, [body.status]: state.summary.outcomes[body.status] + 1 },
       data_classes: [...new Set([...state.summary.data_classes, ...labels])].sort(),
-      max_classification: classification
-        ? higher(state.summary.max_classification, classification)
-        : state.summary.max_classification,
+      // The outcome's level replaces the action's provisional one (docs/detection.md 3.1).
+      max_classification: sessionLevel(outcome.flow),
+      flow: outcome.flow,
     };
     const updated: ActionRecord = { ...record, outcome: { status: body.status, receipt_id: receipt.receipt_id, at } };
     const result = await deps.store.commit({
@@ -178,6 +226,9 @@ export async function recordOutcome(
         status: body.status,
         data_classes: labels,
         ...(classification !== undefined && { classification }),
+        trust: outcome.trust,
+        ...(outcome.scan && { injection: outcome.scan }),
+        entities: outcome.entities,
         receipt: { id: receipt.receipt_id, hash },
         outcome_receipt: receipt,
       };

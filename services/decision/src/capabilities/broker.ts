@@ -14,14 +14,14 @@
 import { randomBytes } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { hashOf } from '../receipts/canonical.js';
-import { NO_SCOPE, type CapabilityClaims } from './token.js';
+import { NO_SCOPE, scopeAuthorises, type CapabilityClaims } from './token.js';
 
 export interface DownstreamCredential {
   /** What the tool presents to its backend (here a JWT; elsewhere a password, an STS session token …). */
   credential: string;
   /** RFC 3339; never later than the capability's own expiry. */
   expiresAt: string;
-  /** The scope the credential carries (the capability's: read, write, delete, execute, send). */
+  /** The scope the credential carries: the capability's (one of the seven, or a union "read send"). */
   scope: string;
 }
 
@@ -130,8 +130,8 @@ export class HmacCredentialBroker implements CredentialBroker {
 
 /**
  * The downstream side of the example: accepts the credential only for its own audience,
- * the tool it serves, the scope of the operation it is about to perform and the exact
- * parameters (or their hash).
+ * the tool it serves, the scope of the operation it is about to perform (one of the
+ * credential's scopes) and the exact parameters (or their hash).
  */
 export async function verifyDownstreamCredential(args: {
   credential: string;
@@ -171,7 +171,7 @@ export async function verifyDownstreamCredential(args: {
     return { valid: false, reason: 'malformed' };
   }
   if (tool !== args.tool) return { valid: false, reason: 'wrong_tool' };
-  if (scope !== args.scope) return { valid: false, reason: 'wrong_scope' };
+  if (!scopeAuthorises(scope as string, args.scope)) return { valid: false, reason: 'wrong_scope' };
   let expected: string | undefined = args.parametersHash;
   if (args.parameters !== undefined) {
     let hashed: string;

@@ -28,7 +28,7 @@ export const VerifyCapabilitySchema = z.object({
   tool: DecideRequestSchema.shape.action.shape.tool,
   /** The parameters the call will run with: exactly those the decision bound (for MODIFY the modified ones). */
   parameters: z.record(z.string(), z.unknown()),
-  /** What the call does; one of read, write, delete, execute, send. */
+  /** What the call does; one of read, write, delete, execute, send, grant, pay. */
   scope: z.enum(CAPABILITY_SCOPES).optional(),
   /** Use the capability up: valid only the first time. */
   redeem: z.boolean().optional(),

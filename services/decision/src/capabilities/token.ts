@@ -15,8 +15,11 @@
  *
  * Scope rule: exact match (see scopeForOperation and docs/capabilities.md). A capability of
  * scope S satisfies a check for scope S and no other: read never authorises write, write
- * never authorises delete, and no scope is "above" another. An unknown, missing or
- * contradicted operation gets the scope "none", which satisfies no scope check at all.
+ * never authorises delete, and no scope is "above" another. A tool the catalogue says does
+ * several operations (an array) gets their union, "read send" (distinct scopes in the
+ * order of CAPABILITY_SCOPES, space-separated like an OAuth scope string), which satisfies
+ * a check for each of them and for nothing else. An unknown, missing or contradicted
+ * operation gets the scope "none", which satisfies no scope check at all.
  */
 import { randomBytes, sign, type KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
@@ -30,11 +33,12 @@ export const CAPABILITY_ISSUER = 'arbiter';
 export const CAPABILITY_ALG = 'EdDSA';
 
 /** The scopes an operation maps onto; a verifier asks for one of these. */
-export const CAPABILITY_SCOPES = ['read', 'write', 'delete', 'execute', 'send'] as const;
+export const CAPABILITY_SCOPES = ['read', 'write', 'delete', 'execute', 'send', 'grant', 'pay'] as const;
 export type OperationScope = (typeof CAPABILITY_SCOPES)[number];
 /** Given when the operation is missing, unknown or contradicts the catalogue: satisfies no scope check. */
 export const NO_SCOPE = 'none';
-export type CapabilityScope = OperationScope | typeof NO_SCOPE;
+/** One scope, "none", or a union of scopes ("read send": see scopesOf). */
+export type CapabilityScope = OperationScope | typeof NO_SCOPE | `${OperationScope} ${string}`;
 
 export const DEFAULT_CAPABILITY_TTL_SECONDS = 60;
 /** Capabilities are for one imminent call: longer lifetimes are refused at issuance. */
@@ -136,36 +140,75 @@ export interface VerifyCapabilityArgs {
 
 /**
  * The scope a capability gets. The operation an action declares is mapped one to one onto
- * the five scopes; when the policy's tool catalogue states the tool's operation
- * (data.aarm.catalog.tools[tool].operation) the two must agree. Anything else (no
- * operation, an operation outside the five, a declared operation the catalogue
- * contradicts) gets "none": the capability still names its tool and parameters, but no
- * scope check accepts it. Least privilege fails closed: a guess could only widen it.
+ * the seven scopes; when the policy's tool catalogue states the tool's operation
+ * (data.aarm.catalog.tools[tool].operation: one operation, or an array of the operations
+ * the tool does) the declared one must be it, or one of them. A catalogued array gives the
+ * union of its scopes, whichever of them the action declared: the policy judged the tool
+ * as doing all of them. Anything else (no operation, an operation outside the seven, an
+ * empty array, a declared operation the catalogue contradicts) gets "none": the
+ * capability still names its tool and parameters, but no scope check accepts it. Least
+ * privilege fails closed: a guess could only widen it.
  */
-export function scopeForOperation(operation: string | undefined, catalogOperation?: string): CapabilityScope {
-  const known = (op: string | undefined): OperationScope | undefined =>
-    op !== undefined && (CAPABILITY_SCOPES as readonly string[]).includes(op) ? (op as OperationScope) : undefined;
-  const declared = known(operation);
+export function scopeForOperation(
+  operation: string | undefined,
+  catalogOperation?: string | readonly string[],
+): CapabilityScope {
+  const declared = isOperationScope(operation) ? operation : undefined;
   if (operation !== undefined && declared === undefined) return NO_SCOPE;
-  const catalogued = known(catalogOperation);
-  if (catalogOperation !== undefined && catalogued === undefined) return NO_SCOPE;
-  if (declared !== undefined && catalogued !== undefined && declared !== catalogued) return NO_SCOPE;
-  return declared ?? catalogued ?? NO_SCOPE;
+  if (catalogOperation === undefined) return declared ?? NO_SCOPE;
+  const catalogued = typeof catalogOperation === 'string' ? [catalogOperation] : catalogOperation;
+  if (catalogued.length === 0 || !catalogued.every(isOperationScope)) return NO_SCOPE;
+  if (declared !== undefined && !catalogued.includes(declared)) return NO_SCOPE;
+  return unionScope(catalogued);
 }
 
-/** The catalogue's operation for `tool` in the policy data (data.aarm.catalog.tools[tool].operation), if it states one. */
-export function catalogOperation(policyData: unknown, tool: string): string | undefined {
+/** The scope that authorises each of `scopes` (at least one): distinct, in the order of CAPABILITY_SCOPES. */
+function unionScope(scopes: readonly OperationScope[]): CapabilityScope {
+  return CAPABILITY_SCOPES.filter((s) => scopes.includes(s)).join(' ') as CapabilityScope;
+}
+
+/**
+ * The scopes a capability's scope authorises: [] for "none", one for a single scope, each
+ * of a union ("read send"); undefined for anything that is not a scope we issue (a
+ * union out of order, with a repeated or unknown member, …).
+ */
+export function scopesOf(scope: unknown): OperationScope[] | undefined {
+  if (scope === NO_SCOPE) return [];
+  if (typeof scope !== 'string') return undefined;
+  const parts = scope.split(' ');
+  if (!parts.every(isOperationScope)) return undefined;
+  return unionScope(parts) === scope ? parts : undefined;
+}
+
+/** Whether a value is a scope a capability may carry: one of the seven, a union of them, or "none". */
+export function isCapabilityScope(value: unknown): value is CapabilityScope {
+  return scopesOf(value) !== undefined;
+}
+
+/**
+ * The catalogue's operation for `tool` in the policy data
+ * (data.aarm.catalog.tools[tool].operation), if it states one: a string, or an array of
+ * strings. A value of another shape gives [] (no scope at all: the policy denies such an
+ * entry anyway).
+ */
+export function catalogOperation(policyData: unknown, tool: string): string | readonly string[] | undefined {
   let node: unknown = policyData;
   for (const key of ['aarm', 'catalog', 'tools', tool, 'operation']) {
     if (!isRecord(node) || !Object.hasOwn(node, key)) return undefined;
     node = node[key];
   }
-  return typeof node === 'string' ? node : undefined;
+  if (typeof node === 'string') return node;
+  return Array.isArray(node) && node.every((op) => typeof op === 'string') ? node : [];
 }
 
-/** Whether a scope may be asked for in a check (the five; "none" is never asked for). */
+/** Whether a scope may be asked for in a check (the seven; "none" and unions are never asked for). */
 export function isOperationScope(value: unknown): value is OperationScope {
   return typeof value === 'string' && (CAPABILITY_SCOPES as readonly string[]).includes(value);
+}
+
+/** Whether a capability of scope `granted` passes a check for scope `asked` (one of the seven). */
+export function scopeAuthorises(granted: string, asked: string): boolean {
+  return isOperationScope(asked) && (scopesOf(granted)?.includes(asked) ?? false);
 }
 
 export async function issueCapability(args: IssueCapabilityArgs, key: SigningKey): Promise<IssuedCapability> {
@@ -175,8 +218,7 @@ export async function issueCapability(args: IssueCapabilityArgs, key: SigningKey
   }
   if (!PARAMETERS_HASH.test(args.parametersHash))
     throw new TypeError('capability parametersHash must be sha256:<64 hex>');
-  if (args.scope !== NO_SCOPE && !isOperationScope(args.scope))
-    throw new TypeError(`capability scope "${String(args.scope)}" is not a scope`);
+  if (!isCapabilityScope(args.scope)) throw new TypeError(`capability scope "${String(args.scope)}" is not a scope`);
   for (const [name, value] of Object.entries({
     tool: args.tool,
     tenant: args.tenant,
@@ -288,9 +330,9 @@ export async function verifyCapability(args: VerifyCapabilityArgs): Promise<Capa
   if (args.tenant !== undefined && claims.aarm.tenant !== args.tenant) return refuse('wrong_tenant');
   if (claims.aud !== args.tool || claims.aarm.tool !== args.tool) return refuse('wrong_tool');
   if (!parametersMatch(claims.aarm.params, args)) return refuse('wrong_parameters');
-  // Exact match, and only the five can be asked for: "none" (or anything else) matches nothing.
-  if (args.scope !== undefined && (!isOperationScope(args.scope) || claims.aarm.scope !== args.scope))
-    return refuse('wrong_scope');
+  // Exact match, and only the seven can be asked for: "none" (or anything else) matches
+  // nothing; a union matches each of its members.
+  if (args.scope !== undefined && !scopeAuthorises(claims.aarm.scope, args.scope)) return refuse('wrong_scope');
   return { valid: true, claims };
 }
 
@@ -351,7 +393,7 @@ function readClaims(raw: Record<string, unknown>): CapabilityClaims | undefined 
   if (!nonEmpty(tool) || !nonEmpty(receipt) || !nonEmpty(session) || !nonEmpty(action) || !nonEmpty(tenant))
     return undefined;
   if (typeof params !== 'string' || !PARAMETERS_HASH.test(params)) return undefined;
-  if (scope !== NO_SCOPE && !isOperationScope(scope)) return undefined;
+  if (!isCapabilityScope(scope)) return undefined;
   if (operation !== undefined && typeof operation !== 'string') return undefined;
   return {
     iss: CAPABILITY_ISSUER,

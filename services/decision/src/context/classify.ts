@@ -15,7 +15,13 @@ export function higher(a: Classification, b: Classification): Classification {
   return (RANK.get(a) ?? 0) >= (RANK.get(b) ?? 0) ? a : b;
 }
 
-function at(data: unknown, path: string[]): unknown {
+/** 0 for PUBLIC … 3 for RESTRICTED. */
+export function rankOf(level: Classification): number {
+  return RANK.get(level) ?? CLASSIFICATIONS.length - 1;
+}
+
+/** The policy data at `path` (object keys only), undefined when any step is missing. */
+export function at(data: unknown, path: string[]): unknown {
   let node = data;
   for (const key of path) {
     if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined;

@@ -6,6 +6,7 @@
 import type { Outbox } from '../receipts/outbox.js';
 import { initialDrift, type DriftState, type StoredEmbedding } from '../drift/drift.js';
 import type { Decision, Receipt, ReceiptAction } from '../receipts/types.js';
+import type { FlowState } from '../flow/state.js';
 
 export const CLASSIFICATIONS = ['PUBLIC', 'INTERNAL', 'CONFIDENTIAL', 'RESTRICTED'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
@@ -17,7 +18,10 @@ export interface HistoryEntry {
   at: string;
 }
 
-/** Exactly what policy sees as `input.context`: the session before the current action. */
+/**
+ * The session before the current action. Policy sees it as `input.context` without
+ * `flow` (flow/index.ts policyContext), whose public part is `input.flow.session`.
+ */
 export interface SessionSummary {
   action_count: number;
   tools_used: Record<string, number>;
@@ -25,7 +29,10 @@ export interface SessionSummary {
   outcomes: { success: number; error: number };
   /** Every data class label the session's actions returned (a set, sorted). */
   data_classes: string[];
-  /** The highest classification of data the session has seen. */
+  /**
+   * The highest classification of data the session has seen: what outcomes reported, and
+   * the catalog level of allowed actions whose outcome has not arrived yet.
+   */
   max_classification: Classification;
   /** The most recent actions, oldest first, at most ARBITER_HISTORY_SIZE. */
   history: HistoryEntry[];
@@ -33,6 +40,11 @@ export interface SessionSummary {
   pending_deferrals: { id: string; tool: string; target?: string; expires_at: string }[];
   /** Intent drift (AARM R7, docs/drift.md): zeros until an action of the session was measured. */
   drift: DriftState;
+  /**
+   * Information flow (docs/detection.md 3): created on the session's first decision, so
+   * absent before it. Holds the fingerprint salt: never shown, never given to policy.
+   */
+  flow?: FlowState;
 }
 
 /** Fixed when the session opens; later calls cannot rewrite it. */
@@ -51,6 +63,8 @@ export interface SessionMeta {
 export interface ActionRecord {
   id: string;
   tool: string;
+  /** The request's operation, for the outcome's inferred trust (a mail read or a mail send). */
+  operation?: string;
   decision: Decision;
   parameters_hash: string;
   receipt_id: string;

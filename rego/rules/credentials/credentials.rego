@@ -1,0 +1,101 @@
+# METADATA
+# title: Over-privileged credentials and break-glass use (AARM T8)
+# description: |
+#   The agent's reach (its credentials, its break-glass tools, its admin scopes) is
+#   not to be used beyond what the task needs. Context priority 50.
+#
+#     - "credential-leak": a value flagged secret (a key, token or password the flow
+#       found) that is not free text (a URL, a host, a command line, an SQL statement,
+#       a header value...: redacting it would leave nothing to run) in an action with
+#       a destination outside the organisation -> DENY, risk HIGH. A secret in free
+#       text is side_channel's: it is redacted (MODIFY), never denied. Reads
+#       input.flow (silent without it);
+#     - "break-glass": a tool whose catalogue entry says "break_glass": true ->
+#       STEP_UP (approvers: the entry's, else ["oncall"]), risk HIGH, on a tool whose
+#       baseline lets the call through, unless one of the entry's conditional effects
+#       (catalog.effects.*) already holds this action with a STEP_UP, DEFER or DENY;
+#     - "admin-scope": an identity scope that is "*" or holds "*" or "admin"
+#       (input.identity.scopes) on a grant or execute after the session read untrusted
+#       content -> STEP_UP (approvers ["security"]), risk HIGH. The same scopes on an
+#       action that only reads, or in a session that read only trusted content, say
+#       nothing: an over-broad credential is a deployment finding, not a reason to
+#       block routine work.
+# custom:
+#   threat: T8
+#   aarm_control: R9 least privilege (scoped credentials); R4 STEP_UP for break-glass use
+package aarm.rules.credentials
+
+import data.aarm
+
+# --- credential-leak -----------------------------------------------------------------------
+
+findings contains {
+	"effect": "DENY",
+	"policy_id": "credential-leak",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.value_label(v), " holds a secret and cannot be redacted without breaking the action; it would go to ",
+		aarm.value_labels(aarm.outside_destinations), ", outside the organisation: denied",
+	]),
+	"risk": "HIGH",
+} if {
+	count(aarm.outside_destinations) > 0
+	some v in aarm.flow_values
+	"secret" in v.flags
+	v.kind != "text"
+}
+
+# --- break-glass ---------------------------------------------------------------------------
+
+findings contains {
+	"approvers": aarm.catalog_approvers(["oncall"]),
+	"effect": "STEP_UP",
+	"policy_id": "break-glass",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.tool, " is a break-glass tool: confirm the emergency it is used for",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.lets_through
+	aarm.catalog_entry.break_glass == true
+	not held_by_an_effect
+}
+
+held_by_an_effect if {
+	some f in data.aarm.rules.catalog.findings
+	startswith(f.policy_id, "catalog.effects.")
+	f.effect in {"STEP_UP", "DEFER", "DENY"}
+}
+
+# --- admin-scope ---------------------------------------------------------------------------
+
+broad_scopes := {s |
+	some s in input.identity.scopes
+	is_string(s)
+	broad(s)
+}
+
+broad(s) if contains(s, "*")
+
+broad(s) if contains(lower(s), "admin")
+
+findings contains {
+	"approvers": ["security"],
+	"effect": "STEP_UP",
+	"policy_id": "admin-scope",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		"the agent's credential carries the broad scopes ", concat(", ", sort(broad_scopes)),
+		" and this action can ", concat(" and ", sort(ops)),
+		", after the session read untrusted content from ", aarm.untrusted_source,
+		": confirm that the task needs this reach",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.lets_through
+	aarm.session_untrusted
+	ops := aarm.operations & {"grant", "execute"}
+	count(ops) > 0
+	count(broad_scopes) > 0
+}

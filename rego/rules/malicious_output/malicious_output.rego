@@ -1,0 +1,155 @@
+# METADATA
+# title: Malicious tool output (AARM T11)
+# description: |
+#   A value the agent took from tool output an outsider could write must not decide
+#   where data, money or access goes, or what gets destroyed. policy_id
+#   "malicious-output", context priority 50. Reads input.flow.values (silent without
+#   a flow); a value whose origin is "intent" (the user named it), "trusted" or
+#   "new" is never flagged.
+#
+#   Flagged values (origin "untrusted": the value first appeared in untrusted content):
+#     - a destination or key value (destination true, or of kind account, payee,
+#       principal, email, url, host, channel) outside the organisation or, for an
+#       account or payee, not registered (inside false);
+#     - the path of a delete (operation delete, kind path), wherever it points;
+#     - an SQL statement or command line flagged destructive or remote_code.
+#   Left to other packs (no double findings): the principal of a grant, and SQL or
+#   commands flagged privilege (confused_deputy, T2); the account or payee of a
+#   payment (payments).
+#
+#   The decision:
+#     - DENY (risk HIGH) when the session holds CONFIDENTIAL or RESTRICTED data, when
+#       an injection score >= aarm.injection_step_up_at (0.5) is known, or when the
+#       action pays or grants: then a wrong approval costs too much;
+#     - otherwise STEP_UP (approvers ["security"], risk MEDIUM), on a tool whose
+#       baseline lets the call through; except for a reply: an action that only
+#       sends (operation send), whose flagged values are all e-mail addresses or
+#       channels, answers the correspondents of what it read (the sender of a mail,
+#       the channel a message came from), which is ordinary work when nothing else is
+#       at stake.
+#   The reason names each value (never free text, SQL or a command line), the tool
+#   whose output it came from, and why the decision is a DENY.
+# custom:
+#   threat: T11
+#   aarm_control: R2 value provenance (context accumulation) + R3 context-dependent DENY / R4 STEP_UP
+package aarm.rules.malicious_output
+
+import data.aarm
+
+key_kinds := {"account", "payee", "principal", "email", "url", "host", "channel"}
+
+code_flags := {"destructive", "remote_code"}
+
+# flagged(v): a value of this action that came from untrusted content and matters.
+flagged(v) if {
+	v.origin == "untrusted"
+	target(v)
+	not owned_elsewhere(v)
+}
+
+flagged(v) if {
+	v.origin == "untrusted"
+	code(v)
+}
+
+target(v) if {
+	key_value(v)
+	outside(v)
+}
+
+target(v) if {
+	v.kind == "path"
+	"delete" in aarm.operations
+}
+
+key_value(v) if v.destination == true
+
+key_value(v) if v.kind in key_kinds
+
+# outside(v): outside the organisation; for an account or payee, not registered (the
+# flow sets inside false for both).
+outside(v) if v.inside == false
+
+code(v) if {
+	v.kind in {"sql", "command"}
+	some f in v.flags
+	f in code_flags
+}
+
+owned_elsewhere(v) if {
+	"grant" in aarm.operations
+	v.kind in {"principal", "email"}
+}
+
+owned_elsewhere(v) if {
+	"pay" in aarm.operations
+	v.kind in aarm.money_kinds
+}
+
+# what(v): what makes the value matter, for the reason.
+what(v) := concat("", ["flagged ", concat(", ", sort({f | some f in v.flags; f in code_flags}))]) if {
+	code(v)
+} else := "the target of a delete" if {
+	v.kind == "path"
+	"delete" in aarm.operations
+} else := "not in the payee register" if {
+	v.kind in aarm.money_kinds
+} else := "outside the organisation"
+
+label(v) := concat("", [aarm.value_label(v), ", ", aarm.origin_label(v), ", ", what(v)])
+
+# Why a wrong approval would cost too much.
+severe contains aarm.session_data_label if aarm.sensitive_session
+
+severe contains aarm.injection_label if aarm.injection_score >= aarm.injection_step_up_at
+
+severe contains concat("", ["the action can ", concat(" and ", sort(ops))]) if {
+	ops := aarm.operations & {"pay", "grant"}
+	count(ops) > 0
+}
+
+findings contains {
+	"effect": "DENY",
+	"policy_id": "malicious-output",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		"values from untrusted tool output steer this action: ", concat("; ", sort(labels)),
+		"; ", concat("; ", sort(severe)), ": denied",
+	]),
+	"risk": "HIGH",
+} if {
+	count(severe) > 0
+	labels := {label(v) | some v in aarm.flow_values; flagged(v)}
+	count(labels) > 0
+}
+
+# reply: the action only sends, and every flagged value is a correspondent (an e-mail
+# address or a channel).
+reply if {
+	aarm.operations == {"send"}
+	every v in aarm.flow_values {
+		correspondent_or_unflagged(v)
+	}
+}
+
+correspondent_or_unflagged(v) if v.kind in {"email", "channel"}
+
+correspondent_or_unflagged(v) if not flagged(v)
+
+findings contains {
+	"approvers": ["security"],
+	"effect": "STEP_UP",
+	"policy_id": "malicious-output",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		"values from untrusted tool output steer this action: ", concat("; ", sort(labels)),
+		": confirm with the user that they want these values, which someone outside may have written",
+	]),
+	"risk": "MEDIUM",
+} if {
+	aarm.lets_through
+	count(severe) == 0
+	labels := {label(v) | some v in aarm.flow_values; flagged(v)}
+	count(labels) > 0
+	not reply
+}

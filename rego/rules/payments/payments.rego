@@ -1,0 +1,164 @@
+# METADATA
+# title: Payments
+# description: |
+#   Money goes only to payees the organisation knows, and the rules on amounts are
+#   not worked around by splitting. Context priority 50, approvers ["finance"].
+#   Appears inside several AARM threat classes (T1, T4, T11 steer an agent into a
+#   payment); this pack judges the payment itself. Reads input.flow (silent without
+#   it): values of kind account (IBAN, account number) and payee (an id of the
+#   register), "registered" as the flow found it (own accounts and the payee
+#   register, data.aarm.org.accounts / payees), and the session's totals.
+#
+#     - "payee-untrusted": a payment (operation pay) to an account or payee that is
+#       not registered and first appeared in untrusted content -> DENY, risk HIGH:
+#       the invoice that changes the bank details;
+#     - "payee-unregistered": a payment to an account or payee that is not
+#       registered, named otherwise -> STEP_UP, risk HIGH; the reason asks the
+#       approver to call the payee back on a number they already have;
+#     - "payee-unreadable": a payment whose destination parameter the flow could not
+#       read (flow.unreadable) -> STEP_UP, risk HIGH: it cannot be checked against
+#       the register;
+#     - "bank-account-change": a write (not a payment) that sets an account not
+#       registered (a payee's or an employee's bank details) -> STEP_UP, risk HIGH,
+#       with the same call-back advice (one from untrusted content is
+#       malicious_output's);
+#     - "payment-splitting": a payment whose amount alone is at most the
+#       large-payment threshold while, with at least 2 earlier payments to the same
+#       payee in the last hour (flow.session.totals.payments_to_payee_hour), the
+#       hour's total goes above it -> STEP_UP, risk HIGH. The threshold is the
+#       lowest of data.aarm.org.limits.single_payment (a number, or an object by
+#       currency) and the "above" / "at_least" of the tool's conditional effects on
+#       its amount parameter that hold it (STEP_UP, DEFER, DENY); no threshold, no
+#       finding.
+#   STEP_UP only on tools whose baseline lets the call through.
+# custom:
+#   threat: T1, T4, T11 (payments)
+#   aarm_control: R3 context-dependent DENY and parameter limits; R4 STEP_UP with approver routing
+package aarm.rules.payments
+
+import data.aarm
+
+paying if "pay" in aarm.operations
+
+# unregistered(v): a money value the flow found in neither own accounts nor the register.
+unregistered(v) if {
+	v.kind in aarm.money_kinds
+	v.registered == false
+}
+
+payment_label := concat("", ["a payment of ", sprintf("%v", [a.value]), currency_part(a.currency)]) if {
+	a := aarm.flow_amount
+} else := "a payment"
+
+currency_part(c) := concat("", [" ", c]) if is_string(c)
+
+else := ""
+
+callback := "call the payee back on a number you already have (not one from this request or its documents) before approving"
+
+step_up(policy_id, reason) := {
+	"approvers": ["finance"],
+	"effect": "STEP_UP",
+	"policy_id": policy_id,
+	"priority": aarm.priority.context,
+	"reason": reason,
+	"risk": "HIGH",
+}
+
+findings contains {
+	"effect": "DENY",
+	"policy_id": "payee-untrusted",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		payment_label, " to ", aarm.value_label(v), ", ", aarm.origin_label(v),
+		", which is not in the payee register: bank details that arrive in content are how invoice fraud works: denied",
+	]),
+	"risk": "HIGH",
+} if {
+	paying
+	some v in aarm.flow_values
+	unregistered(v)
+	v.origin == "untrusted"
+}
+
+findings contains step_up("payee-unregistered", concat("", [
+	payment_label, " to ", aarm.value_label(v), ", ", aarm.origin_label(v),
+	", which is not in the payee register: ", callback,
+])) if {
+	aarm.lets_through
+	paying
+	some v in aarm.flow_values
+	unregistered(v)
+	v.origin != "untrusted"
+}
+
+findings contains step_up("payee-unreadable", concat("", [
+	payment_label, " whose destination parameter ", p,
+	" cannot be read as an account or payee, so it cannot be checked against the payee register: ", callback,
+])) if {
+	aarm.lets_through
+	paying
+	some p in aarm.flow_unreadable
+}
+
+findings contains step_up("bank-account-change", concat("", [
+	aarm.tool, " sets ", aarm.value_label(v), ", ", aarm.origin_label(v),
+	", an account that is neither the organisation's nor a registered payee's: ", callback,
+])) if {
+	aarm.lets_through
+	not paying
+	"write" in aarm.operations
+	some v in aarm.flow_values
+	unregistered(v)
+	v.kind == "account"
+	v.origin != "untrusted"
+}
+
+# --- splitting -----------------------------------------------------------------------------
+
+# thresholds: the large-payment thresholds that apply to this payment.
+thresholds contains t if {
+	t := data.aarm.org.limits.single_payment
+	is_number(t)
+}
+
+thresholds contains t if {
+	t := data.aarm.org.limits.single_payment[aarm.flow_amount.currency]
+	is_number(t)
+}
+
+thresholds contains t if {
+	some e in aarm.catalog_entry.effects
+	e.effect in {"STEP_UP", "DEFER", "DENY"}
+	e.when.param in amount_params
+	some test in ["above", "at_least"]
+	t := e.when[test]
+	is_number(t)
+}
+
+amount_params := {v.param | some v in aarm.flow_values; v.kind == "amount"} | {"amount"}
+
+findings contains step_up("payment-splitting", concat("", [
+	payee_label, " was paid ", format_int(earlier.count, 10), " times in the last hour (",
+	sprintf("%v", [earlier.amount]), "); with ", payment_label, " the hour reaches ", sprintf("%v", [total]),
+	", above the ", sprintf("%v", [limit]),
+	" that needs approval for one payment, while each stays under it: confirm this is not one payment split to avoid approval",
+])) if {
+	aarm.lets_through
+	paying
+	earlier := aarm.flow_session.totals.payments_to_payee_hour
+	aarm.whole(earlier.count)
+	earlier.count >= 2
+	is_number(earlier.amount)
+	count(thresholds) > 0
+	limit := min(thresholds)
+	this := aarm.flow_amount.value
+	this <= limit
+	total := earlier.amount + this
+	total > limit
+}
+
+payee_label := aarm.value_labels(payees) if {
+	payees := {v | some v in aarm.destinations; v.kind in aarm.money_kinds}
+	count(payees) > 0
+} else := "this payee"

@@ -1,0 +1,227 @@
+/**
+ * What a SQL statement or a command line does (docs/detection.md 2.3), and whether free
+ * text holds a credential. Pattern-based on purpose: deterministic, fast, and wrong only
+ * toward flagging (a flag is a finding for policy to weigh, never a decision by itself).
+ */
+import { readHost, readUrl, type Read } from './normalise.js';
+
+export type Flag = 'destructive' | 'privilege' | 'remote_code' | 'protected' | 'secret' | 'injection';
+
+/** Text between quotes and comments is not SQL that runs. */
+function sqlCode(sql: string): string {
+  return sql
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/'(?:[^']|'')*'/g, "''")
+    .replace(/"(?:[^"]|"")*"/g, '""')
+    .replace(/\s+/g, ' ');
+}
+
+/** A WHERE that keeps every row says nothing. */
+const TRIVIAL_WHERE = /\bwhere\s+(?:1\s*=\s*1|true|'[^']*'\s*=\s*'[^']*'|\d+\s*>\s*0)\s*(?:;|$)/i;
+
+export function sqlFlags(sql: string): Flag[] {
+  const flags = new Set<Flag>();
+  for (const raw of sqlCode(sql.slice(0, 64 * 1024)).split(';')) {
+    const s = raw.trim().toLowerCase();
+    if (s === '') continue;
+    if (/^(?:drop|truncate)\b/.test(s) || /\bdrop\s+(?:table|database|schema|view|index|user|role)\b/.test(s)) {
+      flags.add('destructive');
+    }
+    if (/^(?:with\b.*\b)?delete\b/.test(s) && (!/\bwhere\b/.test(s) || TRIVIAL_WHERE.test(s))) flags.add('destructive');
+    if (/^(?:with\b.*\b)?update\b/.test(s) && (!/\bwhere\b/.test(s) || TRIVIAL_WHERE.test(s))) flags.add('destructive');
+    if (/^alter\s+table\b.*\bdrop\b/.test(s)) flags.add('destructive');
+    if (/^(?:grant|revoke)\b/.test(s) || /^(?:create|alter)\s+(?:user|role|login)\b/.test(s)) flags.add('privilege');
+  }
+  return [...flags];
+}
+
+/** Splits a command line into simple commands (on ;, &&, ||, |, newlines) of words. */
+function words(segment: string): string[] {
+  const out: string[] = [];
+  for (const m of segment.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)) out.push(m[1] ?? m[2] ?? m[3] ?? '');
+  return out;
+}
+
+/** The program a simple command runs, past sudo, env assignments, nohup and the like. */
+function program(ws: string[]): { name: string; args: string[] } {
+  let i = 0;
+  while (i < ws.length) {
+    const w = ws[i]!;
+    i++;
+    if (/^\w+=/.test(w)) continue;
+    if (!/^(?:sudo|doas|nohup|time|exec|env|command|xargs|nice)$/.test(w)) {
+      i--;
+      break;
+    }
+    while (i < ws.length && ws[i]!.startsWith('-')) i += /^-[ugCp]$/.test(ws[i]!) ? 2 : 1;
+  }
+  const name = (ws[i] ?? '').replace(/^.*\//, '').toLowerCase();
+  return { name, args: ws.slice(i + 1) };
+}
+
+const SHELLS = /^(?:ba|z|k|da|fi)?sh$|^(?:python3?|perl|ruby|node|pwsh|powershell|iex)$/;
+const FETCHERS = /^(?:curl|wget|iwr|invoke-webrequest|fetch)$/i;
+
+function hasFlag(args: string[], short: string, long?: string): boolean {
+  return args.some((a) => (long !== undefined && a === long) || (/^-[a-zA-Z]+$/.test(a) && a.slice(1).includes(short)));
+}
+
+function pushForce(args: string[], protectedBranches: RegExp[]): Flag[] {
+  const rest = args.slice(1);
+  const plus = rest.filter((a) => a.startsWith('+'));
+  const forced = rest.some((a) => /^--force(?:-with-lease)?(?:=|$)/.test(a)) || hasFlag(rest, 'f') || plus.length > 0;
+  if (!forced) return [];
+  const refs = rest.filter((a) => !a.startsWith('-'));
+  // `git push -f` with no refspec pushes the current branch, which may be protected.
+  const branches = refs.length >= 2 ? refs.slice(1).map((r) => r.replace(/^\+/, '').replace(/^.*:/, '')) : [];
+  const hit = branches.length === 0 || branches.some((b) => protectedBranches.some((p) => p.test(b)));
+  return hit ? ['destructive', 'protected'] : ['destructive'];
+}
+
+function simpleFlags(name: string, args: string[], protectedBranches: RegExp[]): Flag[] {
+  const sub = args[0];
+  switch (name) {
+    case 'rm':
+      return hasFlag(args, 'r', '--recursive') || hasFlag(args, 'R') ? ['destructive'] : [];
+    case 'git':
+      if (sub === 'push') return pushForce(args, protectedBranches);
+      if (sub === 'reset' && args.includes('--hard')) return ['destructive'];
+      if (sub === 'clean' && hasFlag(args.slice(1), 'f', '--force')) return ['destructive'];
+      return [];
+    case 'kubectl':
+      if (sub === 'delete') return ['destructive'];
+      if (sub === 'create' && /^(?:cluster)?rolebinding$/.test(args[1] ?? '')) return ['privilege'];
+      return [];
+    case 'terraform':
+    case 'tofu':
+      return sub === 'destroy' || (sub === 'apply' && args.includes('-destroy')) ? ['destructive'] : [];
+    case 'helm':
+      return sub === 'uninstall' || sub === 'delete' ? ['destructive'] : [];
+    case 'dropdb':
+    case 'shred':
+    case 'wipefs':
+      return ['destructive'];
+    case 'dd':
+      return args.some((a) => a.startsWith('of=/dev/')) ? ['destructive'] : [];
+    case 'chmod':
+      if (hasFlag(args, 'R', '--recursive') && args.includes('777')) return ['destructive'];
+      return args.some((a) => /^[ugoa]*\+[rwx]*s/.test(a)) ? ['privilege'] : [];
+    case 'usermod':
+      return args.some((a) => /^(?:sudo|wheel|admin|root)$/.test(a)) ? ['privilege'] : [];
+    case 'gcloud':
+      return args.some((a) => a === 'add-iam-policy-binding') ? ['privilege'] : [];
+    case 'aws':
+      return sub === 'iam' && /^(?:attach|put|create-access-key|add-user)/.test(args[1] ?? '') ? ['privilege'] : [];
+    default:
+      if (/^mkfs(?:\..+)?$/.test(name)) return ['destructive'];
+      return [];
+  }
+}
+
+export interface CommandAnalysis {
+  flags: Flag[];
+  /** Where the command sends to: URLs and hosts of curl, wget, scp, rsync, ssh, nc. */
+  destinations: Array<Read & { kind: 'url' | 'host' }>;
+}
+
+/** curl/wget options that take a value (the value is no destination). */
+const FETCH_OPTS =
+  /^(?:-[dHoOuXFAeTbcKmrwyY]|--(?:data[\w-]*|header|output|user|request|form|user-agent|referer|upload-file|cookie|config|max-time|write-out|proxy-user))$/;
+const SSH_OPTS = /^-[iplLoRDJFbcEeImOQSWw]$/;
+
+function remoteDestinations(name: string, args: string[]): CommandAnalysis['destinations'] {
+  const out: CommandAnalysis['destinations'] = [];
+  const add = (text: string) => {
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? readUrl(text) : undefined;
+    if (url) return out.push({ ...url, kind: 'url' });
+    const host = readHost(text);
+    if (host) out.push({ ...host, kind: 'host' });
+  };
+  const positional = (opts: RegExp) => {
+    const found: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (opts.test(a)) i++;
+      else if (!a.startsWith('-')) found.push(a);
+    }
+    return found;
+  };
+  if (FETCHERS.test(name)) {
+    for (const a of positional(FETCH_OPTS)) if (readUrl(a)) add(/^[a-z][a-z0-9+.-]*:\/\//i.test(a) ? a : `http://${a}`);
+  } else if (name === 'scp' || name === 'rsync' || name === 'sftp') {
+    for (const a of positional(SSH_OPTS)) {
+      const remote = /^(?:rsync:\/\/|sftp:\/\/)?(?:[^@\s/]+@)?([^:/\s]+)(?::|\/)/.exec(a);
+      if (a.includes(':') && remote && !a.startsWith('/') && !a.startsWith('.')) add(remote[1]!);
+    }
+  } else if (name === 'ssh') {
+    const target = positional(SSH_OPTS)[0];
+    if (target !== undefined) add(target);
+  } else if (/^(?:nc|ncat|netcat|telnet|socat)$/.test(name)) {
+    const target = positional(/^-[pswqi]$/)[0];
+    if (target !== undefined) add(target.replace(/^tcp:/i, '').replace(/:\d+$/, ''));
+  }
+  return out;
+}
+
+const SQL_CLIENTS = /^(?:psql|mysql|mariadb|sqlite3|sqlcmd|clickhouse-client|cqlsh)$/;
+
+/** The statement a database client is given on its command line (`psql -c "…"`). */
+function clientSql(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (/^(?:-c|-e|-q|-Q|--command|--execute|--query)$/.test(a)) return args[i + 1];
+    const inline = /^--(?:command|execute|query)=(.*)$/s.exec(a);
+    if (inline) return inline[1];
+  }
+  // sqlite3 takes the database, then the statement.
+  return args.length >= 2 && !args[1]!.startsWith('-') ? args[1] : undefined;
+}
+
+export function commandAnalysis(command: string, protectedBranches: RegExp[]): CommandAnalysis {
+  const line = command.slice(0, 16 * 1024);
+  const flags = new Set<Flag>();
+  const destinations: CommandAnalysis['destinations'] = [];
+  const segments = line.split(/;|&&|\|\||\n/);
+  for (const segment of segments) {
+    const pipeline = segment.split('|').map((part) => program(words(part)));
+    pipeline.forEach(({ name, args }, i) => {
+      for (const f of simpleFlags(name, args, protectedBranches)) flags.add(f);
+      const sql = SQL_CLIENTS.test(name) ? clientSql(args) : undefined;
+      if (sql !== undefined) for (const f of sqlFlags(sql)) flags.add(f);
+      destinations.push(...remoteDestinations(name, args));
+      // A download piped into an interpreter runs whatever the server sends.
+      if (i > 0 && SHELLS.test(name) && pipeline.slice(0, i).some((p) => FETCHERS.test(p.name))) {
+        flags.add('remote_code');
+      }
+    });
+  }
+  if (/(?:\$\(|`|<\()\s*(?:curl|wget)\b/.test(line) && /\b(?:ba|z)?sh\b|\beval\b|\bsource\b|\.\s/.test(line)) {
+    flags.add('remote_code');
+  }
+  if (/\biex\b.*\b(?:iwr|invoke-webrequest|downloadstring)\b/i.test(line)) flags.add('remote_code');
+  if (containsSecret(line)) flags.add('secret');
+  return { flags: [...flags], destinations };
+}
+
+const SECRETS: RegExp[] = [
+  /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----/,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/,
+  /aws_secret_access_key\s*[=:]\s*\S{20,}/i,
+  /\bgh[pousr]_[A-Za-z0-9]{36,}\b/,
+  /\bgithub_pat_[A-Za-z0-9_]{22,}\b/,
+  /\bglpat-[A-Za-z0-9_-]{20,}\b/,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/,
+  /\b[sr]k_live_[0-9a-zA-Z]{16,}\b/,
+  /\bAIza[0-9A-Za-z_-]{35}\b/,
+  /\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}\b/,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/,
+  /\bbearer\s+[A-Za-z0-9\-._~+/]{20,}=*/i,
+  /\b(?:password|passwd|pwd|passphrase|secret|api[_-]?key|client[_-]?secret)\s*[=:]\s*["']?[^\s"',;]{4,}/i,
+  /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s:/@]{3,}@/i,
+];
+
+/** True when the text holds material that looks like a credential. */
+export function containsSecret(text: string): boolean {
+  return SECRETS.some((re) => re.test(text));
+}

@@ -1,0 +1,99 @@
+/**
+ * Inside or outside the organisation, per kind (docs/detection.md 2.1), with lookalikes,
+ * the payee register and the older egress.allowed_domains.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { editDistance, orgOf, place } from '../../services/decision/src/flow/org.js';
+
+const data = {
+  aarm: {
+    org: {
+      domains: ['acme.com'],
+      lookalikes: ['acme-payments.com'],
+      hosts: ['*.acme.internal', 'localhost'],
+      channels: { shared_prefixes: ['ext-', 'shared-'], public: ['announcements'] },
+      principals: { guest_patterns: ['guest-*', '*@gmail.com'], groups: ['eng', 'finance'] },
+      folders: { published: ['/public/', '/shared/external'] },
+      accounts: { own: ['DE89 3704 0044 0532 0130 00'] },
+      payees: { 'p-1001': { name: 'Office Supplies Ltd', account: 'DE44500105175407324931' } },
+      protected_branches: ['main', 'release/*'],
+    },
+    egress: { allowed_domains: ['partner.example'] },
+  },
+};
+const org = orgOf(data);
+
+describe('org placement', () => {
+  test('hosts: org domains and subdomains, allowed_domains, host patterns', () => {
+    assert.equal(place('email', 'a@acme.com', 'acme.com', org)?.inside, true);
+    assert.equal(place('url', 'https://wiki.eu.acme.com/x', 'wiki.eu.acme.com', org)?.inside, true);
+    assert.equal(place('host', 'partner.example', 'partner.example', org)?.inside, true, 'allowed_domains count');
+    assert.equal(place('host', 'ci.build.acme.internal', 'ci.build.acme.internal', org)?.inside, true);
+    assert.equal(place('host', 'localhost', 'localhost', org)?.inside, true);
+    const out = place('email', 'm@evil.io', 'evil.io', org)!;
+    assert.deepEqual(out, {
+      inside: false,
+      lookalike: false,
+      registered: false,
+      reason: 'domain evil.io is outside the organisation',
+    });
+  });
+
+  test('lookalikes: listed, a few edits away, another suffix, or containing the name', () => {
+    for (const host of ['acme-payments.com', 'pay.acme-payments.com', 'acrne.com', 'acme.co', 'acme-corp.com']) {
+      const p = place('host', host, host, org)!;
+      assert.equal(p.inside, false, host);
+      assert.equal(p.lookalike, true, host);
+      assert.match(p.reason, /looks like acme\.com/);
+    }
+    assert.equal(place('host', 'acme.com.evil.io', 'acme.com.evil.io', org)?.lookalike, true);
+    assert.equal(place('host', 'example.org', 'example.org', org)?.lookalike, false);
+    assert.equal(place('host', 'home.com', 'home.com', org)?.lookalike, false, 'short names need closer matches');
+  });
+
+  test('channels, principals and paths', () => {
+    assert.equal(place('channel', 'eng-oncall', undefined, org)?.inside, true);
+    assert.match(place('channel', 'ext-vendor', undefined, org)!.reason, /shared with outsiders \(prefix ext-\)/);
+    assert.equal(place('channel', 'announcements', undefined, org)?.inside, false);
+    assert.equal(place('principal', 'bob', undefined, org)?.inside, true);
+    assert.equal(place('principal', 'eng', undefined, org)?.inside, true);
+    assert.equal(place('principal', 'guest-jim', undefined, org)?.inside, false);
+    assert.equal(place('principal', 'jim@gmail.com', 'gmail.com', org)?.inside, false);
+    assert.equal(place('principal', 'ann@acme.com', 'acme.com', org)?.inside, true);
+    assert.equal(place('path', '/home/ann/notes.txt', undefined, org)?.inside, true);
+    assert.equal(place('path', '/public/report.pdf', undefined, org)?.inside, false);
+    assert.equal(place('path', '/shared/external', undefined, org)?.inside, false, 'the folder itself');
+    assert.equal(place('path', 'https://x.io/a', undefined, org)?.inside, false);
+  });
+
+  test('accounts and payees: own, registered, unregistered', () => {
+    assert.deepEqual(place('account', 'DE89370400440532013000', undefined, org), {
+      inside: true,
+      lookalike: false,
+      registered: true,
+      reason: 'account DE89370400440532013000 is an own account',
+    });
+    assert.equal(place('account', 'DE44500105175407324931', undefined, org)?.registered, true);
+    const raw = place('account', 'GB29NWBK60161331926819', undefined, org)!;
+    assert.equal(raw.inside, false);
+    assert.equal(raw.registered, false);
+    assert.equal(place('payee', 'p-1001', undefined, org)?.registered, true);
+    assert.equal(place('payee', 'office supplies ltd', undefined, org)?.registered, true);
+    assert.equal(place('payee', 'p-666', undefined, org)?.inside, false);
+    assert.equal(place('text', 'x', undefined, org), undefined, 'free text goes nowhere');
+  });
+
+  test('without org data everything that has a place is outside, except plain names', () => {
+    const empty = orgOf({});
+    assert.equal(place('email', 'a@acme.com', 'acme.com', empty)?.inside, false);
+    assert.equal(place('account', 'DE89370400440532013000', undefined, empty)?.inside, false);
+    assert.equal(place('principal', 'bob', undefined, empty)?.inside, true);
+  });
+
+  test('edit distance gives up past its bound', () => {
+    assert.equal(editDistance('acme', 'acne', 2), 1);
+    assert.equal(editDistance('acme', 'amce', 2), 1, 'a transposition is one edit');
+    assert.equal(editDistance('acme', 'globex', 2), 3);
+  });
+});
