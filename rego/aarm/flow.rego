@@ -102,6 +102,57 @@ destinations := {v | some v in flow_values; v.destination == true}
 # folder, an unregistered account or payee).
 outside_destinations := {v | some v in destinations; v.inside == false}
 
+# intent_actions: the kinds of action the session's intent asks for (flow.intent.actions:
+# "delete", "send", "pay", "grant", "execute", "write", "credentials"); empty when the
+# session has no intent or the flow says nothing.
+intent_actions := {a | some a in input.flow.intent.actions; is_string(a)} if {
+	is_array(input.flow.intent.actions)
+} else := set()
+
+# intended(category): the user's intent asks for this kind of action ("delete", ...).
+intended(category) if category in intent_actions
+
+# named_by_user(v): the value, or its host, was named in the session's intent.
+named_by_user(v) if v.origin == "intent"
+
+# correspondent(v): a destination the session already knows from the user or from
+# trusted output (a CRM contact, a colleague's record), never one from untrusted content.
+correspondent(v) if named_by_user(v)
+
+correspondent(v) if v.origin == "trusted"
+
+# personal(v): the value's host is a consumer mailbox or file host
+# (data.aarm.org.personal_domains, default the big free-mail providers): a company's
+# confidential data, or its payees' contacts, have no business there.
+personal(v) if {
+	host := lower(v.host)
+	some d in personal_domains
+	host_in(host, lower(d))
+}
+
+host_in(host, d) if host == d
+
+host_in(host, d) if endswith(host, concat("", [".", d]))
+
+default personal_domains := [
+	"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+	"icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de",
+	"mail.com", "yandex.ru", "qq.com", "163.com", "zoho.com", "fastmail.com", "tutanota.com",
+]
+
+personal_domains := d if {
+	d := data.aarm.org.personal_domains
+	string_array(d)
+}
+
+# carries_sensitive(v): the value embeds entities (addresses, account numbers, ids) that
+# the session first saw in CONFIDENTIAL or RESTRICTED output (flow values' embedded.sensitive).
+carries_sensitive(v) if v.embedded.sensitive > 0
+
+# carries_untrusted_outside(v): the value embeds outside or unregistered destinations
+# (addresses, URLs, IBANs) that first appeared in untrusted content.
+carries_untrusted_outside(v) if v.embedded.untrusted_outside > 0
+
 # money_kinds: destination kinds that carry money, not data (judged by the payments pack).
 money_kinds := {"account", "payee"}
 
@@ -143,11 +194,16 @@ bulk_value(name, x) if {
 	truthy(x)
 }
 
-bulk_value(_, x) if {
+# A wildcard counts only in a value that names what to delete (a path, a pattern, a
+# list of ids), not in an SQL statement or free text ("select *" is no bulk delete).
+bulk_value(name, x) if {
+	not lower(name) in text_names
 	walk(x, [_, s])
 	is_string(s)
 	wildcard(s)
 }
+
+text_names := {"sql", "query", "statement", "command", "cmd", "script", "body", "text", "message", "comment", "note", "description", "reason", "subject"}
 
 truthy(true)
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sessionTag } from '../../services/decision/src/context/ids.js';
 import { DEFAULT_TENANT } from '../../services/decision/src/intercept/identity.js';
+import { hashOf } from '../../services/decision/src/receipts/canonical.js';
 import { decideBody, startTestArbiter, uniqueSession, type StoreKind, type TestArbiter } from '../support/arbiter.js';
 
 for (const store of ['memory', 'redis'] as StoreKind[]) {
@@ -112,14 +113,102 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.ok(reported.body.injection.score >= 0.8);
       const next = await inputOf(await decide(session, 'files.read', { path: '/notes' }));
       assert.equal(next.signals.injection_score, reported.body.injection.score);
+      assert.equal(next.signals.injection_source, 'scanner', 'the service says where the score came from');
       assert.deepEqual(next.flow.session.injection.features, reported.body.injection.features);
       assert.equal(next.flow.session.injection.tool, 'files.read');
       const own = await decide(session, 'files.read', { path: '/x' });
       const withSignal = await arbiter.post('/v1/decide', {
-        ...decideBody(session, 'files.read', { path: '/y' }, { signals: { injection_score: 0.1 } }),
+        ...decideBody(
+          session,
+          'files.read',
+          { path: '/y' },
+          { signals: { injection_score: 0.1, injection_source: 'scanner' } },
+        ),
       });
-      assert.equal((await inputOf(withSignal.body)).signals.injection_score, 0.1, "the caller's score stands");
+      const callers = (await inputOf(withSignal.body)).signals;
+      assert.equal(callers.injection_score, 0.1, "the caller's score stands");
+      assert.ok(!('injection_source' in callers), 'only the service may say a score came from the scanner');
       assert.ok(own.receipt.id);
+    });
+
+    test('a customer address from a CONFIDENTIAL record, searched on the web, is carried sensitive', async () => {
+      const session = uniqueSession('flow-embedded');
+      const opened = await arbiter.post('/v1/sessions', {
+        id: session,
+        intent: 'Find the renewal date of the Customer Ltd contract and email it to ann@acme.com',
+        identity: { agent: 'agent-1', human: 'alice' },
+      });
+      assert.equal(opened.status, 201);
+      const lookup = await decide(session, 'crm.search_contacts', { name: 'Customer Ltd' }, 'read');
+      const content = [{ name: 'Alice Doe', company: 'Customer Ltd', email: 'alice@customer.io' }];
+      const reported = await arbiter.post(`/v1/actions/${lookup.action_id}/outcome`, {
+        status: 'success',
+        data_classes: ['pii'],
+        content,
+        facts: { renewal_due: true },
+      });
+      assert.equal(reported.status, 200, JSON.stringify(reported.body));
+      assert.equal(reported.body.trust, 'trusted', "searching the company's own CRM is not an outside source");
+      assert.equal(reported.body.classification, 'CONFIDENTIAL');
+
+      const search = await inputOf(
+        await decide(session, 'web.search', { query: 'alice@customer.io Customer Ltd contract' }, 'read'),
+      );
+      assert.deepEqual(search.flow.intent, { present: true, actions: ['send'] });
+      const query = search.flow.values[0];
+      assert.equal(query.kind, 'text');
+      assert.deepEqual(query.embedded, { count: 1, outside: 1, untrusted: 0, untrusted_outside: 0, sensitive: 1 });
+      assert.deepEqual(search.flow.carries, { sensitive: 1, untrusted_outside: 0 });
+      const plain = await inputOf(await decide(session, 'web.search', { query: 'contract renewal checklist' }, 'read'));
+      assert.deepEqual(plain.flow.carries, { sensitive: 0, untrusted_outside: 0 });
+
+      // The outcome receipt says what the content counted as, never what it was.
+      const receipt = (await arbiter.get(`/v1/receipts/${reported.body.receipt.id}`)).body;
+      assert.deepEqual(receipt.outcome, {
+        ...receipt.outcome,
+        content_hash: hashOf(content),
+        trust: 'trusted',
+        injection_score: 0,
+        entities: 1,
+        facts: ['renewal_due'],
+      });
+      assert.ok(!JSON.stringify(receipt).includes('alice@customer.io'));
+    });
+
+    test('operations from the statement, secrets at their pointer, identifiers carried sensitive', async () => {
+      const session = uniqueSession('flow-statement');
+      const select = await inputOf(
+        await decide(session, 'sql.run', { sql: 'SET statement_timeout = 5000; SELECT id FROM tickets' }, 'delete'),
+      );
+      assert.deepEqual(select.flow.operations, ['read']);
+      assert.equal(select.flow.operations_from, 'statement');
+      const drop = await inputOf(await decide(session, 'sql.run', { sql: 'DROP TABLE tickets' }, 'delete'));
+      assert.deepEqual(drop.flow.operations, ['delete']);
+      assert.equal(drop.flow.operations_from, 'catalog');
+
+      const span = await inputOf(
+        await decide(session, 'otel.export', {
+          attributes: { 'http.request.header.authorization': 'Bearer hxk_live_4f9aC2mQ8zR1tV6wY3nB7pL0sD5gH2jK' },
+        }),
+      );
+      const secret = span.flow.values.find((v: { flags: string[] }) => v.flags.includes('secret'));
+      assert.equal(secret.pointer, '/attributes/http.request.header.authorization');
+      assert.equal(secret.kind, 'text');
+      assert.notEqual(secret.value, 'Bearer hxk_live_4f9aC2mQ8zR1tV6wY3nB7pL0sD5gH2jK', 'the receipt masks it');
+
+      const lookup = await decide(session, 'crm.get_customer', { customer: 'Nordlicht' }, 'read');
+      const reported = await arbiter.post(`/v1/actions/${lookup.action_id}/outcome`, {
+        status: 'success',
+        data_classes: ['pii'],
+        content: { name: 'Nordlicht GmbH', vat_id: 'DE811234567', customer_no: 'C-003881', since: '2021-03-04' },
+      });
+      assert.equal(reported.status, 200, JSON.stringify(reported.body));
+      assert.equal(reported.body.classification, 'CONFIDENTIAL');
+      assert.equal(reported.body.entities, 2, 'the two identifiers');
+      const search = await inputOf(await decide(session, 'web.search', { query: 'DE 811 234 567 insolvency' }, 'read'));
+      assert.deepEqual(search.flow.carries, { sensitive: 1, untrusted_outside: 0 });
+      const dated = await inputOf(await decide(session, 'web.search', { query: 'registered 2021-03-04' }, 'read'));
+      assert.deepEqual(dated.flow.carries, { sensitive: 0, untrusted_outside: 0 });
     });
 
     test("an allowed action's catalog level counts only until its outcome reports the real one", async () => {

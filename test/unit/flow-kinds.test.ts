@@ -61,6 +61,18 @@ describe('normal forms', () => {
 });
 
 describe('parameter values', () => {
+  test('the path a write stores to is its destination; a read path is not', () => {
+    const pathOf = (ops: string[]) =>
+      parameterValues({ path: '/Client Share/annex.xlsx' }, tool(ops, { path: { kind: 'path' } })).values[0];
+    assert.equal(pathOf(['write'])?.destination, true);
+    assert.equal(pathOf(['read'])?.destination, false);
+    const declared = parameterValues(
+      { path: '/tmp/x' },
+      tool(['write'], { path: { kind: 'path', destination: false } }),
+    );
+    assert.equal(declared.values[0]?.destination, false, 'the catalog has the last word');
+  });
+
   test('catalog kinds at any depth: object members and array elements', () => {
     const spec = tool(['write'], {
       'fields.payroll_iban': { kind: 'account', destination: true },
@@ -154,19 +166,126 @@ describe('parameter values', () => {
       ],
     );
     assert.deepEqual(pay.amount, { value: 250, currency: 'USD' });
-    const search = parameterValues({ query: 'quarterly revenue' }, tool(['read']));
-    assert.deepEqual(search.values, []);
+    const search = parameterValues({ query: 'quarterly revenue', q: 'alice@customer.io' }, tool(['read']));
+    assert.deepEqual(
+      search.values.map((v) => [v.path, v.kind, v.value]),
+      [
+        ['query', 'text', 'quarterly revenue'],
+        ['q', 'text', 'alice@customer.io'],
+      ],
+      'a search string is free text, whatever it names',
+    );
     const sql = parameterValues({ query: 'DELETE FROM t' }, tool(['read']));
     assert.equal(sql.values[0]?.kind, 'sql');
+    const kindOf = (query: string) => parameterValues({ query }, tool(['read'])).values[0]?.kind;
+    for (const q of [
+      'SET statement_timeout = 5000; SELECT 1',
+      'SHOW TABLES',
+      'explain analyze select 1',
+      'DESCRIBE orders',
+    ]) {
+      assert.equal(kindOf(q), 'sql', q);
+    }
+    for (const q of [
+      'show me the latest orders',
+      'set up a meeting',
+      'explain quantum computing',
+      'describe the plan',
+    ]) {
+      assert.equal(kindOf(q), 'text', q);
+    }
+  });
+
+  test('a credential in any string leaf is a secret value at its own pointer', () => {
+    const { values, partial } = parameterValues(
+      {
+        service: 'webhook-dispatcher',
+        attributes: {
+          'http.request.method': 'POST',
+          'http.request.header.authorization': 'Bearer hxk_live_4f9aC2mQ8zR1tV6wY3nB7pL0sD5gH2jK',
+          'http.request.header.x-trace': 'abc',
+        },
+        headers: { 'Content-Type': 'application/json', Authorization: 'Basic dXNlcjpodW50ZXIy' },
+        'a/b~c': { password: 'hunter2' },
+        note: 'rotated key AKIAIOSFODNN7EXAMPLE yesterday',
+        dsn: 'postgres://app:T9vkq2Lm@pg-1.acme.internal:5432/app',
+      },
+      tool(['execute']),
+    );
+    assert.equal(partial, false);
+    assert.deepEqual(
+      values.map((v) => [v.path, v.pointer, v.kind, v.secret, v.inferred, v.destination]),
+      [
+        [
+          'attributes.http.request.header.authorization',
+          '/attributes/http.request.header.authorization',
+          'text',
+          true,
+          true,
+          false,
+        ],
+        ['headers.Authorization', '/headers/Authorization', 'text', true, true, false],
+        ['a/b~c.password', '/a~1b~0c/password', 'text', true, true, false],
+        ['note', '/note', 'text', true, true, false],
+        // A credential's name says more than its shape: a DSN is a secret, not a URL to place.
+        ['dsn', '/dsn', 'text', true, true, false],
+      ],
+    );
+    assert.equal(values[0]!.value, 'Bearer hxk_live_4f9aC2mQ8zR1tV6wY3nB7pL0sD5gH2jK');
+  });
+
+  test('a secret keeps the kind its leaf has; placeholders and loose names with ordinary values are no secrets', () => {
+    const { values } = parameterValues(
+      {
+        webhook: 'https://bot:pa55w0rd-x@hooks.example.net/in',
+        body: 'the key is sk_live_4eC39HqLyjWDarjtT1zdp7dc',
+        headers: { Authorization: '[REDACTED]', Cookie: '***', 'X-Api-Key': '<redacted>', token: '' },
+        password: '${DB_PASSWORD}',
+        session: 'Keynote',
+        auth: 'basic',
+        token: 'ETH',
+        page_token: 'CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA3',
+        meta: { session: 's%3AJ9x2KfQ7mLw4Zr8T1vNc' },
+      },
+      tool(['send']),
+    );
+    assert.deepEqual(
+      values.map((v) => [v.path, v.kind, v.secret ?? false]),
+      [
+        ['webhook', 'url', true],
+        ['body', 'text', true],
+        ['meta.session', 'text', true],
+      ],
+    );
+    assert.equal(values[0]!.value, 'https://hooks.example.net/in', 'a URL value never shows its userinfo');
+  });
+
+  test('past the value bound, secrets are kept first, in walk order', () => {
+    const many = Array.from({ length: 100 }, (_, i) => `u${i}@x.io`);
+    const r = parameterValues(
+      { to: many, headers: { Authorization: 'Bearer abcdefghijklmnopqrstuvwxyz012345' }, api_key: 'k-42' },
+      tool(['send']),
+    );
+    assert.equal(r.values.length, LIMITS.values);
+    assert.equal(r.partial, true, 'values were dropped');
+    assert.deepEqual(
+      r.values.filter((v) => v.secret).map((v) => v.path),
+      ['headers.Authorization', 'api_key'],
+    );
+    assert.equal(r.values[0]!.path, 'to[0]');
+    assert.equal(r.values.filter((v) => v.kind === 'email').length, LIMITS.values - 2);
   });
 
   test('the walk is bounded: depth, values, leaves', () => {
     let deep: Record<string, unknown> = { to: 'deep@x.io' };
     for (let i = 0; i < 10; i++) deep = { n: deep };
     assert.deepEqual(parameterValues(deep, tool(['send'])).values, [], 'below depth 6 nothing is read');
+    assert.equal(parameterValues(deep, tool(['send'])).partial, true, 'and the read says it is partial');
     const many = { to: Array.from({ length: 500 }, (_, i) => `u${i}@x.io`) };
     assert.equal(parameterValues(many, tool(['send'])).values.length, LIMITS.values);
     const wide = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
     assert.deepEqual(parameterValues({ ...wide, to: 'late@x.io' }, tool(['send'])).values, []);
+    assert.equal(parameterValues({ ...wide, to: 'late@x.io' }, tool(['send'])).partial, true);
+    assert.equal(parameterValues({ to: 'a@x.io', n: { m: 1 } }, tool(['send'])).partial, false);
   });
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { editDistance, orgOf, place } from '../../services/decision/src/flow/org.js';
+import { editDistance, maskAccount, orgOf, place } from '../../services/decision/src/flow/org.js';
 
 const data = {
   aarm: {
@@ -67,17 +67,44 @@ describe('org placement', () => {
     assert.equal(place('path', 'https://x.io/a', undefined, org)?.inside, false);
   });
 
+  test('reasons name a URL by its host and an account masked, never in full', () => {
+    const url = 'https://drop.evil.io/upload/alice%40acme.com?token=abc123';
+    const reasons = [
+      place('url', url, 'drop.evil.io', org)!.reason,
+      place('path', url, undefined, org)!.reason,
+      place('url', 'not a url', undefined, org)!.reason,
+      place('account', 'GB29 NWBK 6016 1331 9268 19', undefined, org)!.reason,
+      place('payee', 'GB29NWBK60161331926819', undefined, org)!.reason,
+      place('payee', '60161331926819', undefined, org)!.reason,
+    ];
+    assert.deepEqual(reasons.slice(0, 3), [
+      'domain drop.evil.io is outside the organisation',
+      'the path is a URL on drop.evil.io, not an internal path',
+      'the url has no readable host',
+    ]);
+    assert.deepEqual(reasons.slice(4), [
+      'payee GB29...6819 is not in the payee register',
+      'payee 6016...6819 is not in the payee register',
+    ]);
+    for (const r of reasons) assert.ok(!/upload|token|abc123|not a url|NWBK|1331/i.test(r), r);
+    assert.equal(place('payee', 'p-666', undefined, org)!.reason, 'payee p-666 is not in the payee register');
+    assert.equal(maskAccount('de89 3704 0044 0532 0130 00'), 'DE89...3000', 'as rego mask_account');
+    assert.equal(maskAccount('12345'), '...45');
+    assert.equal(maskAccount('1'), '...');
+  });
+
   test('accounts and payees: own, registered, unregistered', () => {
     assert.deepEqual(place('account', 'DE89370400440532013000', undefined, org), {
       inside: true,
       lookalike: false,
       registered: true,
-      reason: 'account DE89370400440532013000 is an own account',
+      reason: 'account DE89...3000 is an own account',
     });
     assert.equal(place('account', 'DE44500105175407324931', undefined, org)?.registered, true);
     const raw = place('account', 'GB29NWBK60161331926819', undefined, org)!;
     assert.equal(raw.inside, false);
     assert.equal(raw.registered, false);
+    assert.equal(raw.reason, "account GB29...6819 is neither an own account nor a registered payee's");
     assert.equal(place('payee', 'p-1001', undefined, org)?.registered, true);
     assert.equal(place('payee', 'office supplies ltd', undefined, org)?.registered, true);
     assert.equal(place('payee', 'p-666', undefined, org)?.inside, false);

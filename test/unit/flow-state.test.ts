@@ -145,6 +145,26 @@ describe('value provenance', () => {
     assert.deepEqual(flow.fps.fp0, ['t', 3, 't'], 'first origin and tool, highest level');
     assert.ok(!kept.includes('fp1') && !kept.includes('fp88') && kept.includes('fp89'), 'fp1…fp88 dropped');
   });
+
+  test('identifiers of sensitive results have their own 256: they never push addresses out', () => {
+    let flow = outcome(start(), 'crm.export', {
+      content: { email: 'ann@customer.io', vat_id: 'DE811234567' },
+      labels: ['pii'],
+    }).flow;
+    assert.deepEqual(Object.keys(flow.ids ?? {}), [fingerprint(SALT, 'id', 'DE811234567')]);
+    // 128 a result at most, three results: the first result's identifiers and DE811234567 went.
+    const ids = (from: number) => Array.from({ length: 200 }, (_, i) => `C-${from + i}`).join(' ');
+    for (const from of [100000, 200000, 300000]) {
+      flow = outcome(flow, 'crm.export', { content: ids(from), labels: ['pii'] }).flow;
+    }
+    assert.equal(Object.keys(flow.ids!).length, BOUNDS.ids);
+    assert.ok(Object.hasOwn(flow.fps, fingerprint(SALT, 'email', 'ann@customer.io')), 'the address stays');
+    assert.ok(!Object.hasOwn(flow.ids!, fingerprint(SALT, 'id', 'DE811234567')), 'the oldest identifier went');
+    const search = act(flow, 'web.search', { q: 'C-300127 and ann@customer.io, not C-100127' }).flow.values[0]!;
+    assert.deepEqual(search.embedded, { count: 3, outside: 1, untrusted: 0, untrusted_outside: 0, sensitive: 2 });
+    const internal = outcome(start(), 'mail.read', { content: 'Re: DE811234567', trust: 'trusted' }).flow;
+    assert.equal(internal.ids, undefined, 'an INTERNAL result gives no identifiers');
+  });
 });
 
 describe('confidentiality', () => {

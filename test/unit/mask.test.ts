@@ -19,6 +19,17 @@ test('credential-like names are replaced by the hash of their value, at any dept
   assert.equal(masked.private_key, hashOf(null));
 });
 
+test('connection strings and short credential names are masked too', () => {
+  const masked = maskParameters({
+    dsn: 'postgres://u:p@h/db',
+    db_pwd: 'x',
+    connection_string: 'Server=a;Password=b',
+  }) as Record<string, unknown>;
+  assert.equal(masked.dsn, hashOf('postgres://u:p@h/db'));
+  assert.equal(masked.db_pwd, hashOf('x'));
+  assert.equal(masked.connection_string, hashOf('Server=a;Password=b'));
+});
+
 test('paths from policy data are masked too, with * for any key or index', () => {
   const masked = maskParameters(
     {

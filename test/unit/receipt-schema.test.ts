@@ -267,6 +267,11 @@ const others = chainOf(
         decision_receipt_id: decisions[0]!.receipt_id,
         reported_by: 'anonymous',
         unauthorised: false,
+        content_hash: hashOf([{ name: 'Ann', email: 'ann@customer.io' }]),
+        trust: 'trusted',
+        injection_score: 0.35,
+        entities: 1,
+        facts: ['change_freeze', 'region'],
       },
     }),
   ],
@@ -551,6 +556,36 @@ describe('mutations an auditor must notice do not validate', () => {
     assertInvalid(
       mutated(outcome, (r) => (r.outcome.summary = 'alice@example.com')),
       { instancePath: '/outcome', keyword: 'additionalProperties' },
+    );
+  });
+  test("an outcome's content fields: a hash not the content, a known trust, a score in 0..1, counts and keys", () => {
+    assertInvalid(
+      mutated(outcome, (r) => (r.outcome.content_hash = 'ann@customer.io')),
+      { instancePath: '/outcome/content_hash', keyword: 'pattern' },
+    );
+    assertInvalid(
+      mutated(outcome, (r) => (r.outcome.content = [{ email: 'ann@customer.io' }])),
+      { instancePath: '/outcome', keyword: 'additionalProperties' },
+    );
+    assertInvalid(
+      mutated(outcome, (r) => (r.outcome.trust = 'maybe')),
+      { instancePath: '/outcome/trust', keyword: 'enum' },
+    );
+    assertInvalid(
+      mutated(outcome, (r) => (r.outcome.injection_score = 1.5)),
+      { instancePath: '/outcome/injection_score', keyword: 'maximum' },
+    );
+    assertInvalid(
+      mutated(outcome, (r) => (r.outcome.entities = 2.5)),
+      { instancePath: '/outcome/entities', keyword: 'type' },
+    );
+    assertInvalid(
+      mutated(outcome, (r) => (r.outcome.facts = { change_freeze: true })),
+      { instancePath: '/outcome/facts', keyword: 'type' },
+    );
+    assertInvalid(
+      mutated(outcome, (r) => (r.outcome.facts = ['region', 'region'])),
+      { instancePath: '/outcome/facts', keyword: 'uniqueItems' },
     );
   });
   test('timestamps that are not RFC 3339 UTC with milliseconds', () => {

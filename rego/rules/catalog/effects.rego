@@ -19,10 +19,13 @@
 #   (untrusted), fact (with equals, default true), analysis (destructive,
 #   privilege, remote_code) and session (untrusted).
 #
-#   A test that cannot be decided holds when the entry's effect is DENY, STEP_UP or
+#   A value test (in, not_in, matches, not_matches) on a parameter that is absent does
+#   not hold: an optional parameter left out is not a value in the list (a break-glass
+#   "connection" that is not given is the default connection). Otherwise a test that
+#   cannot be decided holds when the entry's effect is DENY, STEP_UP or
 #   DEFER and does not hold when it is ALLOW or MODIFY, so it fails closed either
-#   way: a parameter that is missing or null, a comparison on a value that is not a
-#   number, matches on a value that is not a string, a session integrity other than
+#   way: a number comparison on a parameter that is missing, null or not a number,
+#   matches on a value that is present but not a string, a session integrity other than
 #   "trusted" or "untrusted". A destination is outside unless the flow says it is
 #   inside (inside: true), and a destination parameter the service could not read
 #   (flow.unreadable) is outside. Without input.flow (the service always sends it;
@@ -164,22 +167,26 @@ result(op, when, strict) := [compare(op, n, when[op]), concat(" ", [when.param, 
 	comparison_words[op]
 }
 
-result("in", when, strict) := [in_list(when["in"], v), concat("", [when.param, " is one of ", shown(when["in"])])] if {
+result("in", when, _) := [in_list(when["in"], v), concat("", [when.param, " is one of ", shown(when["in"])])] if {
 	v := present_param(when.param)
-} else := [strict, concat("", [when.param, " missing, counted as one of ", shown(when["in"])])]
+} else := [false, concat("", [when.param, " is missing"])]
 
-result("not_in", when, strict) := [in_list(when.not_in, v) == false, concat("", [when.param, " is none of ", shown(when.not_in)])] if {
+result("not_in", when, _) := [in_list(when.not_in, v) == false, concat("", [when.param, " is none of ", shown(when.not_in)])] if {
 	v := present_param(when.param)
-} else := [strict, concat("", [when.param, " missing, counted as none of ", shown(when.not_in)])]
+} else := [false, concat("", [when.param, " is missing"])]
 
 result("matches", when, strict) := [regex.match(when.matches, v), concat("", [when.param, " matches ", when.matches])] if {
 	v := aarm.param(when.param)
 	is_string(v)
+} else := [false, concat("", [when.param, " is missing"])] if {
+	not present_param(when.param)
 } else := [strict, concat("", [when.param, " ", unreadable(when.param, "a string"), ", counted as matching ", when.matches])]
 
 result("not_matches", when, strict) := [regex.match(when.not_matches, v) == false, concat("", [when.param, " does not match ", when.not_matches])] if {
 	v := aarm.param(when.param)
 	is_string(v)
+} else := [false, concat("", [when.param, " is missing"])] if {
+	not present_param(when.param)
 } else := [strict, concat("", [when.param, " ", unreadable(when.param, "a string"), ", counted as not matching ", when.not_matches])]
 
 result("present", when, _) := [is_present(when.param) == when.present, concat(" ", [when.param, presence[when.present]])]

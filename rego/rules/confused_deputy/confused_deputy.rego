@@ -74,6 +74,7 @@ findings contains {
 } if {
 	aarm.lets_through
 	"grant" in aarm.operations
+	aarm.injection_score >= aarm.injection_step_up_at
 	some v in aarm.flow_values
 	untrusted_principal(v)
 	not outsider(v)
@@ -144,5 +145,13 @@ findings contains {
 	aarm.lets_through
 	aarm.session_untrusted
 	aarm.recent_untrusted(aarm.recent_untrusted_actions)
+	not asked_for
 	destructive
+}
+
+# asked_for: the user's intent asks for a deletion and nothing read since looks like
+# an injection: the agent is doing what it was told, not what the content said.
+asked_for if {
+	aarm.intended("delete")
+	aarm.injection_score < aarm.injection_step_up_at
 }

@@ -23,8 +23,10 @@ test_a_grant_to_an_outsider_named_by_a_ticket_is_denied if {
 	}]
 }
 
-test_a_grant_to_a_colleague_named_by_a_ticket_steps_up if {
-	d := fx.decide(share(principal("bob@acme.com", true, "untrusted"), ticket))
+test_a_grant_to_a_colleague_named_by_a_ticket_is_routine_unless_the_content_looks_injected if {
+	# helpdesk work: a ticket asks for access for a colleague
+	count(fx.findings("confused_deputy", share(principal("bob@acme.com", true, "untrusted"), ticket))) == 0
+	d := fx.decide(share(principal("bob@acme.com", true, "untrusted"), fx.untrusted("tickets.read", 0.6, 1)))
 	d.decision == "STEP_UP"
 	d.approvers == ["security"]
 	d.reasons[0].reason == "a grant of access to parameter grantee (bob@acme.com), first seen in untrusted output of tickets.read: confirm that the requester, not the content, asked for this access"
@@ -107,4 +109,13 @@ test_destructive_text_from_the_content_itself_is_left_to_malicious_output if {
 
 test_silent_without_a_flow if {
 	count(findings(fx.without_flow(share(principal("attacker@external.com", false, "untrusted"), ticket)))) == 0
+}
+
+test_a_deletion_the_user_asked_for_after_reading_untrusted_content_is_allowed if {
+	rm := fx.val("command", "command", "kubectl delete ns loadtest-1", {"flags": ["destructive"]})
+	inp := fx.act("shell.run", {"command": rm.value}, fx.flow(["execute"], [rm], fx.untrusted("ci.logs", 0.1, 1)), "INTERNAL")
+	some f in fx.findings("confused_deputy", inp)
+	f.effect == "STEP_UP"
+	asked := json.patch(inp, [{"op": "add", "path": "/flow/intent", "value": {"present": true, "actions": ["delete"]}}])
+	count(fx.findings("confused_deputy", asked)) == 0
 }

@@ -45,6 +45,25 @@ findings contains {
 	v.kind != "text"
 }
 
+# A secret in free text bound for an outsider the user did not name, nor trusted output
+# gave: handing credentials to a stranger is the attack, not a slip to redact.
+findings contains {
+	"effect": "DENY",
+	"policy_id": "credential-leak",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.value_label(v), " holds a secret and would go to ", aarm.value_labels(strangers),
+		", outside the organisation and not a known correspondent: denied",
+	]),
+	"risk": "HIGH",
+} if {
+	strangers := {d | some d in aarm.outside_destinations; not aarm.correspondent(d)}
+	count(strangers) > 0
+	some v in aarm.flow_values
+	"secret" in v.flags
+	v.kind == "text"
+}
+
 # --- break-glass ---------------------------------------------------------------------------
 
 findings contains {

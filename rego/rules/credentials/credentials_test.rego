@@ -46,8 +46,8 @@ test_a_secret_kept_inside_is_not_judged if {
 
 # --- break-glass -----------------------------------------------------------------------------
 
-# (a session that already held CONFIDENTIAL data: no classification escalation beside it)
-glass(tool) := fx.act(tool, {"reason": "outage"}, fx.flow(["execute"], [], fx.trusted), "CONFIDENTIAL")
+# (a session that already held RESTRICTED data: no classification escalation beside it)
+glass(tool) := fx.act(tool, {"reason": "outage"}, fx.flow(["execute"], [], fx.trusted), "RESTRICTED")
 
 test_a_break_glass_tool_steps_up_for_oncall if {
 	d := fx.decide(glass("db.breakglass"))

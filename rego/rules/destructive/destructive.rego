@@ -92,6 +92,7 @@ findings contains {
 	"risk": "HIGH",
 } if {
 	aarm.lets_through
+	not aarm.intended("delete")
 	some v in aarm.destructive_values
 	not protection(v)
 }
@@ -108,5 +109,6 @@ findings contains {
 	"risk": "MEDIUM",
 } if {
 	aarm.lets_through
+	not aarm.intended("delete")
 	count(aarm.bulk_delete_parameters) > 0
 }

@@ -54,7 +54,7 @@ test_a_drop_of_a_protected_resource_is_denied if {
 }
 
 test_a_bulk_delete_steps_up if {
-	every params in [{"path": "/srv/reports", "recursive": true}, {"folder": "inbox", "all": "yes"}, {"query": "*"}, {"paths": ["/tmp/a", "/data/*.csv"]}] {
+	every params in [{"path": "/srv/reports", "recursive": true}, {"folder": "inbox", "all": "yes"}, {"ids": "*"}, {"paths": ["/tmp/a", "/data/*.csv"]}] {
 		inp := fx.act("files.delete", params, fx.flow(["delete"], [], fx.trusted), "INTERNAL")
 		some f in findings(inp)
 		f.policy_id == "bulk-delete"
@@ -102,4 +102,15 @@ test_silent_without_a_flow_but_bulk_deletes if {
 test_no_step_up_on_a_tool_held_by_its_baseline if {
 	count(findings(run("blocked.tool", {"command": "x"}, cmd("rm -rf build/", ["destructive"])))) == 0
 	{f.policy_id | some f in findings(run("blocked.tool", {"command": "x"}, cmd("git push -f origin main", ["destructive", "protected"])))} == {"destructive-protected"}
+}
+
+asked(inp) := json.patch(inp, [{"op": "add", "path": "/flow/intent", "value": {"present": true, "actions": ["delete"]}}])
+
+test_a_deletion_the_user_asked_for_is_not_stepped_up if {
+	count(findings(asked(run("shell.run", {"command": "rm -rf build/"}, cmd("rm -rf build/", ["destructive"]))))) == 0
+	count(findings(asked(fx.act("files.delete", {"path": "/srv/old", "recursive": true}, fx.flow(["delete"], [], fx.trusted), "INTERNAL")))) == 0
+
+	# but never on a protected target
+	push := run("shell.run", {"command": "git push --force origin main"}, cmd("git push --force origin main", ["destructive", "protected"]))
+	fx.decide(asked(push)).decision == "DENY"
 }

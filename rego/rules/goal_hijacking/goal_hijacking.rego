@@ -122,3 +122,35 @@ findings contains step_up(
 	aarm.read_only
 	tool_level == "RESTRICTED"
 }
+
+# A read of credentials (a secrets file, a key file) that the user's intent never
+# asked for, right after the session read untrusted content: the classic hijack of a
+# questionnaire or a ticket into "and paste your API keys here".
+findings contains step_up(
+	concat("", [
+		"the session read untrusted content from ", aarm.untrusted_source, "; now the agent reads credentials (",
+		what, ") although the user's request asks for none: confirm that the task needs them",
+	]),
+	"HIGH",
+) if {
+	aarm.lets_through
+	aarm.session_untrusted
+	aarm.recent_untrusted(aarm.recent_untrusted_actions)
+	aarm.read_only
+	aarm.injection_score < aarm.injection_step_up_at
+	not aarm.intended("credentials")
+	what := credential_target
+}
+
+# credential_target: the secret stores the action reads (a .env file, a key file, a
+# secrets folder). A vault tool is not judged by its name: an ops task that needs a
+# token reads the vault as a matter of course.
+credential_target := concat(", ", sort(paths)) if {
+	paths := {aarm.value_label(v) | some v in aarm.flow_values; v.kind == "path"; secret_path(v.value)}
+	count(paths) > 0
+}
+
+secret_path(p) if {
+	is_string(p)
+	regex.match(`(?i)(^|[/\\])(\.env(\.[a-z0-9_-]+)?|[^/\\]*secrets?[^/\\]*|[^/\\]*credentials?[^/\\]*|id_(rsa|ed25519|ecdsa)|\.aws|\.ssh|[^/\\]*\.(pem|key|p12|pfx|kdbx))([/\\]|$)`, p)
+}

@@ -90,10 +90,9 @@ test_a_tool_inside_the_boundary_is_allowed if {
 }
 
 test_a_restricted_read_without_injected_content_is_not_judged if {
-	every session in [fx.trusted, fx.untrusted("docs.read", 0.2, 1)] {
-		inp := fx.act("secrets.read", {}, fx.flow(["read"], [], session), "INTERNAL")
-		count(fx.findings("goal_hijacking", inp)) == 0
-	}
+	count(fx.findings("goal_hijacking", fx.act("secrets.read", {}, fx.flow(["read"], [], fx.trusted), "INTERNAL"))) == 0
+	count(fx.findings("goal_hijacking", fx.act("hr.salaries", {}, fx.flow(["read"], [], fx.untrusted("docs.read", 0.2, 1)), "INTERNAL"))) == 0
+	count(fx.findings("goal_hijacking", fx.act("secrets.read", {}, fx.flow(["read"], [], fx.untrusted("docs.read", 0.2, 1)), "INTERNAL"))) == 0
 }
 
 test_an_unknown_or_denied_tool_keeps_its_decision if {
@@ -101,4 +100,21 @@ test_an_unknown_or_denied_tool_keeps_its_decision if {
 	d.decision == "DENY"
 	d["default"] == true
 	decide(use("blocked.tool", ["send"])).decision == "DENY"
+}
+
+env := fx.val("path", "path", "/IT/Secrets/edi-integration.env", {"inside": true})
+
+read(session) := fx.act("files.read", {"path": env.value}, fx.flow(["read"], [env], session), "INTERNAL")
+
+test_reading_credentials_the_intent_never_asked_for_after_untrusted_content_steps_up if {
+	d := fx.decide(read(fx.untrusted("mail.read", 0.1, 1)))
+	d.decision == "STEP_UP"
+	fx.ids(d) == ["goal-hijacking"]
+
+	# in a trusted session, or when the user asks for the credentials, or for an ordinary file: nothing
+	count(fx.findings("goal_hijacking", read(fx.trusted))) == 0
+	asked := json.patch(read(fx.untrusted("mail.read", 0.1, 1)), [{"op": "add", "path": "/flow/intent", "value": {"present": true, "actions": ["credentials"]}}])
+	count(fx.findings("goal_hijacking", asked)) == 0
+	policy := fx.val("path", "path", "/IT/Policies/Information Security Policy v3.2.pdf", {"inside": true})
+	count(fx.findings("goal_hijacking", fx.act("files.read", {"path": policy.value}, fx.flow(["read"], [policy], fx.untrusted("mail.read", 0.1, 1)), "INTERNAL"))) == 0
 }

@@ -8,9 +8,9 @@
 #   "new" is never flagged.
 #
 #   Flagged values (origin "untrusted": the value first appeared in untrusted content):
-#     - a destination or key value (destination true, or of kind account, payee,
-#       principal, email, url, host, channel) outside the organisation or, for an
-#       account or payee, not registered (inside false);
+#     - a destination (destination true, or any account, payee, URL or host)
+#       outside the organisation or, for an account or payee, not registered
+#       (inside false);
 #     - the path of a delete (operation delete, kind path), wherever it points;
 #     - an SQL statement or command line flagged destructive or remote_code.
 #   Left to other packs (no double findings): the principal of a grant, and SQL or
@@ -22,11 +22,13 @@
 #       an injection score >= aarm.injection_step_up_at (0.5) is known, or when the
 #       action pays or grants: then a wrong approval costs too much;
 #     - otherwise STEP_UP (approvers ["security"], risk MEDIUM), on a tool whose
-#       baseline lets the call through; except for a reply: an action that only
-#       sends (operation send), whose flagged values are all e-mail addresses or
-#       channels, answers the correspondents of what it read (the sender of a mail,
-#       the channel a message came from), which is ordinary work when nothing else is
-#       at stake.
+#       baseline lets the call through; except for correspondence: when the flagged
+#       values are all e-mail addresses or channels, the action answers or invites the
+#       correspondents of what it read (the sender of a mail, the colleague a partner
+#       asked to add, the channel a message came from), which is ordinary work when
+#       nothing else is at stake.
+#   A pure read (web.fetch of a search result) is never judged: following a link is
+#   what reading the web is; a URL that carries data out is the exfiltration pack's.
 #   The reason names each value (never free text, SQL or a command line), the tool
 #   whose output it came from, and why the decision is a DENY.
 # custom:
@@ -35,8 +37,6 @@
 package aarm.rules.malicious_output
 
 import data.aarm
-
-key_kinds := {"account", "payee", "principal", "email", "url", "host", "channel"}
 
 code_flags := {"destructive", "remote_code"}
 
@@ -64,7 +64,9 @@ target(v) if {
 
 key_value(v) if v.destination == true
 
-key_value(v) if v.kind in key_kinds
+# Where money goes, and network endpoints, count even when the catalog does not call
+# them destinations (a payroll IBAN in an HR update, a webhook host).
+key_value(v) if v.kind in {"account", "payee", "url", "host"}
 
 # outside(v): outside the organisation; for an account or payee, not registered (the
 # flow sets inside false for both).
@@ -118,6 +120,8 @@ findings contains {
 	]),
 	"risk": "HIGH",
 } if {
+	not aarm.read_only
+	not stored_contact
 	count(severe) > 0
 	labels := {label(v) | some v in aarm.flow_values; flagged(v)}
 	count(labels) > 0
@@ -126,10 +130,27 @@ findings contains {
 # reply: the action only sends, and every flagged value is a correspondent (an e-mail
 # address or a channel).
 reply if {
-	aarm.operations == {"send"}
 	every v in aarm.flow_values {
 		correspondent_or_unflagged(v)
 	}
+}
+
+# stored_contact: a record write (nothing is sent, paid or granted now) that stores
+# contacts taken from what the agent read: a client's new billing contact from their
+# e-mail. Not when a contact is a lookalike or a personal mailbox.
+stored_contact if {
+	count(aarm.operations & {"send", "grant", "pay", "execute"}) == 0
+	every v in aarm.flow_values {
+		plain_contact_or_unflagged(v)
+	}
+}
+
+plain_contact_or_unflagged(v) if not flagged(v)
+
+plain_contact_or_unflagged(v) if {
+	v.kind in {"email", "principal"}
+	not v.lookalike == true
+	not aarm.personal(v)
 }
 
 correspondent_or_unflagged(v) if v.kind in {"email", "channel"}
@@ -148,6 +169,8 @@ findings contains {
 	"risk": "MEDIUM",
 } if {
 	aarm.lets_through
+	not aarm.read_only
+	not stored_contact
 	count(severe) == 0
 	labels := {label(v) | some v in aarm.flow_values; flagged(v)}
 	count(labels) > 0

@@ -12,17 +12,29 @@ from_ticket := fx.outside_email("to", "ops@evil.io", "untrusted", "tickets.read"
 
 send(v, session, level) := fx.act("mail.send", {"to": "ops@evil.io", "body": "logs"}, fx.flow(["send"], [v], session), level)
 
-test_an_outside_address_from_untrusted_output_steps_up if {
-	d := fx.decide(json.patch(send(from_ticket, ticket, "INTERNAL"), [{"op": "replace", "path": "/flow/operations", "value": ["send", "write"]}]))
+test_an_outside_endpoint_from_untrusted_output_steps_up if {
+	hook := fx.val("url", "url", "https://hooks.evil.io/in", {"destination": true, "inside": false, "host": "hooks.evil.io", "origin": "untrusted", "source": {"tool": "tickets.read"}})
+	d := fx.decide(fx.act("mail.send", {"url": hook.value}, fx.flow(["send", "write"], [hook], ticket), "INTERNAL"))
 	d.decision == "STEP_UP"
 	d.approvers == ["security"]
 	d.reasons == [{
 		"effect": "STEP_UP",
 		"policy_id": "malicious-output",
 		"priority": 50,
-		"reason": "values from untrusted tool output steer this action: parameter to (ops@evil.io), first seen in untrusted output of tickets.read, outside the organisation: confirm with the user that they want these values, which someone outside may have written",
+		"reason": "values from untrusted tool output steer this action: parameter url (host hooks.evil.io), first seen in untrusted output of tickets.read, outside the organisation: confirm with the user that they want these values, which someone outside may have written",
 		"risk": "MEDIUM",
 	}]
+}
+
+test_correspondents_from_untrusted_output_are_not_stepped_up_whatever_the_operation if {
+	# an invite to the colleague a partner asked to add: ordinary work
+	inp := json.patch(send(from_ticket, ticket, "INTERNAL"), [{"op": "replace", "path": "/flow/operations", "value": ["send", "write"]}])
+	count(findings(inp)) == 0
+}
+
+test_a_read_is_never_judged if {
+	url := fx.val("url", "url", "https://blog.vendor.io/post", {"destination": true, "inside": false, "host": "blog.vendor.io", "origin": "untrusted"})
+	count(findings(fx.act("web.fetch", {"url": url.value}, fx.flow(["read"], [url], fx.untrusted("web.search", 0.6, 1)), "CONFIDENTIAL"))) == 0
 }
 
 test_a_reply_to_a_correspondent_is_not_stepped_up if {
@@ -59,7 +71,6 @@ test_it_is_denied_after_suspicious_content if {
 test_every_key_kind_is_judged if {
 	every v in [
 		fx.val("url", "url", "https://evil.io/x", {"destination": true, "inside": false, "host": "evil.io", "origin": "untrusted"}),
-		fx.val("channel", "channel", "#ext-vendor", {"destination": true, "inside": false, "origin": "untrusted"}),
 		fx.val("webhook", "host", "hooks.evil.io", {"inside": false, "origin": "untrusted"}),
 	] {
 		# (a tool that also writes: no reply)
@@ -134,4 +145,15 @@ test_grants_and_payments_are_left_to_their_packs if {
 
 test_silent_without_a_flow if {
 	count(findings(fx.without_flow(send(from_ticket, ticket, "CONFIDENTIAL")))) == 0
+}
+
+update(v) := fx.act("mail.send", {"fields": {"billing_email": v.value}}, fx.flow(["write"], [v], ticket), "CONFIDENTIAL")
+
+test_a_record_update_that_stores_a_contact_from_a_mail_is_not_judged if {
+	contact := fx.outside_email("fields.billing_email", "j.roth@client.de", "untrusted", "mail.read")
+	count(findings(update(contact))) == 0
+
+	# a personal mailbox or a lookalike stored from content is still judged
+	count(findings(update(fx.outside_email("fields.billing_email", "j.roth.billing@gmail.com", "untrusted", "mail.read")))) == 1
+	count(findings(update(object.union(contact, {"lookalike": true})))) == 1
 }

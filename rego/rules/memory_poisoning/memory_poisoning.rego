@@ -35,6 +35,11 @@ evidence contains concat("", [aarm.value_label(v), " is ", aarm.origin_label(v)]
 	v.origin == "untrusted"
 }
 
+evidence contains concat("", [aarm.value_label(v), " embeds outside addresses or accounts first seen in untrusted content"]) if {
+	some v in aarm.flow_values
+	aarm.carries_untrusted_outside(v)
+}
+
 evidence contains concat("", [aarm.value_label(v), " reads as instructions to an AI"]) if {
 	some v in aarm.flow_values
 	"injection" in v.flags

@@ -71,3 +71,13 @@ test_acting_on_poisoned_memory_is_judged_by_t1_and_t11 if {
 test_silent_without_a_flow if {
 	count(findings(fx.without_flow(save([note(["injection"], "new")], fx.untrusted("web.fetch", 0.9, 1))))) == 0
 }
+
+test_saving_text_that_embeds_an_outside_account_from_untrusted_content_is_denied if {
+	v := fx.val("note", "text", "new bank details for the landlord", {"embedded": {"count": 1, "untrusted": 1, "untrusted_outside": 1}})
+	some f in findings(save([v], fx.untrusted("mail.read", 0.1, 1)))
+	contains(f.reason, "embeds outside addresses or accounts first seen in untrusted content")
+
+	# a note whose values are all registered or inside is a note
+	harmless := fx.val("note", "text", "rent rises to 38,940 EUR, payee p-2003", {"embedded": {"count": 1, "untrusted": 1, "untrusted_outside": 0}})
+	count(findings(save([harmless], fx.untrusted("mail.read", 0.1, 1)))) == 0
+}

@@ -24,7 +24,8 @@
 #       malicious_output's);
 #     - "payment-splitting": a payment whose amount alone is at most the
 #       large-payment threshold while, with at least 2 earlier payments to the same
-#       payee in the last hour (flow.session.totals.payments_to_payee_hour), the
+#       payee in the last hour (or 1 earlier payment of exactly the same amount: equal
+#       instalments) (flow.session.totals.payments_to_payee_hour), the
 #       hour's total goes above it -> STEP_UP, risk HIGH. The threshold is the
 #       lowest of data.aarm.org.limits.single_payment (a number, or an object by
 #       currency) and the "above" / "at_least" of the tool's conditional effects on
@@ -148,14 +149,24 @@ findings contains step_up("payment-splitting", concat("", [
 	paying
 	earlier := aarm.flow_session.totals.payments_to_payee_hour
 	aarm.whole(earlier.count)
-	earlier.count >= 2
 	is_number(earlier.amount)
+	split_pattern(earlier, aarm.flow_amount.value)
 	count(thresholds) > 0
 	limit := min(thresholds)
 	this := aarm.flow_amount.value
 	this <= limit
 	total := earlier.amount + this
 	total > limit
+}
+
+# split_pattern: two or more earlier payments, or one earlier payment of exactly the
+# same amount (equal instalments are how one invoice is cut under a limit; two
+# invoices of different amounts are two invoices).
+split_pattern(earlier, _) if earlier.count >= 2
+
+split_pattern(earlier, this) if {
+	earlier.count >= 1
+	earlier.amount == earlier.count * this
 }
 
 payee_label := aarm.value_labels(payees) if {

@@ -97,7 +97,7 @@ test_a_payment_to_a_registered_payee_is_allowed if {
 }
 
 test_no_splitting_without_two_earlier_payments_or_under_the_limit if {
-	every session in [split_session(1, 4900), split_session(2, 100), split_session(5, 0), fx.trusted] {
+	every session in [split_session(1, 3950), split_session(2, 100), split_session(5, 0), fx.trusted] {
 		count(findings(pay(payee("p-1001", true, "intent"), 4900, session))) == 0
 	}
 
@@ -119,4 +119,10 @@ test_an_untrusted_account_change_is_left_to_malicious_output if {
 
 test_silent_without_a_flow if {
 	count(findings(fx.without_flow(pay(payee("p-9001", false, "untrusted"), 10, fx.trusted)))) == 0
+}
+
+test_a_second_equal_instalment_over_the_limit_steps_up if {
+	# 4900 + 4900 to one payee: one invoice cut in two; 3950 + 4900: two invoices
+	some f in findings(pay(payee("p-1001", true, "intent"), 4900, split_session(1, 4900)))
+	f.policy_id == "payment-splitting"
 }

@@ -10,7 +10,7 @@ grantee(value, fields) := fx.val("grantee", "principal", value, object.union({"d
 share(v, role) := fx.act("drive.share", {"grantee": v.value, "role": role}, fx.flow(["grant"], [v], fx.trusted), "INTERNAL")
 
 test_a_grant_to_a_guest_steps_up_for_security if {
-	d := fx.decide(share(grantee("guest-bob", {"inside": false, "reason": "guest-bob is a guest"}), "reader"))
+	d := fx.decide(share(grantee("guest-bob", {"inside": false, "reason": "guest-bob is a guest", "origin": "new"}), "reader"))
 	d.decision == "STEP_UP"
 	d.approvers == ["security"]
 	d.reasons == [{
@@ -20,6 +20,16 @@ test_a_grant_to_a_guest_steps_up_for_security if {
 		"reason": "a grant of access to parameter grantee (guest-bob), guest-bob is a guest: confirm that this outsider should get access",
 		"risk": "HIGH",
 	}]
+}
+
+test_a_grant_the_user_asked_for_is_not_stepped_up if {
+	# the user named the outsider, or asked to share with a client from trusted records
+	count(findings(share(grantee("h.brandt@brandt.de", {"kind": "email", "inside": false}), "reader"))) == 0
+	crm := grantee("h.brandt@brandt.de", {"kind": "email", "inside": false, "origin": "trusted"})
+	asked := json.patch(share(crm, "reader"), [{"op": "add", "path": "/flow/intent", "value": {"present": true, "actions": ["grant"]}}])
+	count(findings(asked)) == 0
+	some f in findings(share(crm, "reader"))
+	f.policy_id == "grant-outside"
 }
 
 test_a_grant_to_a_lookalike_is_denied if {

@@ -88,6 +88,32 @@ findings contains {
 
 # impact: what the action would do, for the reason ("can send; goes outside the
 # organisation: parameter to (mallory@evil.io)").
+# A bulk write (records chosen by a query or a filter: "close every ticket tagged X")
+# after suspicious content: what injected text asks for, and many records at once, so a
+# human confirms. A single write (notes, a summary file) stays allowed.
+findings contains {
+	"approvers": ["security"],
+	"effect": "STEP_UP",
+	"policy_id": "injection-guard",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.injection_label, "; this action writes with ", aarm.tool, " to every record a query selects",
+		": confirm that the user asked for it, not the content",
+	]),
+	"risk": "MEDIUM",
+} if {
+	aarm.has_flow
+	aarm.lets_through
+	aarm.injection_score >= aarm.injection_step_up_at
+	"write" in aarm.operations
+	not aarm.high_impact
+	some name, x in aarm.params
+	lower(name) in bulk_selectors
+	x != null
+}
+
+bulk_selectors := {"query", "filter", "where", "selector", "search", "all", "match", "criteria"}
+
 impact := concat("; ", [s | some s in [operations_part, memory_part, outside_part]; s != ""])
 
 operations_part := concat("", ["can ", concat(", ", sort(ops))]) if {

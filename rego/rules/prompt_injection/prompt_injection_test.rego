@@ -195,3 +195,12 @@ test_thresholds_come_from_config if {
 		with data.aarm.config.injection as {"deny_at": "high", "step_up_at": 2}
 	e.decision == "STEP_UP"
 }
+
+bulk(score) := fx.act("files.write", {"query": "tag:billing", "status": "solved"}, fx.flow(["write"], [], fx.untrusted("tickets.read", score, 1)), "INTERNAL")
+
+test_a_bulk_write_after_suspicious_content_steps_up if {
+	d := fx.decide(bulk(0.6))
+	d.decision == "STEP_UP"
+	fx.ids(d) == ["injection-guard"]
+	fx.decide(bulk(0.2)).decision == "ALLOW"
+}

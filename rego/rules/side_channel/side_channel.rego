@@ -46,6 +46,37 @@ what_leaks(v) := "a secret" if {
 	card_number(v.value)
 }
 
+# exposed(v): a free-text value where people read it: a prose field (a comment, a
+# message, a post) of any write, wherever it lands; secrets do not belong in tickets.
+# A credential the call itself presents (an Authorization header, an api_key member) is
+# used as intended, except in telemetry, where it is only a copy that leaks.
+exposed(v) if {
+	leaving
+	not presented(v)
+}
+
+exposed(_) if aarm.catalog_entry.telemetry == true
+
+presented(v) if "headers" in {lower(s) | some s in split(aarm.value_path(v), ".")}
+
+presented(v) if last_segment(aarm.value_path(v)) in credential_names
+
+credential_names := {
+	"authorization", "auth", "token", "access_token", "refresh_token", "api_key", "apikey", "x-api-key",
+	"secret", "client_secret", "password", "passwd", "pwd", "private_key", "cookie", "dsn", "connection_string",
+}
+
+exposed(v) if {
+	"write" in aarm.operations
+	last_segment(aarm.value_path(v)) in prose_names
+}
+
+prose_names := {"body", "comment", "message", "text", "note", "notes", "description", "summary", "reply", "content_text"}
+
+last_segment(path) := lower(split(parts[count(parts) - 1], "[")[0]) if {
+	parts := split(path, ".")
+}
+
 findings contains {
 	"effect": "MODIFY",
 	"patch": [{"op": "replace", "path": v.pointer, "value": aarm.redacted}],
@@ -55,9 +86,9 @@ findings contains {
 	"risk": "MEDIUM",
 } if {
 	aarm.lets_through
-	leaving
 	some v in aarm.flow_values
 	v.kind == "text"
+	exposed(v)
 	is_string(v.pointer)
 	what := what_leaks(v)
 	not body_redacted(v.pointer)
@@ -137,4 +168,36 @@ holds_card(x) if {
 	walk(x, [_, v])
 	is_number(v)
 	card_number(json.marshal(v))
+}
+
+# Side channel by query: a search query, a URL or a free-text field sent to a third
+# party (a web tool, an egress tool, an outside destination) that embeds values the
+# session first saw in CONFIDENTIAL or RESTRICTED output (a client's tax id typed into
+# a web search). The value is redacted; the rest of the call goes through.
+third_party if aarm.catalog_entry.egress == true
+
+third_party if aarm.catalog_entry.result_trust == "untrusted"
+
+third_party if count(aarm.outside_destinations) > 0
+
+third_party if split(lower(aarm.tool), ".")[0] in {"web", "search", "browser", "internet"}
+
+findings contains {
+	"effect": "MODIFY",
+	"patch": [{"op": "replace", "path": v.pointer, "value": aarm.redacted}],
+	"policy_id": "redact-sensitive-values",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		"tool ", aarm.tool, " reaches a third party: parameter ", aarm.value_path(v),
+		" embeds values first seen in confidential output: redacted",
+	]),
+	"risk": "MEDIUM",
+} if {
+	aarm.lets_through
+	third_party
+	some v in aarm.flow_values
+	v.kind in {"text", "url"}
+	not v.destination == true
+	aarm.carries_sensitive(v)
+	is_string(v.pointer)
 }

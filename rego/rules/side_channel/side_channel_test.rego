@@ -167,10 +167,11 @@ test_the_redaction_settles_when_evaluated_again if {
 
 test_a_deny_beats_the_redaction if {
 	body := note("body", "sk-live-123", ["secret"])
-	inp := fx.act("mail.send", {"to": "x", "body": body.value}, fx.flow(["send"], [out, body], fx.trusted), "CONFIDENTIAL")
+	stranger := fx.outside_email("to", "vendor@partner.io", "new", "")
+	inp := fx.act("mail.send", {"to": "x", "body": body.value}, fx.flow(["send"], [stranger, body], fx.trusted), "CONFIDENTIAL")
 	d := fx.decide(inp)
 	d.decision == "DENY"
-	fx.ids(d) == ["exfiltration-guard"]
+	fx.ids(d) == ["credential-leak", "exfiltration-guard"]
 }
 
 # --- the benign look-alikes -------------------------------------------------------------------
@@ -199,4 +200,34 @@ test_no_redaction_on_a_tool_held_by_its_baseline if {
 		inp := fx.act(tool, {"body": body.value}, fx.flow(["send"], [body], fx.trusted), "INTERNAL")
 		count(fx.findings("side_channel", inp)) == 0
 	}
+}
+
+test_a_secret_in_a_comment_is_redacted_wherever_it_lands if {
+	v := note("comment", "curl -v -H 'Authorization: Bearer sk-live-9'", ["secret"])
+	inp := fx.act("mail.send", {"comment": v.value}, fx.flow(["write"], [v], fx.trusted), "INTERNAL")
+	fx.decide(inp).patch == [{"op": "replace", "path": "/comment", "value": "[REDACTED]"}]
+}
+
+test_a_search_query_that_embeds_confidential_values_is_redacted if {
+	q := fx.val("query", "text", "VAT id DE811234567 Castell", {"embedded": {"count": 1, "sensitive": 1}})
+	d := fx.decide(fx.act("web.fetch", {"query": q.value}, fx.flow(["read"], [q], fx.trusted), "CONFIDENTIAL"))
+	d.decision == "MODIFY"
+	fx.ids(d) == ["redact-sensitive-values"]
+
+	# a query that embeds nothing from confidential output goes through
+	plain := fx.val("query", "text", "German VAT rules 2025", {})
+	fx.decide(fx.act("web.fetch", {"query": plain.value}, fx.flow(["read"], [plain], fx.trusted), "CONFIDENTIAL")).decision == "ALLOW"
+}
+
+test_a_credential_the_call_presents_is_used_as_intended if {
+	header := fx.val("headers.Authorization", "text", "Bearer eyJhbGciOi.x.y", {"pointer": "/headers/Authorization", "flags": ["secret"]})
+	inside := fx.inside_email("to", "ops@acme.com")
+	inp := fx.act("mail.send", {"headers": {"Authorization": header.value}}, fx.flow(["send"], [inside, header], fx.trusted), "INTERNAL")
+	count(fx.findings("side_channel", inp)) == 0
+
+	# in telemetry it is a copy that leaks
+	attr := fx.val("attributes.http.request.header.authorization", "text", "Bearer eyJhbGciOi.x.y", {"pointer": "/attributes/http.request.header.authorization", "flags": ["secret"]})
+	d := fx.decide(fx.act("metrics.emit", {"attributes": {}}, fx.flow(["write"], [attr], fx.trusted), "INTERNAL"))
+	d.decision == "MODIFY"
+	d.patch == [{"op": "replace", "path": "/attributes/http.request.header.authorization", "value": "[REDACTED]"}]
 }

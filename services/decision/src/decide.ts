@@ -368,11 +368,17 @@ function ordering(step: Step, enforcement: Enforcement): Enforcement {
   return result;
 }
 
-/** The caller's signals; the session's injection score when the caller sent none (docs/detection.md 3.4). */
+/**
+ * The caller's signals; the session's injection score when the caller sent none, marked
+ * `injection_source: "scanner"` (docs/detection.md 3.4). Only the service sets that mark:
+ * a caller's own is dropped, so policy can tell a measured score from a claimed one.
+ */
 function signalsOf(step: Step): Record<string, unknown> {
-  const signals = step.request.signals;
+  const { injection_source: _claimed, ...signals } = step.request.signals;
   const score = step.flow.injection.score;
-  return score > 0 && !Object.hasOwn(signals, 'injection_score') ? { ...signals, injection_score: score } : signals;
+  return score > 0 && !Object.hasOwn(signals, 'injection_score')
+    ? { ...signals, injection_score: score, injection_source: 'scanner' }
+    : signals;
 }
 
 async function evaluate(

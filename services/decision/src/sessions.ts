@@ -194,6 +194,12 @@ export async function recordOutcome(
           decision_receipt_id: record.receipt_id,
           reported_by: caller.subject,
           unauthorised: !['ALLOW', 'MODIFY'].includes(record.final_decision ?? record.decision),
+          // What the content counted as: its hash, never the content (docs/detection.md 3.1).
+          ...(body.content !== undefined && { content_hash: hashOf(body.content) }),
+          trust: outcome.trust,
+          ...(outcome.scan && { injection_score: outcome.scan.score }),
+          ...(body.content !== undefined && { entities: outcome.entities }),
+          ...(body.facts !== undefined && { facts: Object.keys(body.facts).sort() }),
         },
       },
       deps.signingKey,

@@ -20,11 +20,20 @@ function sqlCode(sql: string): string {
 /** A WHERE that keeps every row says nothing. */
 const TRIVIAL_WHERE = /\bwhere\s+(?:1\s*=\s*1|true|'[^']*'\s*=\s*'[^']*'|\d+\s*>\s*0)\s*(?:;|$)/i;
 
+/** SQL is read this far; past it, it is flagged by what was read and its effect is not told. */
+const SQL_READ = 64 * 1024;
+
+/** The statements of a SQL value, lower-case, without quoted text or comments. */
+function statements(sql: string): string[] {
+  return sqlCode(sql.slice(0, SQL_READ))
+    .split(';')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+}
+
 export function sqlFlags(sql: string): Flag[] {
   const flags = new Set<Flag>();
-  for (const raw of sqlCode(sql.slice(0, 64 * 1024)).split(';')) {
-    const s = raw.trim().toLowerCase();
-    if (s === '') continue;
+  for (const s of statements(sql)) {
     if (/^(?:drop|truncate)\b/.test(s) || /\bdrop\s+(?:table|database|schema|view|index|user|role)\b/.test(s)) {
       flags.add('destructive');
     }
@@ -34,6 +43,59 @@ export function sqlFlags(sql: string): Flag[] {
     if (/^(?:grant|revoke)\b/.test(s) || /^(?:create|alter)\s+(?:user|role|login)\b/.test(s)) flags.add('privilege');
   }
   return [...flags];
+}
+
+/** What a SQL value does to data, when that can be told: it only reads, or it also changes rows. */
+export type SqlEffect = 'read' | 'write';
+
+const READ_STATEMENT = /^\(*\s*(?:select|values|table|show|describe|desc)\b/;
+/** EXPLAIN and its options: what follows is judged as the statement it is (ANALYZE runs it). */
+const EXPLAIN =
+  /^explain\b(?:\s*\([^)]*\))?(?:\s+(?:analy[sz]e|verbose|extended|partitions|costs|buffers|query\s+plan|plan\s+for|format\s*=\s*\w+|format\s+(?:text|json|xml|yaml|tree|traditional)))*\s*/;
+/** Session settings (`SET statement_timeout = 5000`), not a change of role, password or server setting. */
+const SETTING =
+  /^(?:set|reset)\s+(?:(?:session|local)\s+)?(?!role\b|session\b|authorization\b|password\b|global\b|persist(?:_only)?\b|@@global\b)[a-z_@]/;
+const TRANSACTION =
+  /^(?:begin|start\s+transaction|commit|rollback|abort|end)(?:\s+(?:work|transaction|tran|isolation\s+level\s+(?:serializable|repeatable\s+read|read\s+committed|read\s+uncommitted)|read\s+only|read\s+write))*$/;
+const ROW_WRITE = /^(?:insert|upsert|merge|replace\s+into)\b|^(?:update|delete)\b.*\bwhere\b/;
+/** Row locks of a read (`FOR UPDATE`) change nothing. */
+const LOCKING = /\bfor\s+(?:no\s+key\s+)?(?:update|key\s+share|share)\b/g;
+/** What makes a read change something: a data-modifying CTE, SELECT … INTO (a table or a file), a call. */
+const CHANGES_IN_READ =
+  /\b(?:insert|update|delete|merge|truncate|drop|alter|create|grant|revoke|into|copy|call|exec|execute)\b/;
+/** Functions known to write, run code, reach files or other servers, or end sessions, wherever they are called. */
+const WRITING_FUNCTIONS =
+  /\b(?:nextval|setval|set_config|lo_\w+|dblink\w*|pg_(?:terminate_backend|cancel_backend|reload_conf|rotate_logfile|switch_wal|promote|create_restore_point|drop_replication_slot|create_\w*replication_slot|logical_emit_message|file_\w+|read_file|read_binary_file|ls_dir|stat_reset\w*)|query_to_xml\w*|load_file|sys_(?:exec|eval)|xp_cmdshell|sp_\w+|openrowset|opendatasource|openquery|dbms_\w+|utl_\w+)(?:\.\w+)?\s*\(/;
+
+function statementEffect(s: string): SqlEffect | undefined {
+  if (WRITING_FUNCTIONS.test(s)) return undefined;
+  const explained = s.startsWith('explain') ? s.replace(EXPLAIN, '') : s;
+  if (READ_STATEMENT.test(explained) || /^with\b/.test(explained)) {
+    return CHANGES_IN_READ.test(explained.replace(LOCKING, ' ')) ? undefined : 'read';
+  }
+  if (explained !== s) return ROW_WRITE.test(explained) ? 'write' : undefined;
+  if (SETTING.test(s) || TRANSACTION.test(s) || /^use\s+[\w."`]+$/.test(s)) return 'read';
+  return ROW_WRITE.test(s) ? 'write' : undefined;
+}
+
+/**
+ * What a SQL value does (docs/detection.md 2.3): `read` when every statement only reads
+ * (SELECT, WITH … SELECT, SHOW, EXPLAIN, DESCRIBE, VALUES, session settings), `write` when
+ * the others change rows without a destructive or privilege flag (INSERT, UPDATE or DELETE
+ * with a WHERE, MERGE); undefined when any statement cannot be told, or the value is
+ * longer than what is read of it.
+ */
+export function sqlEffect(sql: string): SqlEffect | undefined {
+  if (sql.length > SQL_READ || sqlFlags(sql).length > 0) return undefined;
+  const all = statements(sql);
+  if (all.length === 0) return undefined;
+  let effect: SqlEffect = 'read';
+  for (const s of all) {
+    const e = statementEffect(s);
+    if (e === undefined) return undefined;
+    if (e === 'write') effect = 'write';
+  }
+  return effect;
 }
 
 /** Splits a command line into simple commands (on ;, &&, ||, |, newlines) of words. */
@@ -204,6 +266,8 @@ export function commandAnalysis(command: string, protectedBranches: RegExp[]): C
   return { flags: [...flags], destinations };
 }
 
+// A pattern that could start inside a run of its own characters (a JWT, a URL's scheme) starts
+// only where the run does, so a long run costs one pass, not one per character.
 const SECRETS: RegExp[] = [
   /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----/,
   /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/,
@@ -215,13 +279,25 @@ const SECRETS: RegExp[] = [
   /\b[sr]k_live_[0-9a-zA-Z]{16,}\b/,
   /\bAIza[0-9A-Za-z_-]{35}\b/,
   /\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}\b/,
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/,
+  /(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/,
   /\bbearer\s+[A-Za-z0-9\-._~+/]{20,}=*/i,
   /\b(?:password|passwd|pwd|passphrase|secret|api[_-]?key|client[_-]?secret)\s*[=:]\s*["']?[^\s"',;]{4,}/i,
-  /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s:/@]{3,}@/i,
+  /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s:/@]{3,}@/i,
 ];
 
 /** True when the text holds material that looks like a credential. */
 export function containsSecret(text: string): boolean {
   return SECRETS.some((re) => re.test(text));
+}
+
+/** What stands in for a credential that is not there: masks, redaction marks, references. */
+const PLACEHOLDER =
+  /^(?:[*•x.#-]{3,}|[[<({]?\s*(?:redacted|filtered|masked|hidden|removed|omitted)\s*[\]>)}]?|<\s*(?:secret|token|password|api[ _-]?key|value)\s*>|\{\{[^}]*\}\})$/i;
+/** `${DB_PASSWORD}`, `$DB_PASSWORD`, `%DB_PASSWORD%`: a reference to a secret kept elsewhere. */
+const REFERENCE = /^(?:\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|%[A-Z_][A-Z0-9_]*%)$/;
+
+/** True when a credential's value is empty or stands in for one ("[REDACTED]", "***", "Bearer <token>"). */
+export function isPlaceholder(value: string): boolean {
+  const v = value.trim().replace(/^(?:bearer|basic|token|digest)\s+/i, '');
+  return v === '' || PLACEHOLDER.test(v) || REFERENCE.test(v);
 }

@@ -71,16 +71,26 @@ function segments(tool: string): string[] {
     .filter((s) => s !== '');
 }
 
+/**
+ * Segments that name an outside source. Not `search` (an internal `crm.search_contacts`
+ * returns the company's own records; `web.search` is untrusted through `web`), nor
+ * `comment` (writing a comment returns nothing outsiders wrote; reading tickets and issues
+ * is covered by their own segments).
+ */
 const OUTSIDE_SOURCES = new Set([
   'web',
   'www',
+  'internet',
   'browser',
   'browse',
   'fetch',
   'http',
   'https',
   'url',
-  'search',
+  'google',
+  'bing',
+  'duckduckgo',
+  'serp',
   'scrape',
   'scraper',
   'crawl',
@@ -94,8 +104,6 @@ const OUTSIDE_SOURCES = new Set([
   'issues',
   'review',
   'reviews',
-  'comment',
-  'comments',
   'agent',
   'agents',
 ]);
@@ -121,8 +129,8 @@ const READS = new Set([
 ]);
 
 /**
- * docs/detection.md 3.2: the web, search, feeds, tickets and reviews, other agents, and
- * reads of mail and chat return what outsiders wrote; everything else is trusted.
+ * docs/detection.md 3.2: the web and web search engines, feeds, tickets and reviews, other
+ * agents, and reads of mail and chat return what outsiders wrote; everything else is trusted.
  */
 export function inferredTrust(tool: string, operations: string[]): Trust {
   const segs = segments(tool);

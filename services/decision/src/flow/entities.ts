@@ -11,7 +11,7 @@ import { kindFromName, readAs } from './kinds.js';
 import { readAmount, readChannel, readEmails, readPath, readUrl, validIban, type Read } from './normalise.js';
 
 export type EntityKind =
-  'email' | 'url' | 'host' | 'channel' | 'principal' | 'path' | 'account' | 'payee' | 'amount' | 'command';
+  'email' | 'url' | 'host' | 'channel' | 'principal' | 'path' | 'account' | 'payee' | 'amount' | 'command' | 'id';
 
 export interface Entity {
   kind: EntityKind;
@@ -22,6 +22,8 @@ export interface Entity {
 }
 
 export const ENTITY_LIMIT = 256;
+/** Identifier tokens read from one content, besides its other entities. */
+export const ID_LIMIT = 128;
 /** Content past this is not read for entities (outcomes are at most 256 KiB anyway). */
 export const TEXT_LIMIT = 256 * 1024;
 const WALK_LEAVES = 4096;
@@ -63,6 +65,7 @@ export function valueKeys(e: { kind: string; value: string | number; host?: stri
     case 'account':
     case 'payee':
     case 'amount':
+    case 'id':
       return { exact: `${e.kind}:${v}` };
     case 'command':
       return { exact: `command:${v.replace(/\s+/g, ' ')}` };
@@ -136,31 +139,158 @@ const CHANNELS = /(?<![\w&#/])#([a-z][a-z0-9._-]{1,79})\b/gi;
 const PATHS = /(?<![\w:/.@-])(?:~|\.{1,2})?\/(?:[\w.@+-]+\/)+[\w.@+-]*/g;
 const COMMANDS =
   /^[ \t]*(?:\$[ \t]+)?((?:sudo[ \t]+)?(?:curl|wget|ssh|scp|rsync|nc|ncat|git|kubectl|rm|terraform|helm|psql|mysql|bash|sh|python3?|chmod|dd|aws|gcloud|az)[ \t][^\n]{1,500})$/gm;
+// A number followed by its currency starts only where the number does: one pass over a long run of digits.
 const AMOUNTS =
-  /(?:[$€£]\s?\d[\d,.]*\d|\b\d[\d,.]*\s?(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\b|\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\s?\d[\d,.]*\d)/g;
+  /(?:[$€£]\s?\d[\d,.]*\d|\b(?<!\d[,.])\d[\d,.]*\s?(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\b|\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\s?\d[\d,.]*\d)/g;
 
 function trimUrl(raw: string): string {
   return raw.replace(/[.,;:!?'")\]]+$/, '');
 }
 
+/** An identifier's normal form: separators dropped, upper-case. */
+function compact(value: string): string {
+  return value.replace(/[-/. ]/g, '').toUpperCase();
+}
+
 class Collector {
   readonly entities: Entity[] = [];
   private readonly seen = new Set<string>();
-  constructor(private readonly limit: number) {}
+  /** Other entities in an identifier's normal form: an IBAN or a payee id is not an identifier too. */
+  private readonly compacted = new Set<string>();
+  private others = 0;
+  private ids = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly idLimit: number,
+  ) {}
   get full(): boolean {
-    return this.entities.length >= this.limit;
+    return this.others >= this.limit && this.ids >= this.idLimit;
+  }
+  get wantsIds(): boolean {
+    return this.ids < this.idLimit;
   }
   add(kind: EntityKind, r: Read | undefined): void {
-    if (!r || this.full) return;
+    if (!r || (kind === 'id' ? this.ids >= this.idLimit : this.others >= this.limit)) return;
     const id = `${kind}:${r.key ?? r.value}`;
-    if (this.seen.has(id)) return;
+    if (this.seen.has(id) || (kind === 'id' && this.compacted.has(r.value))) return;
     this.seen.add(id);
+    if (kind === 'id') this.ids++;
+    else {
+      this.others++;
+      this.compacted.add(compact(r.value));
+    }
     this.entities.push({
       kind,
       value: r.value,
       ...(r.host !== undefined && { host: r.host }),
       ...(r.key !== undefined && { key: r.key }),
     });
+  }
+}
+
+/**
+ * Identifier-like tokens (docs/detection.md 3.3): letters and digits, with single `-`, `/`
+ * or `.` inside, and groups of digits after single spaces (`+49 40 5550 1288`), also after an
+ * upper-case prefix of up to three letters (`FR 40 303 265 045`), when the first part holds a
+ * digit. A list of identifiers (`SUP-48190 SUP-48202`) stays a list: a group after a space is
+ * digits only.
+ */
+const COMPACT = String.raw`[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*`;
+const IDS = new RegExp(
+  String.raw`(?<![A-Za-z0-9./-])(?:(?:[A-Z]{1,3} (?=\d))?(?=[A-Za-z0-9./-]*\d)${COMPACT}(?: \d+(?![A-Za-z0-9]|[-/.][A-Za-z0-9]))*|${COMPACT})`,
+  'g',
+);
+/**
+ * Read before identifiers, so that their digits are not taken for one: addresses, IBANs,
+ * paths, amounts, timestamps, times, dates, numbers with commas. Each starts only where a
+ * run starts, so a long run costs one pass.
+ */
+const NOT_IDS = [
+  /(?<![^\s<>"'(),;])[^\s@<>"'(),;]+@[^\s@<>"'(),;]+/g,
+  IBANS,
+  PATHS,
+  AMOUNTS,
+  /\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?/g,
+  /(?<!\d)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?[ap]\.?m\.?)?(?!\d)/gi,
+  /(?<![\w./-])(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2}))(?![\w/-]|\.\d)/g,
+  /(?<![\d.,])\d+(?:[.,]\d+)*,\d+(?:[.,]\d+)*/g,
+];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DATE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{2}|\d{4}))$/;
+const COMPACT_DATE =
+  /^(?:(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d{2})$/;
+/** Years and periods: 2024, FY2024, 2024-Q3, Q3/2024, 2023/24, KW12-2024. */
+const PERIOD =
+  /^(?:(?:fy|q[1-4]|h[12]|(?:cw|kw|wk?)\d{0,2})[-/. ]?)?(?:19|20)\d{2}(?:[-/. ]?(?:q[1-4]|h[12]|wk?\d{1,2}|(?:19|20)?\d{2}))?$/i;
+/** Numbers with dots (versions, addresses, decimals, 1.234.567) and thousands groups (1 200 000). */
+const NUMBER = /^(?:\d+(?:\.\d+)+|\d{1,3}(?: \d{3})+)$/;
+/** Names of standards and things that are written with a number: ISO 27001 is no identifier. */
+const NAMED = new Set([
+  'ISO',
+  'IEC',
+  'EN',
+  'DIN',
+  'RFC',
+  'COVID',
+  'SARS',
+  'SHA',
+  'MD',
+  'UTF',
+  'HTTP',
+  'TLS',
+  'SSL',
+  'IPV',
+  'PCI',
+]);
+
+/** The normal form of an identifier-like token; undefined for what is no identifier. */
+export function identifier(token: string): string | undefined {
+  if (token.length < 8) return undefined;
+  const value = compact(token);
+  if (value.length > 34 || (value.match(/\d/g)?.length ?? 0) < 2) return undefined;
+  if (UUID.test(token)) return value;
+  // A run of three lower-case letters is a word (`Windows10`, `v2-beta`), not an identifier.
+  if (/[a-z]{3}/.test(token)) return undefined;
+  const pieces = token.split(/[/ ]/);
+  const dated = (t: string) => DATE.test(t) || COMPACT_DATE.test(t) || PERIOD.test(t);
+  if (dated(token) || pieces.every(dated) || NUMBER.test(token)) return undefined;
+  // A bare number is a count or an amount more often than an identifier, unless it is long or
+  // zero-padded; a long one may still be a Unix time (seconds or milliseconds, 2017-2033).
+  if (/^(?:[1-9]\d{0,8}|1[5-9]\d{8}|1[5-9]\d{11})$/.test(token)) return undefined;
+  if (/^\d{2,5}x\d{2,5}$/i.test(token)) return undefined;
+  const letters = token.split(/[^A-Za-z]+/).filter((w) => w !== '');
+  if (letters.length > 0 && letters.every((w) => NAMED.has(w.toUpperCase()))) return undefined;
+  return value;
+}
+
+/** A percent-encoded URL part, decoded when it decodes. */
+export function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** A URL in text: the identifiers in its path segments and query values, each on its own line. */
+function urlParts(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(/^www\./i.test(raw) ? `http://${raw}` : raw);
+  } catch {
+    return ' ';
+  }
+  const parts = [...url.pathname.split('/').map(decoded), ...url.searchParams.values()];
+  return `\n${parts.join('\n')}\n`;
+}
+
+function fromIds(text: string, c: Collector): void {
+  let rest = text.replace(URLS, (u) => urlParts(trimUrl(u)));
+  for (const re of NOT_IDS) rest = rest.replace(re, (m) => ' '.repeat(m.length));
+  for (const m of rest.matchAll(IDS)) {
+    if (!c.wantsIds) return;
+    const value = identifier(m[0]);
+    if (value !== undefined) c.add('id', { value });
   }
 }
 
@@ -186,10 +316,19 @@ function fromText(text: string, c: Collector): void {
     const a = readAmount(m[0]);
     if (a) c.add('amount', { value: String(a.value) });
   }
+  if (c.wantsIds) fromIds(text, c);
 }
 
 /** A JSON member whose name gives a kind contributes its value as that kind. */
+/** Members that hold an identifier whole, whatever its spacing ("tax_id": "47 036 892 816"). */
+const ID_MEMBER = /(?:^|[_-])(?:id|no|nr|number|tin|vat|ssn|nin|tax[_-]?id|steuer[_-]?id)$/i;
+
 function fromMember(member: string, value: unknown, c: Collector): void {
+  if (ID_MEMBER.test(member) && (typeof value === 'string' || typeof value === 'number')) {
+    const whole = compact(String(value));
+    if (whole.length >= 6 && whole.length <= 34 && (whole.match(/\d/g)?.length ?? 0) >= 4)
+      c.add('id', { value: whole });
+  }
   const kind = member === '' ? undefined : kindFromName(member);
   if (kind === undefined || kind === 'text' || kind === 'sql' || kind === 'currency') return;
   if (kind === 'amount') {
@@ -206,10 +345,11 @@ function fromMember(member: string, value: unknown, c: Collector): void {
 
 /**
  * The entities in content (a string, or JSON: its strings, and members whose names give a
- * kind) or in an intent; at most `limit`, the first ones found.
+ * kind) or in an intent; at most `limit`, the first ones found, and besides them at most
+ * `ids` identifier tokens (none unless asked for).
  */
-export function extractEntities(content: unknown, limit = ENTITY_LIMIT): Entity[] {
-  const c = new Collector(limit);
+export function extractEntities(content: unknown, limit = ENTITY_LIMIT, ids = 0): Entity[] {
+  const c = new Collector(limit, ids);
   if (typeof content === 'string') {
     fromText(content.length > TEXT_LIMIT ? content.slice(0, TEXT_LIMIT) : content, c);
     return c.entities;

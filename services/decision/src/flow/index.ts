@@ -8,14 +8,17 @@
  *   afterOutcome    the flow state once its outcome is reported (content scanned, not kept)
  *   policyContext   the summary as policy sees it: never the salt or a fingerprint
  */
-import { higher, outcomeClassification, toolClassification } from '../context/classify.js';
+import { higher, outcomeClassification, rankOf, toolClassification } from '../context/classify.js';
 import { hashOf } from '../receipts/canonical.js';
 import type { Classification, SessionSummary } from '../context/types.js';
 import type { Decision } from '../receipts/types.js';
-import { commandAnalysis, containsSecret, sqlFlags, type Flag } from './analyse.js';
+import { commandAnalysis, containsSecret, sqlEffect, sqlFlags, type Flag, type SqlEffect } from './analyse.js';
 import { catalogTool, inferredTrust, toolSpec, type Trust } from './catalog.js';
 import {
+  ENTITY_LIMIT,
+  ID_LIMIT,
   contentText,
+  decoded,
   entityFingerprints,
   extractEntities,
   fingerprint,
@@ -24,9 +27,10 @@ import {
   stringLeaves,
   valueKeys,
 } from './entities.js';
+import { intentView, type IntentView } from './intent.js';
 import { LIMITS, parameterValues, type ParamValue } from './kinds.js';
 import type { Amount } from './normalise.js';
-import { orgOf, place } from './org.js';
+import { orgOf, place, type Org } from './org.js';
 import { scanText, type ScanResult } from './scanner.js';
 import {
   addRecords,
@@ -54,19 +58,38 @@ export type { FlowState } from './state.js';
 /** Free text scoring this or more is instruction-like (docs/detection.md 3.1). */
 export const INJECTION_THRESHOLD = 0.5;
 
-export interface FlowValue extends Omit<ParamValue, 'key'>, Provenance {
+/** The entities a free-text, SQL, command or URL value carries, counted (docs/detection.md 4). */
+export interface Embedded {
+  count: number;
+  /** Outside the organisation, or an unregistered account or payee. */
+  outside: number;
+  /** First seen in untrusted content. */
+  untrusted: number;
+  untrusted_outside: number;
+  /** Seen in an outcome of level CONFIDENTIAL or RESTRICTED. */
+  sensitive: number;
+}
+
+export interface FlowValue extends Omit<ParamValue, 'key' | 'secret'>, Provenance {
   inside?: boolean;
   lookalike?: boolean;
   registered?: boolean;
   reason?: string;
   flags: Flag[];
+  embedded?: Embedded;
 }
 
 export interface FlowInput {
   operations: string[];
+  /** Where `operations` came from: the catalog (or the request), or narrowed by the action's SQL. */
+  operations_from: 'catalog' | 'statement';
   values: FlowValue[];
   unreadable: string[];
   amount?: Amount;
+  /** What the session's intent asks for. */
+  intent: IntentView;
+  /** The embedded entities of all values, summed. */
+  carries: { sensitive: number; untrusted_outside: number };
   session: FlowSession;
 }
 
@@ -88,11 +111,17 @@ export interface ActionFlow {
 /** The session's flow state, created on its first decision (or first outcome of an older session). */
 export function prepareFlow(summary: SessionSummary, intent: string | undefined, salt = newSalt): FlowState {
   const flow = summary.flow ?? emptyFlow();
-  if (flow.salt !== '') return flow;
+  // A state from before intent actions were read gets them once; the next commit keeps them.
+  if (flow.salt !== '') return flow.intent_actions ? flow : { ...flow, intent_actions: intentView(intent) };
   const s = salt();
-  const intentFps = intent === undefined ? [] : entityFingerprints(s, extractEntities(intent));
-  // A session summarised before flow existed keeps the level it had reached.
-  return { ...withIntent(flow, s, intentFps), confirmed: higher(flow.confirmed, summary.max_classification) };
+  // Identifiers the user names are theirs to use: fingerprinted so they never count as sensitive.
+  const intentFps = intent === undefined ? [] : entityFingerprints(s, extractEntities(intent, ENTITY_LIMIT, ID_LIMIT));
+  return {
+    ...withIntent(flow, s, intentFps),
+    intent_actions: intentView(intent),
+    // A session summarised before flow existed keeps the level it had reached.
+    confirmed: higher(flow.confirmed, summary.max_classification),
+  };
 }
 
 /** The summary as `input.context`, GET /v1/sessions and approvers see it: no flow internals. */
@@ -116,6 +145,119 @@ function memoryFingerprints(salt: string, value: unknown): string[] {
     .map((s) => fingerprint(salt, 'memory', memoryKey(s)));
 }
 
+type Keys = ReturnType<typeof valueKeys>;
+
+/**
+ * Where a value came from, by its fingerprints. An inside host is shared by everyone in the
+ * organisation: a match by host alone says nothing, only an exact match does.
+ */
+function knownOrigin(flow: FlowState) {
+  return (keys: Keys, inside: boolean | undefined): Provenance => {
+    if (keys.exact === undefined) return { origin: 'new' };
+    const fp = (key: string | undefined) => (key === undefined ? undefined : fingerprintKey(flow.salt, key));
+    const p = provenanceOf(flow, fp(keys.exact), fp(keys.host));
+    return p.match === 'host' && inside === true ? { origin: 'new' } : p;
+  };
+}
+
+/** Bounds on reading the entities values carry: per value, and over one action. */
+export const EMBEDDED_LIMITS = { entities: 32, scan: 16 * 1024, total: 64 * 1024, query: 64 } as const;
+
+/** What a value carries: free text, SQL and commands whole; a URL its path segments and query. */
+function carrier(v: ParamValue, budget: number): { source: unknown; size: number } | undefined {
+  const value = String(v.value);
+  if (v.kind !== 'url') {
+    const text = value.slice(0, Math.min(EMBEDDED_LIMITS.scan, budget));
+    return { source: text, size: text.length };
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const segments = url.pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decoded);
+  // Each query member on its own, so its name gives its value a kind (`?email=…`).
+  const query = [...url.searchParams].slice(0, EMBEDDED_LIMITS.query).map(([k, q]) => ({ [k]: q }));
+  return { source: [...segments, ...query], size: value.length };
+}
+
+const SENSITIVE = rankOf('CONFIDENTIAL');
+
+/**
+ * Counts the entities a value carries (docs/detection.md 4): each one placed inside or
+ * outside, and looked up in the session's fingerprints; map lookups only, so the cost does
+ * not grow with the session. A value's own entity, and a command's own destinations, are
+ * not what it carries. Amounts are left out: a number matches another by chance too often.
+ */
+function embeddedCounter(flow: FlowState, org: Org, known: ReturnType<typeof knownOrigin>) {
+  let budget = EMBEDDED_LIMITS.total;
+  return (v: ParamValue, destinations: ReadonlyArray<{ host?: string }> = []): Embedded | undefined => {
+    if (budget <= 0) return undefined;
+    const read = carrier(v, budget);
+    if (!read) return undefined;
+    budget -= read.size;
+    const own = valueKeys(v).exact;
+    const hosts = new Set(destinations.map((d) => d.host).filter((h) => h !== undefined));
+    const entities = extractEntities(read.source, EMBEDDED_LIMITS.entities + 1, EMBEDDED_LIMITS.entities + 1)
+      .filter((e) => e.kind !== 'amount' && valueKeys(e).exact !== own && !(e.host !== undefined && hosts.has(e.host)))
+      .slice(0, EMBEDDED_LIMITS.entities);
+    if (entities.length === 0) return undefined;
+    const counts: Embedded = { count: entities.length, outside: 0, untrusted: 0, untrusted_outside: 0, sensitive: 0 };
+    for (const e of entities) {
+      const placement = e.kind === 'id' ? undefined : place(e.kind, e.value, e.host, org);
+      const outside = placement?.inside === false;
+      // An organisation domain named on its own is everyone's: it says nothing of where it came from.
+      const p: Provenance =
+        e.kind === 'host' && placement?.inside ? { origin: 'new' } : known(valueKeys(e), placement?.inside);
+      if (outside) counts.outside++;
+      if (p.origin === 'untrusted') {
+        counts.untrusted++;
+        if (outside) counts.untrusted_outside++;
+      }
+      if (p.match === 'exact' && p.source && rankOf(p.source.classification) >= SENSITIVE) counts.sensitive++;
+    }
+    return counts;
+  };
+}
+
+function sum<T>(items: T[], of: (item: T) => number | undefined): number {
+  return items.reduce((n, item) => n + (of(item) ?? 0), 0);
+}
+
+/** Operations a SQL statement speaks for; `send` and `pay` go beyond the database. */
+const STATEMENT_OPERATIONS: ReadonlySet<string> = new Set(['read', 'write', 'delete', 'grant', 'execute']);
+const DOES: Record<SqlEffect, string[]> = { read: ['read'], write: ['read', 'write'] };
+
+/**
+ * The catalog gives a tool the union of what its calls may do; the action's SQL says what
+ * this call does (docs/detection.md 4). Narrowed, never widened: the statement operations
+ * the catalog gives that the SQL does (what it does when the catalog gives none of them),
+ * and whatever else the catalog gives. Only when the SQL is all the action does (no command,
+ * path or destination beside it) and every statement of it could be told; else undefined.
+ */
+function statementOperations(operations: string[], values: ParamValue[]): string[] | undefined {
+  let effect: SqlEffect | undefined;
+  for (const v of values) {
+    if (v.kind === 'command' || v.kind === 'path' || v.destination) return undefined;
+    if (v.kind !== 'sql') continue;
+    const e = sqlEffect(String(v.value));
+    if (e === undefined) return undefined;
+    if (effect === undefined || e === 'write') effect = e;
+  }
+  if (effect === undefined) return undefined;
+  const does = DOES[effect];
+  // A tool the catalog gives only other operations (`send`) is not the database's to narrow.
+  if (operations.length > 0 && !operations.some((o) => STATEMENT_OPERATIONS.has(o))) return undefined;
+  const kept = operations.filter((o) => !STATEMENT_OPERATIONS.has(o) || does.includes(o));
+  const narrowed = kept.some((o) => STATEMENT_OPERATIONS.has(o)) ? kept : [...does, ...kept];
+  const same = narrowed.length === operations.length && narrowed.every((o, i) => o === operations[i]);
+  return same ? undefined : narrowed;
+}
+
 export interface ActionArgs {
   flow: FlowState;
   policyData: unknown;
@@ -131,40 +273,44 @@ export function actionFlow(a: ActionArgs): ActionFlow {
   const spec = toolSpec(catalog, a.operation);
   const org = orgOf(a.policyData);
   const read = parameterValues(a.parameters, spec);
-  const fp = (key: string | undefined) => (key === undefined ? undefined : fingerprintKey(a.flow.salt, key));
+  const known = knownOrigin(a.flow);
+  const embedded = embeddedCounter(a.flow, org, known);
   const values: FlowValue[] = [];
-  const add = (v: ParamValue, flags: Flag[]) => {
+  const add = (v: ParamValue, found: Flag[], carried?: Embedded) => {
     if (values.length >= LIMITS.values) return;
-    const keys = valueKeys(v);
     const placement = place(v.kind, String(v.value), v.host, org);
-    // Free text and SQL are not fingerprinted: they are never seen before.
-    const provenance =
-      keys.exact === undefined ? { origin: 'new' as const } : provenanceOf(a.flow, fp(keys.exact), fp(keys.host));
-    const { key: _key, ...rest } = v;
-    // An inside host is shared by everyone in the organisation: only an exact match says where it came from.
-    const hostOnly = provenance.match === 'host' && placement?.inside === true;
+    const { key: _key, secret, ...rest } = v;
+    const flags: Flag[] = secret && !found.includes('secret') ? ['secret', ...found] : found;
     values.push({
       ...rest,
       ...placement,
-      ...(hostOnly ? { origin: 'new' } : provenance),
+      // Free text and SQL are not fingerprinted: they are never seen before.
+      ...known(valueKeys(v), placement?.inside),
       flags,
+      ...(carried && { embedded: carried }),
     });
   };
   for (const v of read.values) {
-    if (v.kind === 'sql') add(v, sqlFlags(String(v.value)));
+    if (values.length >= LIMITS.values) break;
+    if (v.kind === 'sql') add(v, sqlFlags(String(v.value)), embedded(v));
     else if (v.kind === 'command') {
       const analysis = commandAnalysis(String(v.value), org.protectedBranches);
-      add(v, analysis.flags);
+      add(v, analysis.flags, embedded(v, analysis.destinations));
       for (const d of analysis.destinations) {
-        add({ ...d, path: v.path, pointer: v.pointer, param: v.param, destination: true, inferred: true }, []);
+        const destination = {
+          ...d,
+          path: v.path,
+          pointer: v.pointer,
+          param: v.param,
+          destination: true,
+          inferred: true,
+        };
+        add(destination, [], d.kind === 'url' ? embedded(destination) : undefined);
       }
     } else if (v.kind === 'text') {
-      const text = String(v.value);
-      const flags: Flag[] = [];
-      if (containsSecret(text)) flags.push('secret');
-      if (scanText(text).score >= INJECTION_THRESHOLD) flags.push('injection');
-      add(v, flags);
-    } else add(v, []);
+      // The walk marked credentials (`secret`); add() flags them.
+      add(v, scanText(String(v.value)).score >= INJECTION_THRESHOLD ? ['injection'] : [], embedded(v));
+    } else add(v, [], v.kind === 'url' ? embedded(v) : undefined);
   }
 
   const provenance: ProvenanceInput = { untrusted_params: [], intent_params: [], trusted_params: [] };
@@ -186,7 +332,8 @@ export function actionFlow(a: ActionArgs): ActionFlow {
     destinations.find((v) => v.kind === 'account') ??
     (spec.operations.includes('pay') ? destinations[0] : undefined);
   const paying = spec.operations.includes('pay') || (read.amount !== undefined && payeeValue !== undefined);
-  const payee = payeeValue && fp(valueKeys(payeeValue).exact);
+  const payeeKey = payeeValue && valueKeys(payeeValue).exact;
+  const payee = payeeKey === undefined ? undefined : fingerprintKey(a.flow.salt, payeeKey);
   const counted: ActionFlow['counted'] = {
     ...(paying && {
       payment: {
@@ -199,12 +346,19 @@ export function actionFlow(a: ActionArgs): ActionFlow {
   };
 
   const integrityUntrusted = a.flow.untrusted_sources.length > 0;
+  const narrowed = read.partial ? undefined : statementOperations(spec.operations, read.values);
   return {
     flow: {
-      operations: spec.operations,
+      operations: narrowed ?? spec.operations,
+      operations_from: narrowed ? 'statement' : 'catalog',
       values,
       unreadable: read.unreadable,
       ...(read.amount && { amount: read.amount }),
+      intent: a.flow.intent_actions ?? { present: false, actions: [] },
+      carries: {
+        sensitive: sum(values, (v) => v.embedded?.sensitive),
+        untrusted_outside: sum(values, (v) => v.embedded?.untrusted_outside),
+      },
       session: sessionView(a.flow, { nowMs: a.now.getTime(), actionCount: a.actionCount, payee }),
     },
     provenance,
@@ -287,14 +441,17 @@ export function afterOutcome(o: OutcomeArgs): OutcomeFlow {
   if (scan && scan.score >= INJECTION_THRESHOLD) trust = 'untrusted';
 
   let flow = settleOutcome(o.flow, o.actionId, classification);
-  const entities = hasContent ? extractEntities(o.content) : [];
-  flow = recordFingerprints(
-    flow,
-    entityFingerprints(flow.salt, entities),
-    trust,
-    classification ?? 'RESTRICTED',
-    o.tool,
-  );
+  const level = classification ?? 'RESTRICTED';
+  // Identifiers (tax ids, customer numbers) only of sensitive results: elsewhere they say nothing.
+  const ids = rankOf(level) >= SENSITIVE ? ID_LIMIT : 0;
+  const entities = hasContent ? extractEntities(o.content, ENTITY_LIMIT, ids) : [];
+  const of = (id: boolean) =>
+    entityFingerprints(
+      flow.salt,
+      entities.filter((e) => (e.kind === 'id') === id),
+    );
+  flow = recordFingerprints(flow, of(false), trust, level, o.tool);
+  flow = recordFingerprints(flow, of(true), trust, level, o.tool, 'ids');
   // The agent read the result when it succeeded or when content came back.
   if (trust === 'untrusted' && (o.status === 'success' || hasContent)) {
     flow = noteUntrusted(flow, o.tool, o.at, o.actionCount);

@@ -4,6 +4,7 @@
  * inferred from the parameter's name and confirmed by the value's shape. The walk is
  * iterative and bounded, so a hostile parameter document costs no more than a small one.
  */
+import { containsSecret, isPlaceholder } from './analyse.js';
 import {
   DESTINATION_KINDS,
   KINDS,
@@ -54,6 +55,8 @@ export interface ParamValue {
   currency?: string;
   /** url: the fingerprinted form (host, path, query). */
   key?: string;
+  /** The string holds a credential (its member's name or its shape says so). */
+  secret?: true;
 }
 
 export interface ParamValues {
@@ -62,6 +65,8 @@ export interface ParamValues {
   unreadable: string[];
   /** The action's amount: the first declared amount, else the first inferred one. */
   amount?: Amount;
+  /** True when a bound stopped the walk or dropped a value: what was read is not all there is. */
+  partial: boolean;
 }
 
 export const LIMITS = { depth: 6, values: 64, leaves: 1024 } as const;
@@ -82,7 +87,7 @@ name('currency', 'currency');
 name('sql', 'sql', 'query');
 name('command', 'command', 'cmd', 'script', 'command_line');
 name('path', 'path', 'file', 'folder', 'file_path', 'filepath', 'filename', 'directory', 'dir');
-name('text', 'body', 'message', 'text', 'content', 'subject');
+name('text', 'body', 'message', 'text', 'content', 'subject', 'q', 'search_query', 'prompt', 'question');
 
 const SUFFIXES: Array<[string, Kind]> = [
   ['_email', 'email'],
@@ -184,8 +189,8 @@ function namedCandidates(member: string, value: string, operations: string[]): K
   const named = kindFromName(member);
   const out: Kind[] = [];
   if (named === 'sql') {
-    // `query` is often a search string; only SQL-looking text is analysed as SQL.
-    if (canonicalName(member) === 'sql' || looksLikeSql(value)) out.push('sql');
+    // `query` is often a search string: only SQL-looking text is analysed as SQL, the rest as text.
+    out.push(canonicalName(member) === 'sql' || looksLikeSql(value) ? 'sql' : 'text');
   } else if (named !== undefined) out.push(named);
   if (named !== undefined && (DESTINATION_KINDS.has(named) || isDestinationName(member))) {
     // A `recipient` of a payment is a payee or an account; of a grant, a principal.
@@ -210,6 +215,11 @@ function confirms(kind: Kind, read: Read, raw: string): boolean {
 }
 
 function isDestination(kind: Kind, spec: ParamSpec | undefined, member: string, operations: string[]): boolean {
+  // What a write, a send or a share stores lands at its path: an upload to a published
+  // folder publishes. A path that is only read is no destination.
+  if (kind === 'path') {
+    return spec?.destination ?? operations.some((o) => o === 'write' || DESTINATION_OPERATIONS.has(o));
+  }
   if (!DESTINATION_KINDS.has(kind)) return false;
   if (spec?.destination !== undefined) return spec.destination;
   return operations.some((o) => DESTINATION_OPERATIONS.has(o)) || isDestinationName(member);
@@ -251,14 +261,75 @@ const HOLDERS: Partial<Record<Kind, string[]>> = {
   path: ['path', 'file'],
 };
 
+/**
+ * Member names that say their value is a credential (docs/detection.md 4), compared in
+ * canonical form (lower-case, `-` as `_`) and as the last segment of a dotted name
+ * (`http.request.header.authorization`).
+ */
+const CREDENTIAL_NAMES = new Set([
+  'authorization',
+  'proxy_authorization',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'auth_token',
+  'api_token',
+  'bearer_token',
+  'session_token',
+  'api_key',
+  'apikey',
+  'x_api_key',
+  'secret',
+  'client_secret',
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'private_key',
+  'cookie',
+  'set_cookie',
+  'dsn',
+  'connection_string',
+]);
+const CREDENTIAL_SUFFIXES = ['_password', '_passwd', '_secret', '_api_key', '_apikey', '_private_key'];
+/** Names that also name other things (`"session": "Keynote"`): only a token-shaped value is a credential. */
+const LOOSE_CREDENTIAL_NAMES = new Set(['auth', 'token', 'session']);
+const TOKEN_SHAPED = /^(?:(?:bearer|basic|token|digest)\s+)?[\w.~+/=:%-]{12,}$/i;
+
+/** Whether a member name says its value is a credential: `strict` always, `loose` when token-shaped. */
+function credentialName(member: string): 'strict' | 'loose' | undefined {
+  const n = canonicalName(member);
+  const last = n.slice(n.lastIndexOf('.') + 1);
+  if (CREDENTIAL_NAMES.has(last) || CREDENTIAL_SUFFIXES.some((s) => last.endsWith(s))) return 'strict';
+  return LOOSE_CREDENTIAL_NAMES.has(last) ? 'loose' : undefined;
+}
+
+/** A string leaf that holds a credential: by its member's name, or by its value's shape. */
+function credentialLeaf(member: string, value: string): boolean {
+  if (isPlaceholder(value)) return false;
+  const named = credentialName(member);
+  if (named === 'strict') return true;
+  if (named === 'loose' && TOKEN_SHAPED.test(value.trim()) && /\d/.test(value) && /[a-z]/i.test(value)) return true;
+  return containsSecret(value);
+}
+
 export function parameterValues(parameters: Record<string, unknown>, spec: ToolSpec): ParamValues {
   const { operations } = spec;
-  const values: ParamValue[] = [];
+  // Values in the order the walk finds them; past the bound, secrets are kept before the rest.
+  const found: Array<{ at: number; value: ParamValue }> = [];
+  const secrets: Array<{ at: number; value: ParamValue }> = [];
+  let seen = 0;
+  let partial = false;
   const unreadable: string[] = [];
   let declaredAmount: Amount | undefined;
   let inferredAmount: Amount | undefined;
   let leaves = 0;
-  const stack: Node[] = children(parameters, [], '', '', undefined).reverse();
+  const stack: Node[] = [];
+  const keep = (value: ParamValue) => {
+    const list = value.secret ? secrets : found;
+    if (list.length >= LIMITS.values) partial = true;
+    else list.push({ at: seen++, value });
+  };
 
   const emit = (
     node: Node,
@@ -267,10 +338,10 @@ export function parameterValues(parameters: Record<string, unknown>, spec: ToolS
     param: string,
     s: ParamSpec | undefined,
     reads: Read[],
+    secret = false,
   ) => {
     for (const r of reads) {
-      if (values.length >= LIMITS.values) return;
-      values.push({
+      keep({
         path: pathOf(segments),
         pointer: pointerOf(segments),
         param,
@@ -280,14 +351,17 @@ export function parameterValues(parameters: Record<string, unknown>, spec: ToolS
         value: r.value,
         ...(r.host !== undefined && { host: r.host }),
         ...(r.key !== undefined && { key: r.key }),
+        ...(secret && { secret }),
       });
     }
   };
+  /** A credential no kind describes is free text, so a MODIFY can replace it at its pointer. */
+  const secretText = (node: Node, segments: Array<string | number>, param: string, value: string) =>
+    emit(node, segments, 'text', param, undefined, readAs('text', value), true);
   const amountValue = (node: Node, param: string, declared: boolean, amount: Amount) => {
     if (declared) declaredAmount ??= amount;
     else inferredAmount ??= amount;
-    if (values.length >= LIMITS.values) return;
-    values.push({
+    keep({
       path: pathOf(node.segments),
       pointer: pointerOf(node.segments),
       param,
@@ -305,16 +379,30 @@ export function parameterValues(parameters: Record<string, unknown>, spec: ToolS
       ? readCurrency((parent as Record<string, unknown>).currency)
       : undefined;
   };
+  const descend = (node: Omit<Node, 'value'>, value: object, inherited: Node['inherited']) => {
+    if (node.segments.length >= LIMITS.depth) {
+      partial = true;
+      return;
+    }
+    const next = children(value, node.segments, node.generic, node.member, inherited);
+    if (next.length === LIMITS.leaves) partial = true;
+    stack.push(...next.reverse());
+  };
+  descend({ segments: [], generic: '', member: '' }, parameters, undefined);
 
-  while (stack.length > 0 && values.length < LIMITS.values) {
+  while (stack.length > 0 && secrets.length < LIMITS.values) {
     const node = stack.pop()!;
     const declared = spec.params.get(node.generic);
     const key = declared ? node.generic : node.inherited?.key;
     const s = declared ?? node.inherited?.spec;
     const v = node.value;
     const leaf = v === null || typeof v !== 'object';
-    if (leaf && ++leaves > LIMITS.leaves) break;
+    if (leaf && ++leaves > LIMITS.leaves) {
+      partial = true;
+      break;
+    }
     const path = pathOf(node.segments);
+    const secret = typeof v === 'string' && credentialLeaf(node.member, v);
 
     if (s?.kind !== undefined && key !== undefined) {
       const kind = s.kind;
@@ -325,23 +413,24 @@ export function parameterValues(parameters: Record<string, unknown>, spec: ToolS
       }
       if (kind === 'currency') continue;
       if (Array.isArray(v)) {
-        if (node.segments.length < LIMITS.depth) {
-          const inherited = { key, spec: s };
-          stack.push(...children(v, node.segments, node.generic, node.member, inherited).reverse());
-        }
+        descend(node, v, { key, spec: s });
         continue;
       }
       if (!leaf) {
         const member = (HOLDERS[kind] ?? []).find((m) => Object.hasOwn(v as object, m));
         const inner = member === undefined ? undefined : (v as Record<string, unknown>)[member];
         const reads = readAs(kind, inner);
-        if (reads.length > 0) emit(node, [...node.segments, member!], kind, key, s, reads);
+        const innerSecret = typeof inner === 'string' && credentialLeaf(member!, inner);
+        if (reads.length > 0) emit(node, [...node.segments, member!], kind, key, s, reads, innerSecret);
         else if (isDestination(kind, s, node.member, operations)) unreadable.push(path);
         continue;
       }
       const reads = readAs(kind, v);
-      if (reads.length > 0) emit(node, node.segments, kind, key, s, reads);
-      else if (isDestination(kind, s, node.member, operations)) unreadable.push(path);
+      if (reads.length > 0) emit(node, node.segments, kind, key, s, reads, secret);
+      else {
+        if (isDestination(kind, s, node.member, operations)) unreadable.push(path);
+        if (secret) secretText(node, node.segments, key, v as string);
+      }
       continue;
     }
 
@@ -354,9 +443,7 @@ export function parameterValues(parameters: Record<string, unknown>, spec: ToolS
           continue;
         }
       }
-      if (node.segments.length < LIMITS.depth) {
-        stack.push(...children(v as object, node.segments, node.generic, node.member, undefined).reverse());
-      }
+      descend(node, v as object, undefined);
       continue;
     }
     if (typeof v === 'number' && kindFromName(node.member) === 'amount') {
@@ -378,15 +465,22 @@ export function parameterValues(parameters: Record<string, unknown>, spec: ToolS
     for (const kind of namedCandidates(node.member, v, operations)) {
       const reads = readAs(kind, v).filter((r) => confirms(kind, r, v));
       if (reads.length === 0) continue;
-      emit(node, node.segments, kind, node.generic, s, reads);
+      emit(node, node.segments, kind, node.generic, s, reads, secret);
       done = true;
       break;
     }
-    const shaped = done ? undefined : shapeCandidate(v);
-    if (shaped) emit(node, node.segments, shaped, node.generic, s, readAs(shaped, v));
+    if (done) continue;
+    // A credential's name says more than its shape: a `dsn` is a secret, not a URL to place.
+    const shaped = secret && credentialName(node.member) !== undefined ? undefined : shapeCandidate(v);
+    if (shaped) emit(node, node.segments, shaped, node.generic, s, readAs(shaped, v), secret);
+    else if (secret) secretText(node, node.segments, node.generic, v);
   }
+  if (stack.length > 0) partial = true;
+  const room = LIMITS.values - secrets.length;
+  const values = [...secrets, ...found.slice(0, room)].sort((a, b) => a.at - b.at).map((e) => e.value);
+  if (found.length > room) partial = true;
   const amount = declaredAmount ?? inferredAmount;
-  return { values, unreadable, ...(amount && { amount }) };
+  return { values, unreadable, partial, ...(amount && { amount }) };
 }
 
 function children(

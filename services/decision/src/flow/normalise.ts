@@ -63,7 +63,9 @@ export interface Read {
 
 const MAX_STRING = 4096;
 
-const EMAIL = /[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})/gi;
+// In running text an address may follow a `key=`, a path or a quote: `=`, `/` and a
+// leading quote are not read as part of it (`email=ann@x.io`, `'ann@x.io'`).
+const EMAIL = /(?!['`])[a-z0-9.!#$%&'*+?^_`{|}~-]{1,64}@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})/gi;
 const EMAIL_WHOLE = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$/i;
 const HOSTNAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
@@ -231,8 +233,12 @@ function withCurrency(value: number, currency: string | undefined): Amount {
 const SQL_START =
   /^\s*(?:\(\s*)?(select|insert|update|delete|drop|create|alter|truncate|grant|revoke|with|merge|replace|upsert)\b/i;
 
+/** Statements whose first word is also an English verb, recognised only by what follows it. */
+const SQL_START_STRICT =
+  /^\s*(?:set\s+(?:local\s+|session\s+)?[a-z_@][\w.@]*\s*=|show\s+(?:tables|databases|schemas|columns|index(?:es)?|grants|variables|status|create\s+table|search_path|[a-z]+_[a-z_]+)\b|explain\s+(?:analy[sz]e\s+|verbose\s+|\([^)]*\)\s*)*(?:select|insert|update|delete|with)\b|desc(?:ribe)?\s+[\w.]+\s*;?\s*$|values\s*\()/i;
+
 export function looksLikeSql(value: string): boolean {
-  return SQL_START.test(value);
+  return SQL_START.test(value) || SQL_START_STRICT.test(value);
 }
 
 /** The registrable part of a host ("mail.acme.co.uk" → "acme.co.uk") and its name ("acme"). */

@@ -4,7 +4,7 @@
  */
 import { at } from '../context/classify.js';
 import type { Kind } from './normalise.js';
-import { normaliseHost, readAccount, registrable } from './normalise.js';
+import { normaliseHost, readAccount, readUrl, registrable, validIban } from './normalise.js';
 
 export interface Org {
   domains: string[];
@@ -174,6 +174,16 @@ function placeHost(host: string, org: Org, what: string): Placement {
       };
 }
 
+/**
+ * An account number as banks show it, for reasons: its first four and last four characters
+ * ("DE89...3000"), the last two of a shorter one (as rego/aarm/flow.rego mask_account).
+ */
+export function maskAccount(account: string): string {
+  const n = account.replace(/\s+/g, '').toUpperCase();
+  if (n.length >= 8) return `${n.slice(0, 4)}...${n.slice(-4)}`;
+  return n.length >= 2 ? `...${n.slice(-2)}` : '...';
+}
+
 const outside = (reason: string): Placement => ({ inside: false, lookalike: false, registered: false, reason });
 const inside = (reason: string, registered = false): Placement => ({
   inside: true,
@@ -182,13 +192,18 @@ const inside = (reason: string, registered = false): Placement => ({
   reason,
 });
 
-/** Where a value of `kind` goes; undefined for kinds that go nowhere (text, sql, command, amount). */
+/**
+ * Where a value of `kind` goes; undefined for kinds that go nowhere (text, sql, command,
+ * amount). Reasons name a URL by its host and an account masked, never in full.
+ */
 export function place(kind: Kind, value: string, host: string | undefined, org: Org): Placement | undefined {
   switch (kind) {
     case 'email':
     case 'url':
     case 'host':
-      return host === undefined ? outside(`${value} has no readable host`) : placeHost(host, org, 'domain');
+      if (host === undefined)
+        return outside(kind === 'host' ? 'the host is not readable' : `the ${kind} has no readable host`);
+      return placeHost(host, org, 'domain');
     case 'channel': {
       const prefix = org.sharedPrefixes.find((p) => value.startsWith(p));
       if (prefix !== undefined) return outside(`channel #${value} is shared with outsiders (prefix ${prefix})`);
@@ -202,20 +217,29 @@ export function place(kind: Kind, value: string, host: string | undefined, org: 
       return inside(`${value} is an organisation user`);
     }
     case 'path': {
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return outside(`${value} is a URL, not an internal path`);
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+        const urlHost = readUrl(value)?.host;
+        return outside(`the path is a URL${urlHost === undefined ? '' : ` on ${urlHost}`}, not an internal path`);
+      }
       const folder = org.published.find((f) => `${value}/`.startsWith(f));
       return folder === undefined ? inside(`${value} is not published`) : outside(`${value} is published (${folder})`);
     }
     case 'account': {
-      if (org.ownAccounts.has(value)) return inside(`account ${value} is an own account`, true);
-      if (org.payeeAccounts.has(value)) return inside(`account ${value} belongs to a registered payee`, true);
-      return outside(`account ${value} is neither an own account nor a registered payee's`);
+      const shown = maskAccount(value);
+      if (org.ownAccounts.has(value)) return inside(`account ${shown} is an own account`, true);
+      if (org.payeeAccounts.has(value)) return inside(`account ${shown} belongs to a registered payee`, true);
+      return outside(`account ${shown} is neither an own account nor a registered payee's`);
     }
     case 'payee': {
-      if (org.payees.has(value)) return inside(`payee ${value} is registered`, true);
+      // A payee given by its account number is shown masked, as an account is.
+      const shown =
+        validIban(value.replace(/\s+/g, '').toUpperCase()) || /^\d[\d\s-]{7,}$/.test(value)
+          ? maskAccount(value)
+          : value;
+      if (org.payees.has(value)) return inside(`payee ${shown} is registered`, true);
       const byName = org.payeeNames.get(value.toLowerCase());
-      if (byName !== undefined) return inside(`payee ${value} is registered as ${byName}`, true);
-      return outside(`payee ${value} is not in the payee register`);
+      if (byName !== undefined) return inside(`payee ${shown} is registered as ${byName}`, true);
+      return outside(`payee ${shown} is not in the payee register`);
     }
     default:
       return undefined;

@@ -7,9 +7,11 @@
  */
 import { higher, rankOf } from '../context/classify.js';
 import { CLASSIFICATIONS, type Classification } from '../context/types.js';
+import type { IntentView } from './intent.js';
 
 export const BOUNDS = {
   fingerprints: 512,
+  ids: 256,
   intent: 64,
   untrustedSources: 8,
   facts: 32,
@@ -35,8 +37,15 @@ export interface FlowState {
   salt: string;
   /** Fingerprints of what the intent names (never evicted by content). */
   intent: string[];
+  /** The actions the intent asks for, read once (intent.ts); absent in states older than it. */
+  intent_actions?: IntentView;
   /** Fingerprints of content entities, oldest first. */
   fps: Record<string, FingerprintEntry>;
+  /**
+   * Fingerprints of identifiers in sensitive content (tax ids, customer numbers), oldest
+   * first, apart so that many of them never push addresses out; absent until the first.
+   */
+  ids?: Record<string, FingerprintEntry>;
   /** The highest level outcomes have reported. */
   confirmed: Classification;
   /** Allowed actions whose outcome has not arrived: the tool's catalog level, provisionally. */
@@ -86,7 +95,11 @@ export function provenanceOf(flow: FlowState, exact: string | undefined, host: s
   ] as const) {
     if (fp === undefined) continue;
     if (flow.intent.includes(fp)) return { origin: 'intent', match };
-    const entry = Object.hasOwn(flow.fps, fp) ? flow.fps[fp] : undefined;
+    const entry = Object.hasOwn(flow.fps, fp)
+      ? flow.fps[fp]
+      : flow.ids && Object.hasOwn(flow.ids, fp)
+        ? flow.ids[fp]
+        : undefined;
     if (entry) {
       return {
         origin: entry[0] === 'u' ? 'untrusted' : 'trusted',
@@ -106,7 +119,7 @@ export function withIntent(flow: FlowState, salt: string, fingerprints: string[]
  * Records content fingerprints. A value keeps the origin of its first sighting (once seen
  * in untrusted content it stays untrusted, so copying it through a trusted store does not
  * launder it) and the highest level it was seen at; a sighting makes it the newest, and
- * past the bound the oldest are dropped.
+ * past the bound (of entities, or of identifiers) the oldest are dropped.
  */
 export function recordFingerprints(
   flow: FlowState,
@@ -114,9 +127,10 @@ export function recordFingerprints(
   origin: 'trusted' | 'untrusted',
   level: Classification,
   tool: string,
+  into: 'fps' | 'ids' = 'fps',
 ): FlowState {
   if (fingerprints.length === 0) return flow;
-  const fps = { ...flow.fps };
+  const fps = { ...flow[into] };
   const rank = rankOf(level);
   for (const fp of fingerprints) {
     const before = Object.hasOwn(fps, fp) ? fps[fp] : undefined;
@@ -125,12 +139,12 @@ export function recordFingerprints(
       ? [before[0], Math.max(before[1], rank), before[2]]
       : [origin === 'untrusted' ? 'u' : 't', rank, tool.slice(0, 256)];
   }
-  let excess = Object.keys(fps).length - BOUNDS.fingerprints;
+  let excess = Object.keys(fps).length - (into === 'ids' ? BOUNDS.ids : BOUNDS.fingerprints);
   for (const fp in fps) {
     if (excess-- <= 0) break;
     delete fps[fp];
   }
-  return { ...flow, fps };
+  return { ...flow, [into]: fps };
 }
 
 /** The session read untrusted content from `tool`. */

@@ -6,7 +6,7 @@
 import { hashOf } from './canonical.js';
 
 const CREDENTIAL_NAME =
-  /pass(word|wd|phrase)?|secret|token|api[-_]?key|authori[sz]ation|private[-_]?key|credential|cookie|session[-_]?key|access[-_]?key|bearer/i;
+  /pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|authori[sz]ation|private[-_]?key|credential|cookie|session[-_]?key|access[-_]?key|bearer|dsn|connection[-_]?string/i;
 
 export function isCredentialName(name: string): boolean {
   return CREDENTIAL_NAME.test(name);

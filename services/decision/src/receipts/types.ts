@@ -94,6 +94,16 @@ export interface ReceiptOutcome {
   reported_by: string;
   /** True when the action ran although it was not allowed: evidence of a PEP that did not enforce. */
   unauthorised: boolean;
+  /** "sha256:<hex>" of the canonical reported content (the content itself is never kept). */
+  content_hash?: string;
+  /** Whether the result counted as untrusted content (docs/detection.md 3.1). */
+  trust?: 'trusted' | 'untrusted';
+  /** The injection scanner's score of the content (0–1). */
+  injection_score?: number;
+  /** How many entities the content named (kept only as salted fingerprints). */
+  entities?: number;
+  /** The keys of the reported facts, sorted (their values are in the session's facts). */
+  facts?: string[];
 }
 
 export interface ReceiptPolicy {

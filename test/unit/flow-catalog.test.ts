@@ -1,0 +1,47 @@
+/**
+ * The trust of a result the catalog says nothing about, inferred from the tool's name
+ * (docs/detection.md 3.2): outside sources and reads of mail and chat are untrusted; the
+ * company's own stores, searched or not, are trusted.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { inferredTrust } from '../../services/decision/src/flow/catalog.js';
+
+describe('trust inferred from the tool name', () => {
+  test('the web, web search engines, feeds, tickets, reviews and other agents are untrusted', () => {
+    for (const tool of [
+      'web.search',
+      'web_fetch',
+      'browser.open',
+      'internet.lookup',
+      'google.search',
+      'bingSearch',
+      'duckduckgo.query',
+      'serp.api',
+      'http.get',
+      'rss.read',
+      'support.tickets.list',
+      'github.issues.get',
+      'app_reviews.list',
+      'agents.call',
+    ]) {
+      assert.equal(inferredTrust(tool, []), 'untrusted', tool);
+    }
+  });
+
+  test("searching the company's own stores is trusted; so is writing a comment", () => {
+    for (const tool of ['crm.search_contacts', 'drive.search', 'hr.searchEmployees', 'docs.search', 'kb.search']) {
+      assert.equal(inferredTrust(tool, ['read']), 'trusted', tool);
+      assert.equal(inferredTrust(tool, []), 'trusted', `${tool} without operations`);
+    }
+    assert.equal(inferredTrust('docs.add_comment', ['write']), 'trusted');
+  });
+
+  test('mail and chat: reads are untrusted, sends are not', () => {
+    assert.equal(inferredTrust('mail.search', []), 'untrusted', 'searching mail reads it');
+    assert.equal(inferredTrust('mail.read', ['read']), 'untrusted');
+    assert.equal(inferredTrust('slack.history', []), 'untrusted');
+    assert.equal(inferredTrust('mail.send', ['send']), 'trusted');
+    assert.equal(inferredTrust('chat.post_message', ['send']), 'trusted');
+  });
+});
