@@ -76,8 +76,10 @@ read_only if {
 }
 
 # memory_save: the catalogue marks the tool as writing the agent's long-term memory
-# ("memory": "save").
+# ("memory": "save"), or the service inferred it from the tool's name (flow.memory).
 memory_save if catalog_entry.memory == "save"
+
+memory_save if input.flow.memory == "save"
 
 # blocking_facts: the facts that hold actions back while an outcome reports them,
 # data.aarm.org.blocking_facts (an object) or the defaults below; each

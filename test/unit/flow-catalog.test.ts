@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { inferredTrust } from '../../services/decision/src/flow/catalog.js';
+import { catalogTool, inferredTrust } from '../../services/decision/src/flow/catalog.js';
 
 describe('trust inferred from the tool name', () => {
   test('the web, web search engines, feeds, tickets, reviews and other agents are untrusted', () => {
@@ -43,5 +43,37 @@ describe('trust inferred from the tool name', () => {
     assert.equal(inferredTrust('slack.history', []), 'untrusted');
     assert.equal(inferredTrust('mail.send', ['send']), 'trusted');
     assert.equal(inferredTrust('chat.post_message', ['send']), 'trusted');
+  });
+});
+
+describe('operations and memory inferred from the tool name', () => {
+  const data = (tools: Record<string, unknown>) => ({ aarm: { catalog: { tools } } });
+  const of = (tool: string, entry: Record<string, unknown>) => catalogTool(data({ [tool]: entry }), tool);
+
+  test('a share, an invite or a role change grants; a transfer of money pays', () => {
+    assert.deepEqual(of('drive.share', { operation: 'write' }).operations, ['write', 'grant']);
+    assert.deepEqual(of('repo.add_collaborator', { operation: 'write' }).operations, ['write', 'grant']);
+    assert.deepEqual(of('iam.grant_role', { operation: 'write' }).operations, ['write', 'grant']);
+    assert.deepEqual(of('bank.transfer', { operation: 'write' }).operations, ['write', 'pay']);
+    assert.deepEqual(of('pay.invoice', { operation: 'send' }).operations, ['send', 'pay']);
+  });
+
+  test('nothing is added to reads, to what the catalog already says, or to unrelated names', () => {
+    assert.deepEqual(of('drive.share_list', { operation: 'read' }).operations, ['read']);
+    assert.deepEqual(
+      of('files.transfer', { operation: 'write' }).operations,
+      ['write'],
+      'a file transfer moves no money',
+    );
+    assert.deepEqual(of('iam.grant_role', { operation: 'grant' }).operations, ['grant']);
+    assert.deepEqual(of('mail.send', { operation: 'send' }).operations, ['send']);
+  });
+
+  test('memory tools save and recall; the catalog has the last word', () => {
+    assert.equal(of('memory.save', { operation: 'write' }).memory, 'save');
+    assert.equal(of('agent.remember', { operation: 'write' }).memory, 'save');
+    assert.equal(of('memory.search', { operation: 'read' }).memory, 'recall');
+    assert.equal(of('notes.write', { operation: 'write' }).memory, undefined);
+    assert.equal(of('memory.save', { operation: 'write', memory: 'recall' }).memory, 'recall');
   });
 });

@@ -81,3 +81,10 @@ test_saving_text_that_embeds_an_outside_account_from_untrusted_content_is_denied
 	harmless := fx.val("note", "text", "rent rises to 38,940 EUR, payee p-2003", {"embedded": {"count": 1, "untrusted": 1, "untrusted_outside": 0}})
 	count(findings(save([harmless], fx.untrusted("mail.read", 0.1, 1)))) == 0
 }
+
+test_a_save_the_service_inferred_from_the_tool_name_is_judged if {
+	v := fx.val("contact", "email", "billing@evil.io", {"origin": "untrusted", "source": {"tool": "mail.read"}})
+	inp := fx.act("files.write", {"note": "x"}, object.union(fx.flow(["write"], [v], fx.untrusted("mail.read", 0.1, 1)), {"memory": "save"}), "INTERNAL")
+	some f in fx.findings("memory_poisoning", inp)
+	f.policy_id == "memory-poisoning"
+}

@@ -40,9 +40,10 @@ export function catalogTool(policyData: unknown, tool: string): CatalogTool {
     }
   }
   const trust = entry?.result_trust;
-  const memory = entry?.memory;
+  const operations = operationsOf(entry?.operation);
+  const memory = entry?.memory ?? inferredMemory(tool, operations);
   const parsed: CatalogTool = {
-    operations: operationsOf(entry?.operation),
+    operations: withInferredOperations(tool, operations),
     params,
     ...(isClassification(entry?.classification) && { classification: entry.classification }),
     ...((trust === 'trusted' || trust === 'untrusted') && { resultTrust: trust }),
@@ -54,6 +55,46 @@ export function catalogTool(policyData: unknown, tool: string): CatalogTool {
     if (entry !== undefined) tools.set(tool, parsed);
   }
   return parsed;
+}
+
+/**
+ * docs/detection.md 1: a catalog written before `grant` and `pay` existed calls a share or
+ * a transfer a `write` (or a `send`). The tool's name says more: `drive.share`,
+ * `iam.grant_role`, `repo.add_collaborator` grant access; `bank.transfer`, `pay.invoice`
+ * move money. Only added to a tool that already writes or sends; never removed.
+ */
+const GRANTS = new Set([
+  'grant',
+  'share',
+  'invite',
+  'permission',
+  'permissions',
+  'role',
+  'roles',
+  'acl',
+  'collaborator',
+  'collaborators',
+]);
+const PAYS = new Set(['pay', 'payment', 'payments', 'payout', 'wire', 'remit', 'refund']);
+const MONEY = new Set(['bank', 'banking', 'money', 'funds', 'treasury']);
+
+function withInferredOperations(tool: string, operations: string[]): string[] {
+  if (!operations.some((o) => o === 'write' || o === 'send')) return operations;
+  const segs = segments(tool);
+  const extra: string[] = [];
+  if (!operations.includes('grant') && segs.some((s) => GRANTS.has(s))) extra.push('grant');
+  const pays = segs.some((s) => PAYS.has(s)) || (segs.includes('transfer') && segs.some((s) => MONEY.has(s)));
+  if (!operations.includes('pay') && pays) extra.push('pay');
+  return extra.length > 0 ? [...operations, ...extra] : operations;
+}
+
+/** A `memory.*` (or `remember`/`recall`) tool writes or reads the agent's long-term memory. */
+function inferredMemory(tool: string, operations: string[]): 'save' | 'recall' | undefined {
+  const segs = segments(tool);
+  const isMemory = segs.some((s) => s === 'memory' || s === 'memories');
+  if (segs.includes('remember') || (isMemory && operations.includes('write'))) return 'save';
+  if (segs.includes('recall') || (isMemory && operations.includes('read'))) return 'recall';
+  return undefined;
 }
 
 /** The tool's operations: the catalog's, else the request's. */

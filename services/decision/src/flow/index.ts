@@ -88,6 +88,8 @@ export interface FlowInput {
   amount?: Amount;
   /** What the session's intent asks for. */
   intent: IntentView;
+  /** The tool writes (`save`) or reads (`recall`) the agent's long-term memory: the catalog's word, else its name's. */
+  memory?: 'save' | 'recall';
   /** The embedded entities of all values, summed. */
   carries: { sensitive: number; untrusted_outside: number };
   session: FlowSession;
@@ -355,6 +357,7 @@ export function actionFlow(a: ActionArgs): ActionFlow {
       unreadable: read.unreadable,
       ...(read.amount && { amount: read.amount }),
       intent: a.flow.intent_actions ?? { present: false, actions: [] },
+      ...(catalog.memory && { memory: catalog.memory }),
       carries: {
         sensitive: sum(values, (v) => v.embedded?.sensitive),
         untrusted_outside: sum(values, (v) => v.embedded?.untrusted_outside),
