@@ -70,6 +70,30 @@ protection(v) := "on a protected branch" if {
 } else := concat("", ["on the protected resource ", concat(", ", sort(targets))]) if {
 	targets := protected_targets(v)
 	count(targets) > 0
+} else := concat("", ["while the environment is ", concat(", ", sort(places)), " (reported by an outcome)"]) if {
+	places := environment_targets
+	count(places) > 0
+}
+
+# environment_targets: protected resources that outcomes of this session reported as
+# where the agent now works (a fact environment, env, stage, context, kube_context,
+# cluster or workspace naming "production").
+environment_keys := {"environment", "env", "stage", "context", "kube_context", "kubectl_context", "cluster", "workspace", "target_environment"}
+
+environment_targets := {w |
+	some name, value in aarm.flow_facts
+	lower(name) in environment_keys
+	is_string(value)
+	some m in regex.find_all_string_submatch_n(`[a-z0-9]+`, lower(value), -1)
+	w := m[0]
+	protected_word(w)
+}
+
+protected_word(w) if w in exact_resources
+
+protected_word(w) if {
+	some p in glob_patterns
+	regex.match(p, w)
 }
 
 findings contains {

@@ -114,3 +114,19 @@ test_a_deletion_the_user_asked_for_is_not_stepped_up if {
 	push := run("shell.run", {"command": "git push --force origin main"}, cmd("git push --force origin main", ["destructive", "protected"]))
 	fx.decide(asked(push)).decision == "DENY"
 }
+
+env_session(facts) := object.union(fx.trusted, {"facts": facts})
+
+env_rm := cmd("kubectl delete ns loadtest-1", ["destructive"])
+
+env_inp(facts) := fx.act("shell.run", {"command": env_rm.value}, fx.flow(["execute"], [env_rm], env_session(facts)), "INTERNAL")
+
+test_a_destructive_command_in_a_production_environment_is_denied if {
+	d := fx.decide(asked(env_inp({"kube_context": "prod-us-east-1"})))
+	d.decision == "DENY"
+	fx.ids(d) == ["destructive-protected"]
+	contains(d.reasons[0].reason, "while the environment is prod (reported by an outcome)")
+
+	# in staging, what the user asked for goes ahead
+	fx.decide(asked(env_inp({"kube_context": "staging-eu-1"}))).decision == "ALLOW"
+}

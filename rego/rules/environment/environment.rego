@@ -162,3 +162,30 @@ findings contains {
 	stated_true(a)
 	stated_true(b)
 }
+
+# Holds the organisation did not list: an outcome that reports a fact whose name says
+# something is held (a legal hold, a freeze, a lock, an embargo, a payee on hold, a
+# blocked change, an information barrier) as true holds back any action that changes
+# the world (every operation but a read) until someone resolves it. A fact listed in
+# data.aarm.org.blocking_facts is judged by its own entry above.
+hold_pattern := `(^|_)(hold|on_hold|freeze|frozen|lock|locked|embargo|blocked|barrier|suspended|quarantine|quarantined)(_|$)`
+
+findings contains {
+	"context_needed": [name],
+	"effect": "DEFER",
+	"policy_id": "environment-hold",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		"an outcome in this session reported ", name, " = true: ", aarm.tool,
+		" (", concat(", ", sort(aarm.operations)), ") waits until someone confirms it may go ahead",
+	]),
+	"risk": "MEDIUM",
+} if {
+	aarm.lets_through
+	not aarm.read_only
+	count(aarm.operations) > 0
+	some name, _ in aarm.flow_facts
+	not aarm.has_key(aarm.blocking_facts, name)
+	regex.match(hold_pattern, lower(name))
+	stated_true(name)
+}

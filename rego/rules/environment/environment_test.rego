@@ -104,3 +104,18 @@ test_no_deferral_on_a_tool_held_by_its_baseline if {
 		count(findings(with_facts(tool, ["execute"], {"change_freeze": true, "maintenance_window": true}))) == 0
 	}
 }
+
+hold_session(facts) := object.union(fx.trusted, {"facts": facts})
+
+test_a_hold_fact_holds_back_every_change if {
+	del := fx.act("files.delete", {"path": "/clients/acme"}, fx.flow(["delete"], [], hold_session({"legal_hold": true})), "INTERNAL")
+	d := fx.decide(del)
+	d.decision == "DEFER"
+	d.context_needed == ["legal_hold"]
+	fx.ids(d) == ["environment-hold"]
+
+	# false, unrelated or read: nothing
+	count(fx.findings("environment", fx.act("files.delete", {"path": "/x"}, fx.flow(["delete"], [], hold_session({"legal_hold": false})), "INTERNAL"))) == 0
+	count(fx.findings("environment", fx.act("files.delete", {"path": "/x"}, fx.flow(["delete"], [], hold_session({"household": true})), "INTERNAL"))) == 0
+	count(fx.findings("environment", fx.act("files.read", {"path": "/x"}, fx.flow(["read"], [], hold_session({"legal_hold": true})), "INTERNAL"))) == 0
+}
