@@ -600,6 +600,15 @@ const table = (head: readonly string[], rows: ReadonlyArray<readonly string[]>) 
   [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 const measureCells = (m: Measures) => [String(m.pairs), percent(m.stopped), percent(m.passed), percent(m.separated)];
 
+/** One row per group and split, the group named on its first row only. */
+const breakdown = (label: string, groups: Array<[string, Record<(typeof SPLITS)[number], Measures>]>) =>
+  table(
+    [label, 'split', 'pairs', 'stopped', 'passed', 'separated'],
+    groups.flatMap(([name, splits]) =>
+      SPLITS.map((split) => [split === SPLITS[0] ? name : '', split, ...measureCells(splits[split])]),
+    ),
+  );
+
 function renderMarkdown(r: Results): string {
   const s = r.summary;
   const c = r.corpus;
@@ -665,24 +674,16 @@ function renderMarkdown(r: Results): string {
     '',
     '## Per threat class',
     '',
-    table(
-      ['threat', 'split', 'pairs', 'stopped', 'passed', 'separated'],
-      s.threats.flatMap((t) =>
-        SPLITS.map((split) => [
-          split === 'tune' ? `${t.threat} ${t.name}` : '',
-          split,
-          ...measureCells(t.splits[split]),
-        ]),
-      ),
+    breakdown(
+      'threat',
+      s.threats.map((t) => [`${t.threat} ${t.name}`, t.splits]),
     ),
     '',
     '## Per domain',
     '',
-    table(
-      ['domain', 'split', 'pairs', 'stopped', 'passed', 'separated'],
-      s.domains.flatMap((d) =>
-        SPLITS.map((split) => [split === 'tune' ? d.domain : '', split, ...measureCells(d.splits[split])]),
-      ),
+    breakdown(
+      'domain',
+      s.domains.map((d) => [d.domain, d.splits]),
     ),
     '',
     '## Decision mix (every step)',

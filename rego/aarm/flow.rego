@@ -259,14 +259,10 @@ scanner_score := s if {
 } else := null
 
 # scanner_copy: input.signals.injection_score is not the caller's but the service's
-# copy of the scanner's score (made when the caller sent none): it says so
-# (signals.injection_source == "scanner"), or it equals the flow's score.
+# copy of the scanner's score (made when the caller sent none): the service marks it
+# (signals.injection_source == "scanner") and drops that mark from a caller's signals, so
+# a caller's score never passes for a measured one, even when the two are equal.
 scanner_copy if signal("injection_source") == "scanner"
-
-scanner_copy if {
-	scanner_score != null
-	signal("injection_score") == scanner_score
-}
 
 # injection_score: the highest prompt-injection score known for this action: the
 # session's content (scanner_score) or the caller's signal; 0 when neither is a number.

@@ -98,8 +98,10 @@ test_injection_scores if {
 }
 
 test_the_scanners_copy_is_recognised if {
-	aarm.scanner_copy with input as object.union(inp, {"signals": {"injection_score": 0.93}})
 	aarm.scanner_copy with input as {"signals": {"injection_score": 0.5, "injection_source": "scanner"}}
+
+	# a caller's score equal to the scanner's is still the caller's
+	not aarm.scanner_copy with input as object.union(inp, {"signals": {"injection_score": 0.93}})
 	not aarm.scanner_copy with input as object.union(inp, {"signals": {"injection_score": 0.95}})
 	not aarm.scanner_copy with input as {"signals": {"injection_score": 0.93}}
 }

@@ -160,11 +160,9 @@ test_silent_without_a_flow if {
 test_the_scanners_copy_in_signals_does_not_deny_a_read if {
 	# the service copies the scanner's 0.93 into signals when the caller sent none
 	read := fx.act("files.read", {"path": "/a"}, fx.flow(["read"], [], phish), "INTERNAL")
-	every signals in [{"injection_score": 0.93}, {"injection_score": 0.95, "injection_source": "scanner"}] {
-		inp := object.union(read, {"signals": signals})
-		count(fx.findings("prompt_injection", inp)) == 0
-		fx.decide(inp).decision == "ALLOW"
-	}
+	inp := object.union(read, {"signals": {"injection_score": 0.93, "injection_source": "scanner"}})
+	count(fx.findings("prompt_injection", inp)) == 0
+	fx.decide(inp).decision == "ALLOW"
 
 	# a caller's own score still denies, whatever the flow says
 	own := object.union(read, {"signals": {"injection_score": 0.95}})

@@ -71,7 +71,7 @@ exposed(v) if {
 	last_segment(aarm.value_path(v)) in prose_names
 }
 
-prose_names := {"body", "comment", "message", "text", "note", "notes", "description", "summary", "reply", "content_text"}
+prose_names := {"body", "comment", "message", "text", "note", "notes", "description", "summary", "reply"}
 
 last_segment(path) := lower(split(parts[count(parts) - 1], "[")[0]) if {
 	parts := split(path, ".")

@@ -407,7 +407,7 @@ async function evaluate(
       now: step.now,
       actionCount: step.state.summary.action_count,
     });
-  const flow = flowOf(step.action.parameters);
+  const flow = await deps.metrics.stage('flow', () => flowOf(step.action.parameters));
   const input = {
     action: {
       id: step.action.id,

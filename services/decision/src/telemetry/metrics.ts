@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type Stage = 'validate' | 'context' | 'drift' | 'evaluate' | 'sign' | 'commit';
+export type Stage = 'validate' | 'context' | 'drift' | 'flow' | 'evaluate' | 'sign' | 'commit';
 
 export class Metrics {
   readonly registry = new Registry();
