@@ -3,8 +3,8 @@
  * a Redis client, a logger, a clock or a key.
  */
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { MemorySessionStore } from './context/memory.js';
@@ -16,7 +16,9 @@ import { createApp } from './http/app.js';
 import { startExpirySweeper } from './enforce/pending.js';
 import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
 import { createWebhookNotifier, NO_NOTIFIER, type Notifier } from './notify/webhooks.js';
+import { errorMessage } from './errors.js';
 import { PolicyEngine } from './policy/engine.js';
+import { snapshotSources } from './policy/sources.js';
 import {
   generateSigningKey,
   loadSigningKey,
@@ -42,11 +44,67 @@ export interface StartOptions {
   clock?: () => Date;
   /** Process-wide extras (default Node metrics, the OTel SDK) only for the real process. */
   processWide?: boolean;
+  /**
+   * Refuse to start when a policy folder cannot be read (`arbiter serve` sets it). Without
+   * it the service starts unready and the watcher loads the folders once they appear.
+   */
+  requirePolicyFolders?: boolean;
+}
+
+/**
+ * The service cannot start as configured (a busy port, a policy folder that is not there,
+ * an unreadable key). The message is one line for the operator; nothing is left running.
+ */
+export class StartError extends Error {}
+
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'the address is not one of this host',
+  ENOTFOUND: 'the host name does not resolve',
+};
+
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: NodeJS.ErrnoException) => {
+    const problem = (err.code !== undefined ? LISTEN_PROBLEMS[err.code] : undefined) ?? err.message;
+    throw new StartError(`cannot listen on ${host}:${port}: ${problem}${err.code ? ` (${err.code})` : ''}`, {
+      cause: err,
+    });
+  });
 }
 
 export async function startArbiter(config: Config, options: StartOptions = {}): Promise<RunningArbiter> {
   const logger = options.logger ?? pino({ level: config.logLevel, name: 'arbiter' });
   const clock = options.clock ?? (() => new Date());
+  // Checked before anything is started: a misspelt or unmounted folder is an operator's
+  // mistake to fix now, not a service that answers 503 until someone reads its log (issue 12).
+  if (options.requirePolicyFolders) {
+    try {
+      snapshotSources(config.policy.coreDir, config.policy.dirs);
+    } catch (err) {
+      throw new StartError(`cannot load the policy: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  let signingKey: SigningKey;
+  let verifyKeys: SigningKey['publicKey'][];
+  let driftApiKey: string | undefined;
+  try {
+    signingKey = config.signingKeyPath
+      ? loadSigningKey(readFileSync(config.signingKeyPath, 'utf8'))
+      : generateSigningKey();
+    verifyKeys = config.verifyKeyPaths.map((path) => publicKeyFromPem(readFileSync(path, 'utf8')));
+    if (config.drift.mode === 'remote' && config.drift.apiKeyFile !== undefined) {
+      driftApiKey = readFileSync(config.drift.apiKeyFile, 'utf8').trim();
+    }
+  } catch (err) {
+    throw new StartError(`cannot load the keys: ${errorMessage(err)}`, { cause: err });
+  }
   const tracing = options.processWide ? setupTracing(config.otel) : { shutdown: async () => {} };
   const metrics = new Metrics({ defaultMetrics: options.processWide ?? false });
 
@@ -62,16 +120,12 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     );
   }
 
-  let signingKey: SigningKey;
-  if (config.signingKeyPath) {
-    signingKey = loadSigningKey(readFileSync(config.signingKeyPath, 'utf8'));
-  } else {
-    signingKey = generateSigningKey();
+  if (!config.signingKeyPath) {
     logger.warn({ kid: signingKey.kid }, 'ARBITER_SIGNING_KEY is not set: receipts are signed with an ephemeral key');
   }
   // After a rotation the old public keys stay published, so old receipts still verify.
   const jwks = {
-    keys: [signingKey.publicKey, ...config.verifyKeyPaths.map((path) => publicKeyFromPem(readFileSync(path, 'utf8')))]
+    keys: [signingKey.publicKey, ...verifyKeys]
       .map(publicJwk)
       .filter((jwk, i, all) => all.findIndex((k) => k.kid === jwk.kid) === i),
   };
@@ -133,8 +187,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
 
   // Intent drift (AARM R7): the embedding provider, or nothing when ARBITER_DRIFT=off.
   const drift = createDriftEngine(config.drift, {
-    ...(config.drift.mode === 'remote' &&
-      config.drift.apiKeyFile !== undefined && { apiKey: readFileSync(config.drift.apiKeyFile, 'utf8').trim() }),
+    ...(driftApiKey !== undefined && { apiKey: driftApiKey }),
     // Error kind and status only: never the texts or the key.
     onFailure: (e) =>
       logger.warn({ kind: e.kind, status: e.status, attempts: e.attempts }, 'embedding provider failed'),
@@ -213,10 +266,28 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   const stopSweeper = startExpirySweeper(deps, config.expirySweepMs, (err) =>
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry sweep failed'),
   );
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server | undefined;
+  const close = async () => {
+    policy.stop();
+    stopSweeper();
+    clearInterval(backlogTimer);
+    await exporter?.stop(2000);
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    }
+    await notifier.close(2000);
+    await store.close();
+    await tracing.shutdown();
+  };
+  const listening = createServer(app);
+  try {
+    await listen(listening, config.port, config.host);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  server = listening;
   // Bounded waits on the client side too: a stalled client cannot hold a socket forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -225,21 +296,5 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   const url = `http://${host}:${address.port}`;
   logger.info({ url, store: store.kind, kid: signingKey.kid }, 'arbiter listening');
 
-  return {
-    url,
-    policy,
-    store,
-    signingKey,
-    close: async () => {
-      policy.stop();
-      stopSweeper();
-      clearInterval(backlogTimer);
-      await exporter?.stop(2000);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await notifier.close(2000);
-      await store.close();
-      await tracing.shutdown();
-    },
-  };
+  return { url, policy, store, signingKey, close };
 }

@@ -7,7 +7,9 @@
  *
  * A refusal is an answer (200), not an error: errors (400 invalid body, 401, 503 when the
  * redemption record cannot be written) are for requests that could not be judged. Either
- * way only `valid: true` lets the call run.
+ * way only `valid: true` lets the call run. Parameters carrying a prototype key
+ * (`__proto__`, `constructor.prototype`) are a 400, never valid: the schema would drop the
+ * key, so the check would pass for parameters other than those the tool runs with.
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';

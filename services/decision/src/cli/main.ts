@@ -1,12 +1,14 @@
 /**
  * `arbiter` — the command line:
- *   arbiter serve                                      start the service (configured by ARBITER_* variables)
+ *   arbiter serve                                      start the service (configured by ARBITER_* variables);
+ *                                                      exit 2 on a bad setting, 1 when it cannot start (busy port,
+ *                                                      missing policy folder, unreadable key)
  *   arbiter receipts verify --jwks KEYS.json FILE      check receipt signatures and chains offline
  *   arbiter keys generate [--out DIR]                  write a new Ed25519 signing key pair
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
-import { startArbiter } from '../main.js';
+import { StartError, startArbiter } from '../main.js';
 import { runKeysGenerate, runReceiptsVerify } from '../receipts/cli.js';
 
 const USAGE = `usage:
@@ -18,7 +20,7 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 
 async function serve(): Promise<number> {
   const config = loadConfig();
-  const arbiter = await startArbiter(config, { processWide: true });
+  const arbiter = await startArbiter(config, { processWide: true, requirePolicyFolders: true });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -52,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError || (err instanceof TypeError && 'code' in err)) {
       process.stderr.write(`arbiter: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof StartError) {
+      process.stderr.write(`arbiter: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

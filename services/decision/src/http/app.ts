@@ -18,6 +18,7 @@ import { DecideRequestSchema, parseBody } from '../intercept/envelope.js';
 import type { Role } from '../intercept/identity.js';
 import type { Jwks } from '../receipts/keys.js';
 import { OpenSessionSchema, OutcomeSchema, openSession, recordOutcome, sessionView } from '../sessions.js';
+import { jsonBody } from './body.js';
 
 export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
   logger: Logger;
@@ -31,8 +32,36 @@ export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
 
 const traceContext = new W3CTraceContextPropagator();
 
-/** Routes on which any error answer also says DENY, so a careless PEP cannot read it as a pass. */
-const DECISION_ROUTES = new Set(['/v1/decide']);
+/**
+ * Routes whose answer says whether an action may run: any error answer on them also says
+ * DENY, so a careless PEP or tool cannot read it as a pass.
+ */
+const DECISION_ROUTES = ['/v1/decide', '/v1/capabilities/verify'];
+
+/**
+ * The decision route a request was meant for, however its path is spelled: case,
+ * repeated or trailing slashes, dot segments, percent-encoding, the absolute form. Routing
+ * itself is exact (strict and case-sensitive), so odd spellings end in 404; this check
+ * makes that 404, and every other error on the way, carry DENY all the same.
+ */
+export function decisionRoute(originalUrl: string): string | undefined {
+  let path = originalUrl.split('?')[0] ?? '';
+  try {
+    path = new URL(path.startsWith('/') ? `http://h${path}` : path).pathname;
+  } catch {
+    // Not a URL at all: judged as sent.
+  }
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // Malformed escapes: judged as sent.
+  }
+  const canonical = path
+    .toLowerCase()
+    .replace(/[\\/]+/g, '/')
+    .replace(/\/+$/, '');
+  return DECISION_ROUTES.find((route) => canonical === route || canonical.startsWith(`${route}/`));
+}
 
 const VoteSchema = z.object({
   decision: z.enum(['approve', 'deny']),
@@ -55,18 +84,15 @@ const RevocationSchema = z
 
 function errorBody(err: ArbiterError, req: Request) {
   const body: Record<string, unknown> = err.toBody();
-  return err.status >= 500 || DECISION_ROUTES.has(req.path) ? { decision: 'DENY', ...body } : body;
+  return err.status >= 500 || decisionRoute(req.originalUrl) !== undefined ? { decision: 'DENY', ...body } : body;
 }
 
-/** Maps everything thrown, including body-parser's own errors, onto the catalogue. */
+/** Maps everything thrown onto the catalogue (the body reader maps its own errors). */
 function toArbiterError(err: unknown): ArbiterError {
   if (err instanceof ArbiterError) return err;
-  const type = (err as { type?: unknown })?.type;
-  if (type === 'entity.too.large') return new ArbiterError('payload_too_large');
-  if (type === 'entity.parse.failed') return new ArbiterError('invalid_json');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    return new ArbiterError('unsupported_media_type', 'unsupported body encoding');
-  }
+  // The router's own 400s, e.g. a path parameter with a malformed %-escape.
+  if ((err as { status?: unknown })?.status === 400)
+    return new ArbiterError('invalid_request', undefined, { cause: err });
   return new ArbiterError('internal', undefined, { cause: err });
 }
 
@@ -108,6 +134,10 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Exact routes (the router is built on first use, so before any route): /V1/DECIDE or
+  // /v1/decide/ is not the decide route and ends in 404 (with DENY, see decisionRoute).
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
 
   // Operations: open, for probes and scrapers.
   app.get('/healthz', (_req, res) => {
@@ -170,7 +200,7 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   app.use(requireJson);
-  app.use(express.json({ limit: deps.maxBodyBytes, strict: true }));
+  app.use(jsonBody(deps.maxBodyBytes));
 
   // The action boundary
   app.post('/v1/decide', allow('pep', 'admin'), async (req, res) => {
@@ -291,7 +321,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     const error = toArbiterError(err);
-    if (DECISION_ROUTES.has(req.path)) metrics.decisionErrors.inc({ code: error.code });
+    if (decisionRoute(req.originalUrl) === '/v1/decide') metrics.decisionErrors.inc({ code: error.code });
     const log = {
       code: error.code,
       path: req.path,

@@ -48,18 +48,48 @@ export const DecideRequestSchema = z.object({
 });
 export type DecideRequest = z.infer<typeof DecideRequestSchema>;
 
-/** Iterative, so a hostile nesting cannot overflow the stack of the check itself. */
-export function jsonDepth(value: unknown): number {
+interface Node {
+  value: unknown;
+  depth: number;
+  key: string;
+  parent: Node | undefined;
+}
+
+/**
+ * One iterative walk (a hostile nesting cannot overflow the stack of the check itself):
+ * the depth, up to the first level past MAX_JSON_DEPTH, and the path of the first prototype
+ * key, the same keys the HTTP reader refuses (json.ts), for values that did not come
+ * through it: zod drops `__proto__`, so nothing after this would see it.
+ */
+function inspectJson(value: unknown): { depth: number; prototypeKey: string | undefined } {
   let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
+  let prototypeKey: string | undefined;
+  const stack: Node[] = [{ value, depth: 1, key: '', parent: undefined }];
   while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
+    const node = stack.pop()!;
+    const v = node.value;
     if (v === null || typeof v !== 'object') continue;
-    max = Math.max(max, depth);
-    if (max > MAX_JSON_DEPTH) return max;
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    max = Math.max(max, node.depth);
+    if (max > MAX_JSON_DEPTH) break;
+    for (const [key, child] of Object.entries(v)) {
+      const next = { value: child, depth: node.depth + 1, key, parent: node };
+      const viaConstructor = key === 'prototype' && !Array.isArray(v) && node.key === 'constructor';
+      if (prototypeKey === undefined && (key === '__proto__' || viaConstructor)) prototypeKey = pathOf(next);
+      stack.push(next);
+    }
   }
-  return max;
+  return { depth: max, prototypeKey };
+}
+
+function pathOf(node: Node): string {
+  const keys: string[] = [];
+  for (let n: Node | undefined = node; n?.parent !== undefined; n = n.parent) keys.unshift(n.key);
+  return keys.join('.');
+}
+
+/** The nesting depth of a value (objects and arrays), counted up to MAX_JSON_DEPTH + 1. */
+export function jsonDepth(value: unknown): number {
+  return inspectJson(value).depth;
 }
 
 /** Parses a body with a schema; the 400 names the first offending field. */
@@ -67,8 +97,12 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ArbiterError('invalid_request', 'the body must be a JSON object');
   }
-  if (jsonDepth(body) > MAX_JSON_DEPTH) {
+  const shape = inspectJson(body);
+  if (shape.depth > MAX_JSON_DEPTH) {
     throw new ArbiterError('invalid_request', `the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  if (shape.prototypeKey !== undefined) {
+    throw new ArbiterError('invalid_request', `${shape.prototypeKey}: prototype keys are refused`);
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
