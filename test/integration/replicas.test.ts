@@ -42,7 +42,6 @@ describe('three replicas on one Redis', () => {
       ARBITER_REDIS_PREFIX: prefix,
       ARBITER_SIGNING_KEY: keyPath,
       ARBITER_POLICY_DIR: FLOWS,
-      ARBITER_COMMIT_RETRIES: '50',
       OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json',
     };

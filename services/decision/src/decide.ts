@@ -18,11 +18,13 @@
  *              deferral, ordering behind waiting deferrals           (patch failure: DENY)
  *   receipt    capability for ALLOW/MODIFY; receipt built and signed; stored by the commit
  *   commit     receipt, outbox entry, chain head, summary, action record, pending record:
- *              one atomic write (503 DENY), refused if the session moved on since
- *              `context`, in which case the decision is made again on the new context
+ *              one atomic write (503 DENY). context … commit is one step appended by the
+ *              session chain (chain/): in the session's turn within this process, and made
+ *              again on the new context when another replica committed first
  *   answer     only after the commit: the PEP never hears of a decision we could lose
  */
 import { context as otelContext, isSpanContextValid, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { chainOf, type ReceiptContent, type SessionChain, type Signed, type StepResult } from './chain/chain.js';
 import { grantCapability, type GrantedCapability } from './capabilities/grant.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
@@ -50,9 +52,7 @@ import type { PolicyEngine, PolicyVersion } from './policy/engine.js';
 import { hashOf } from './receipts/canonical.js';
 import type { SigningKey } from './receipts/keys.js';
 import { maskingPaths, maskParameters } from './receipts/mask.js';
-import { signAndHash } from './receipts/sign.js';
-import { receiptHeader, type Producer } from './receipts/header.js';
-import type { Receipt, ReceiptBody } from './receipts/types.js';
+import type { Producer } from './receipts/header.js';
 import type { Notifier } from './notify/webhooks.js';
 import type { Metrics } from './telemetry/metrics.js';
 
@@ -71,7 +71,10 @@ export interface DecideDeps {
   /** Names this replica in receipts (OPA decision-log labels). */
   producer: Producer;
   historySize: number;
+  /** ARBITER_COMMIT_RETRIES: attempts an append always gets after conflicts with other replicas. */
   commitRetries: number;
+  /** The session chain (chain/), shared by every service of the process; built on first use when absent. */
+  chain?: SessionChain | undefined;
   /** ARBITER_CAPABILITY_TTL_S. */
   capabilityTtlSeconds: number;
 }
@@ -132,172 +135,189 @@ async function decideInSpan(
   request: DecideRequest,
   trace: { traceId: string; spanId: string } | undefined,
 ): Promise<DecideResponse> {
-  const { metrics } = deps;
   const started = performance.now();
   const now = deps.clock();
-  const at = now.toISOString();
   const tag = sessionTag(caller.tenant, request.session.id);
 
   // intercept
   const action = normaliseAction(request.action, tag);
   const identity = await resolveAgent(deps.verifier, caller, request.identity);
 
-  for (let attempt = 0; attempt < deps.commitRetries; attempt++) {
-    // context
-    const state = await metrics.stage('context', () =>
-      deps.store.load(tag, {
-        actionId: action.id,
-        ...(identity.revocation && { revocation: { tenant: caller.tenant, ...identity.revocation } }),
-      }),
-    );
-    const meta: SessionMeta = state.meta ?? {
-      id: request.session.id,
-      tenant: caller.tenant,
-      ...(request.session.intent !== undefined && { intent: request.session.intent }),
-      started_at: at,
-      ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
-      ...(identity.input.human !== undefined && { human: identity.input.human }),
-    };
-    const refused = refusal({ identity, state, meta });
-    if (state.action) {
-      if (state.action.parameters_hash !== action.parametersHash || state.action.tool !== action.tool) {
-        throw new ArbiterError('conflict', 'action.id was already used in this session for another action');
-      }
-      // A replay hands back the first answer, capability included: only to the identity it
-      // was given to, and not once that identity is revoked or refused.
-      if (refused) {
-        throw new ArbiterError(
-          'forbidden',
-          `this action id cannot be replayed: ${refused.reasons[0]?.reason ?? 'refused'}`,
-        );
-      }
-      return state.action.response as unknown as DecideResponse;
-    }
-    // The flow state this decision reads and advances: created with the session (salt, intent).
-    const flow = prepareFlow(state.summary, meta.intent);
-    const masking = maskingPaths(deps.policy.data);
-    // Masked once: the receipt, the pending record and the drift text all take this copy.
-    const masked = receiptAction(action, masking);
-
-    // drift (AARM R7): this action's distance from the session's intent, on the masked
-    // parameters; policy sees it as input.drift. Refused actions are not measured.
-    const drift = refused
-      ? undefined
-      : await metrics.stage('drift', () =>
-          driftStep(deps.drift, {
-            intent: meta.intent,
-            stored: meta.intent_embedding,
-            previous: state.summary.drift,
-            action: {
-              tool: action.tool,
-              ...(action.operation !== undefined && { operation: action.operation }),
-              parameters: masked.parameters as Record<string, unknown>,
-            },
-            catalogEntry: catalogEntryOf(deps.policy.data, action.tool),
-          }),
-        );
-    const step: Step = {
-      request,
-      tag,
-      action,
-      identity,
-      meta,
-      state,
-      now,
-      at,
-      masking,
-      masked,
-      refused,
-      flow,
-      context: policyContext(state.summary),
-      ...(drift?.input && { drift: drift.input }),
-    };
-
-    // policy, enforce
-    const { enforcement, version, input, result: policyResult, flow: evaluatedFlow } = await evaluate(deps, step);
-
-    // receipt
-    const receiptId = newId('rcpt', tag);
-    const pending = pendingRecord(step, enforcement, version, receiptId, input);
-    const capability = await grantCapability(deps, {
-      decision: enforcement.decision,
-      ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
-      tenant: meta.tenant,
-      sessionId: meta.id,
+  // context … commit: one append to the session's chain (chain/), in the session's turn
+  const asked: Asked = { request, tenant: caller.tenant, tag, action, identity, now, at: now.toISOString(), trace };
+  const decided = await chainOf(deps).append(
+    tag,
+    {
       actionId: action.id,
-      tool: action.tool,
-      ...(action.operation !== undefined && { operation: action.operation }),
-      parametersHash: action.parametersHash,
-      ...(enforcement.parameters && { modifiedParameters: enforcement.parameters }),
-      receiptId,
-      now,
-    });
-    const { receipt, hash } = await metrics.stage('sign', () =>
-      signAndHash(
-        receiptBody({
-          step,
-          enforcement,
-          version,
-          pending,
-          receiptId,
-          producer: deps.producer,
-          trace,
-          input,
-          policyResult,
-          capability,
-        }),
-        deps.signingKey,
-      ),
-    );
-    const response = answer(action, enforcement, receipt, hash, version, pending, capability, drift?.input);
+      ...(identity.revocation && { revocation: { tenant: caller.tenant, ...identity.revocation } }),
+    },
+    (state, turn) => decisionStep(deps, asked, state, turn.receiptId),
+  );
 
-    // commit
-    const result = await metrics.stage('commit', () =>
-      deps.store.commit({
-        tag,
-        expectedSeq: state.seq,
-        // A new session's meta keeps its intent's embedding (the meta is written once).
-        meta: !state.meta && drift?.intentEmbedding ? { ...meta, intent_embedding: drift.intentEmbedding } : meta,
-        summary: {
-          ...advanceSummary(
-            state.summary,
-            step,
-            enforcement.decision,
-            deps.policy.data,
-            deps.historySize,
-            pending,
-            evaluatedFlow,
-          ),
-          ...(drift?.state && { drift: drift.state }),
-        },
-        receipt,
-        receiptHash: hash,
-        action: {
-          id: action.id,
-          tool: action.tool,
-          ...(action.operation !== undefined && { operation: action.operation }),
-          decision: enforcement.decision,
-          parameters_hash: action.parametersHash,
-          receipt_id: receipt.receipt_id,
-          response: response as unknown as Record<string, unknown>,
-        },
-        newAction: true,
-        indexAction: action.idFromCaller,
-        pending: pending ? [pending] : [],
-      }),
+  // answer
+  if (decided.fresh) {
+    deps.metrics.decisions.inc({ decision: decided.response.decision });
+    deps.metrics.decisionDuration.observe(
+      { decision: decided.response.decision },
+      (performance.now() - started) / 1000,
     );
-    if (result === 'committed') {
-      metrics.decisions.inc({ decision: response.decision });
-      metrics.decisionDuration.observe({ decision: response.decision }, (performance.now() - started) / 1000);
-      if (pending) deps.notifier.notify(requestedEvent(pending));
-      return response;
-    }
-    // 'conflict': another commit of this session came first, so ours was judged on a
-    // stale context; 'duplicate': a retry of this action id won the race. Either way,
-    // read again: the next load sees the new context or the first answer.
-    metrics.commitConflicts.inc();
+    if (decided.pending) deps.notifier.notify(requestedEvent(decided.pending));
   }
-  throw new ArbiterError('contention');
+  return decided.response;
+}
+
+/** What the request brings to the step, fixed before the session is read. */
+interface Asked {
+  request: DecideRequest;
+  tenant: string;
+  tag: string;
+  action: NormalisedAction;
+  identity: AgentResolution;
+  /** Taken once per request (STYLE: determinism), whatever the number of attempts. */
+  now: Date;
+  at: string;
+  trace: { traceId: string; spanId: string } | undefined;
+}
+
+/** fresh: decided now; otherwise the replay of the action id's first answer. */
+interface Decided {
+  response: DecideResponse;
+  fresh: boolean;
+  pending?: PendingRecord | undefined;
+}
+
+/**
+ * The decision as a chain step: replay, refuse, drift, flow, policy, enforce, capability and
+ * what the commit writes, all computed from the session as loaded; nothing written here.
+ */
+async function decisionStep(
+  deps: DecideDeps,
+  asked: Asked,
+  state: SessionState,
+  receiptId: string,
+): Promise<StepResult<Decided>> {
+  const { request, action, identity, now, at } = asked;
+  const meta: SessionMeta = state.meta ?? {
+    id: request.session.id,
+    tenant: asked.tenant,
+    ...(request.session.intent !== undefined && { intent: request.session.intent }),
+    started_at: at,
+    ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
+    ...(identity.input.human !== undefined && { human: identity.input.human }),
+  };
+  const refused = refusal({ identity, state, meta });
+
+  // replay
+  if (state.action) {
+    if (state.action.parameters_hash !== action.parametersHash || state.action.tool !== action.tool) {
+      throw new ArbiterError('conflict', 'action.id was already used in this session for another action');
+    }
+    // A replay hands back the first answer, capability included: only to the identity it
+    // was given to, and not once that identity is revoked or refused.
+    if (refused) {
+      throw new ArbiterError(
+        'forbidden',
+        `this action id cannot be replayed: ${refused.reasons[0]?.reason ?? 'refused'}`,
+      );
+    }
+    return { done: { response: state.action.response as unknown as DecideResponse, fresh: false } };
+  }
+  // The flow state this decision reads and advances: created with the session (salt, intent).
+  const flow = prepareFlow(state.summary, meta.intent);
+  const masking = maskingPaths(deps.policy.data);
+  // Masked once: the receipt, the pending record and the drift text all take this copy.
+  const masked = receiptAction(action, masking);
+
+  // drift (AARM R7): this action's distance from the session's intent, on the masked
+  // parameters; policy sees it as input.drift. Refused actions are not measured.
+  const drift = refused
+    ? undefined
+    : await deps.metrics.stage('drift', () =>
+        driftStep(deps.drift, {
+          intent: meta.intent,
+          stored: meta.intent_embedding,
+          previous: state.summary.drift,
+          action: {
+            tool: action.tool,
+            ...(action.operation !== undefined && { operation: action.operation }),
+            parameters: masked.parameters as Record<string, unknown>,
+          },
+          catalogEntry: catalogEntryOf(deps.policy.data, action.tool),
+        }),
+      );
+  const step: Step = {
+    request,
+    tag: asked.tag,
+    action,
+    identity,
+    meta,
+    state,
+    now,
+    at,
+    masking,
+    masked,
+    refused,
+    flow,
+    context: policyContext(state.summary),
+    ...(drift?.input && { drift: drift.input }),
+  };
+
+  // policy, enforce
+  const { enforcement, version, input, result: policyResult, flow: evaluatedFlow } = await evaluate(deps, step);
+
+  // receipt
+  const pending = pendingRecord(step, enforcement, version, receiptId, input);
+  const capability = await grantCapability(deps, {
+    decision: enforcement.decision,
+    ...(identity.input.agent !== undefined && { agent: identity.input.agent }),
+    tenant: meta.tenant,
+    sessionId: meta.id,
+    actionId: action.id,
+    tool: action.tool,
+    ...(action.operation !== undefined && { operation: action.operation }),
+    parametersHash: action.parametersHash,
+    ...(enforcement.parameters && { modifiedParameters: enforcement.parameters }),
+    receiptId,
+    now,
+  });
+  const respond = (signed: Signed) => answer(action, enforcement, signed, version, pending, capability, drift?.input);
+
+  // commit: what the chain writes with the receipt
+  return {
+    append: {
+      kind: 'decision',
+      // A new session's meta keeps its intent's embedding (the meta is written once).
+      meta: !state.meta && drift?.intentEmbedding ? { ...meta, intent_embedding: drift.intentEmbedding } : meta,
+      at,
+      trace: asked.trace,
+      content: receiptContent({ step, enforcement, version, pending, input, policyResult, capability }),
+      summary: {
+        ...advanceSummary(
+          state.summary,
+          step,
+          enforcement.decision,
+          deps.policy.data,
+          deps.historySize,
+          pending,
+          evaluatedFlow,
+        ),
+        ...(drift?.state && { drift: drift.state }),
+      },
+      action: (signed) => ({
+        id: action.id,
+        tool: action.tool,
+        ...(action.operation !== undefined && { operation: action.operation }),
+        decision: enforcement.decision,
+        parameters_hash: action.parametersHash,
+        receipt_id: signed.receipt.receipt_id,
+        response: respond(signed) as unknown as Record<string, unknown>,
+      }),
+      newAction: true,
+      indexAction: action.idFromCaller,
+      pending: pending ? [pending] : [],
+    },
+    answer: (signed) => ({ response: respond(signed), fresh: true, pending }),
+  };
 }
 
 interface Step {
@@ -471,7 +491,7 @@ export function advanceSummary(
   return {
     ...summary,
     action_count: summary.action_count + 1,
-    tools_used: { ...summary.tools_used, [action.tool]: (summary.tools_used[action.tool] ?? 0) + 1 },
+    tools_used: countedOnce(summary.tools_used, action.tool),
     decisions: { ...summary.decisions, [decision]: summary.decisions[decision] + 1 },
     max_classification: sessionLevel(flow),
     history: [...summary.history, { action_id: action.id, tool: action.tool, decision, at: step.at }].slice(
@@ -480,6 +500,17 @@ export function advanceSummary(
     pending_deferrals: [...liveDeferrals(summary, step.now), ...deferred],
     flow,
   };
+}
+
+/**
+ * A per-tool count with one more for `key`, as an object without a prototype: a tool named
+ * `constructor`, `toString` or `__proto__` is counted like any other (issue 12), and the
+ * object serialises as before.
+ */
+function countedOnce(counts: Record<string, number>, key: string): Record<string, number> {
+  const next: Record<string, number> = Object.assign(Object.create(null), counts);
+  next[key] = (Object.hasOwn(counts, key) ? (counts[key] ?? 0) : 0) + 1;
+  return next;
 }
 
 function expiry(now: Date, seconds: number): string {
@@ -539,30 +570,18 @@ function receiptAction(action: NormalisedAction, masking: string[]) {
   };
 }
 
-function receiptBody(args: {
+function receiptContent(args: {
   step: Step;
   enforcement: Enforcement;
   version: PolicyVersion;
   pending: PendingRecord | undefined;
-  receiptId: string;
-  producer: Producer;
-  trace: { traceId: string; spanId: string } | undefined;
   input: (Record<string, unknown> & { flow: FlowInput }) | undefined;
   policyResult: unknown;
   capability: GrantedCapability | undefined;
-}): ReceiptBody {
+}): ReceiptContent {
   const { step, enforcement, version, pending } = args;
   const masked = step.masked;
   return {
-    ...receiptHeader({
-      receiptId: args.receiptId,
-      kind: 'decision',
-      session: step.meta,
-      chain: step.state,
-      at: step.at,
-      producer: args.producer,
-      trace: args.trace,
-    }),
     action: {
       ...masked,
       ...(enforcement.parameters && {
@@ -594,8 +613,7 @@ function receiptBody(args: {
 function answer(
   action: NormalisedAction,
   enforcement: Enforcement,
-  receipt: Receipt,
-  hash: string,
+  signed: Signed,
   version: PolicyVersion,
   pending: PendingRecord | undefined,
   capability: GrantedCapability | undefined,
@@ -612,7 +630,7 @@ function answer(
     }),
     ...(capability && { capability: capability.token }),
     ...(drift?.status === 'measured' && { drift: { distance: drift.distance, cumulative: drift.cumulative } }),
-    receipt: { id: receipt.receipt_id, hash },
+    receipt: { id: signed.receipt.receipt_id, hash: signed.hash },
     policy: { revision: version.revision, hash: version.hash },
   };
 }

@@ -1,11 +1,13 @@
 /**
  * The session outside a single decision: opening one with its intent (AARM R2: the
  * original request, fixed once), and recording what an action did once it ran. An
- * outcome re-enters the same store commit as a decision and gets its own chained receipt.
+ * outcome is a step appended to the session's chain (chain/), like a decision, with its
+ * own chained receipt.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { newId, sessionTag, tagOfId } from './context/ids.js';
+import { chainOf, type StepResult } from './chain/chain.js';
+import { sessionTag, tagOfId } from './context/ids.js';
 import type { ActionRecord, SessionMeta, SessionState, SessionSummary } from './context/types.js';
 import type { DecideDeps } from './decide.js';
 import { ArbiterError } from './errors.js';
@@ -15,8 +17,6 @@ import { intentEmbeddingFor } from './drift/index.js';
 import { DecideRequestSchema } from './intercept/envelope.js';
 import { ENTRYPOINT } from './policy/compile.js';
 import { hashOf } from './receipts/canonical.js';
-import { receiptHeader } from './receipts/header.js';
-import { signAndHash } from './receipts/sign.js';
 import type { Receipt } from './receipts/types.js';
 
 const sessionId = DecideRequestSchema.shape.session.shape.id;
@@ -137,47 +137,65 @@ export async function recordOutcome(
 ): Promise<OutcomeResponse> {
   const tag = await locateAction(deps, caller, actionId, body.session_id);
   const at = deps.clock().toISOString();
-  for (let attempt = 0; attempt < deps.commitRetries; attempt++) {
-    const state = await deps.store.load(tag, { actionId });
-    // Another tenant's session reads as absent: ids must not reveal what exists elsewhere.
-    if (!state.meta || state.meta.tenant !== caller.tenant || !state.action) {
-      throw new ArbiterError('not_found', 'no such action');
-    }
-    const record = state.action;
-    if (record.outcome) throw new ArbiterError('conflict', 'an outcome was already recorded for this action');
-    const labels = [...new Set(body.data_classes)].sort();
-    const outcome = afterOutcome({
-      flow: prepareFlow(state.summary, state.meta.intent),
-      policyData: deps.policy.data,
-      actionId: record.id,
-      tool: record.tool,
-      operation: record.operation,
-      status: body.status,
-      labels,
-      ...(body.content !== undefined && { content: body.content }),
-      trust: body.trust,
-      facts: body.facts,
-      records: body.records,
+  return chainOf(deps).append(tag, { actionId }, (state, { receiptId }) =>
+    outcomeStep(deps, caller, body, at, state, receiptId),
+  );
+}
+
+/** An outcome as a chain step: its receipt, the action record and the session after it. */
+function outcomeStep(
+  deps: DecideDeps,
+  caller: Caller,
+  body: z.infer<typeof OutcomeSchema>,
+  at: string,
+  state: SessionState,
+  receiptId: string,
+): StepResult<OutcomeResponse> {
+  // Another tenant's session reads as absent: ids must not reveal what exists elsewhere.
+  if (!state.meta || state.meta.tenant !== caller.tenant || !state.action) {
+    throw new ArbiterError('not_found', 'no such action');
+  }
+  const meta = state.meta;
+  const record = state.action;
+  if (record.outcome) throw new ArbiterError('conflict', 'an outcome was already recorded for this action');
+  const labels = [...new Set(body.data_classes)].sort();
+  const outcome = afterOutcome({
+    flow: prepareFlow(state.summary, meta.intent),
+    policyData: deps.policy.data,
+    actionId: record.id,
+    tool: record.tool,
+    operation: record.operation,
+    status: body.status,
+    labels,
+    ...(body.content !== undefined && { content: body.content }),
+    trust: body.trust,
+    facts: body.facts,
+    records: body.records,
+    at,
+    actionCount: state.summary.action_count,
+  });
+  const { classification } = outcome;
+  const decisionPolicy =
+    (record.response as { policy?: { revision: string; hash: string } }).policy ?? deps.policy.version;
+  if (!decisionPolicy) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
+  const summary: SessionSummary = {
+    ...state.summary,
+    outcomes: { ...state.summary.outcomes, [body.status]: state.summary.outcomes[body.status] + 1 },
+    data_classes: [...new Set([...state.summary.data_classes, ...labels])].sort(),
+    // The outcome's level replaces the action's provisional one (docs/detection.md 3.1).
+    max_classification: sessionLevel(outcome.flow),
+    flow: outcome.flow,
+  };
+  const updated: ActionRecord = { ...record, outcome: { status: body.status, receipt_id: receiptId, at } };
+  return {
+    append: {
+      kind: 'outcome',
+      meta,
       at,
-      actionCount: state.summary.action_count,
-    });
-    const { classification } = outcome;
-    const decisionPolicy =
-      (record.response as { policy?: { revision: string; hash: string } }).policy ?? deps.policy.version;
-    if (!decisionPolicy) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
-    const { receipt, hash } = signAndHash(
-      {
-        ...receiptHeader({
-          receiptId: newId('rcpt', tag),
-          kind: 'outcome',
-          session: state.meta,
-          chain: state,
-          at,
-          producer: deps.producer,
-        }),
+      content: {
         action: { id: record.id, tool: record.tool, parameters_hash: record.parameters_hash, parameters: null },
         identity: {
-          ...(state.meta.agent !== undefined && { agent: state.meta.agent }),
+          ...(meta.agent !== undefined && { agent: meta.agent }),
           verified: caller.verified,
           method: caller.verified ? 'jwt' : 'none',
         },
@@ -202,44 +220,20 @@ export async function recordOutcome(
           ...(body.facts !== undefined && { facts: Object.keys(body.facts).sort() }),
         },
       },
-      deps.signingKey,
-    );
-    const summary: SessionSummary = {
-      ...state.summary,
-      outcomes: { ...state.summary.outcomes, [body.status]: state.summary.outcomes[body.status] + 1 },
-      data_classes: [...new Set([...state.summary.data_classes, ...labels])].sort(),
-      // The outcome's level replaces the action's provisional one (docs/detection.md 3.1).
-      max_classification: sessionLevel(outcome.flow),
-      flow: outcome.flow,
-    };
-    const updated: ActionRecord = { ...record, outcome: { status: body.status, receipt_id: receipt.receipt_id, at } };
-    const result = await deps.store.commit({
-      tag,
-      expectedSeq: state.seq,
-      meta: state.meta,
       summary,
-      receipt,
-      receiptHash: hash,
-      action: updated,
-      newAction: false,
-      indexAction: false,
-      pending: [],
-    });
-    if (result === 'committed') {
-      return {
-        action_id: record.id,
-        session_id: state.meta.id,
-        status: body.status,
-        data_classes: labels,
-        ...(classification !== undefined && { classification }),
-        trust: outcome.trust,
-        ...(outcome.scan && { injection: outcome.scan }),
-        entities: outcome.entities,
-        receipt: { id: receipt.receipt_id, hash },
-        outcome_receipt: receipt,
-      };
-    }
-    deps.metrics.commitConflicts.inc();
-  }
-  throw new ArbiterError('contention');
+      action: () => updated,
+    },
+    answer: ({ receipt, hash }) => ({
+      action_id: record.id,
+      session_id: meta.id,
+      status: body.status,
+      data_classes: labels,
+      ...(classification !== undefined && { classification }),
+      trust: outcome.trust,
+      ...(outcome.scan && { injection: outcome.scan }),
+      entities: outcome.entities,
+      receipt: { id: receipt.receipt_id, hash },
+      outcome_receipt: receipt,
+    }),
+  };
 }

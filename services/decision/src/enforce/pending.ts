@@ -2,10 +2,11 @@
  * The approval service (STEP_UP) and the deferral service (DEFER), AARM R4. A pending record
  * is bound to the exact action (its parameter hash), the identity captured when it was
  * asked for and the policy revision that decided it. Every change to it (a vote, a
- * resolution, its expiry) goes through the session's compare-and-append commit with its
- * own chained receipt, so two replicas can never both close it, and a late or repeated
- * answer changes nothing. Expiry always ends in DENY.
+ * resolution, its expiry) is a step appended to the session's chain (chain/) with its own
+ * receipt, so two replicas can never both close it, and a late or repeated answer changes
+ * nothing. Expiry always ends in DENY.
  */
+import { chainOf, type StepResult } from '../chain/chain.js';
 import { newId, tagOfId } from '../context/ids.js';
 import type { ActionRecord, PendingRecord, SessionState, SessionSummary } from '../context/types.js';
 import { grantCapability } from '../capabilities/grant.js';
@@ -15,10 +16,8 @@ import type { Caller } from '../intercept/agent.js';
 import type { WebhookEvent } from '../notify/webhooks.js';
 import { ENTRYPOINT } from '../policy/compile.js';
 import { hashOf } from '../receipts/canonical.js';
-import { receiptHeader } from '../receipts/header.js';
 import { maskingPaths, maskParameters } from '../receipts/mask.js';
-import { signAndHash } from '../receipts/sign.js';
-import type { Decision, Reason, ReceiptApproval, ReceiptBody, ReceiptDeferral } from '../receipts/types.js';
+import type { Decision, Reason, ReceiptApproval, ReceiptDeferral } from '../receipts/types.js';
 import { enforceChecked, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
 
 /** How long a long-poll may wait at most (`?wait=`), so no request is held forever. */
@@ -114,122 +113,118 @@ function close(
 }
 
 /**
- * Applies `step` to the pending record `id` atomically with a receipt of kind
- * approval/deferral. Returns the record as it stands after the step.
+ * Applies `step` to the pending record `id` as one append to its session's chain (chain/),
+ * with a receipt of kind approval/deferral. Returns the record as it stands after the step.
  */
 async function transition(deps: DecideDeps, tenant: string, id: string, step: Step): Promise<PendingRecord> {
   const tag = tagOfId(id, 'apr', 'dfr');
   if (tag === undefined) throw new ArbiterError('not_found', 'no such approval or deferral');
-  for (let attempt = 0; attempt < deps.commitRetries; attempt++) {
-    const first = await deps.store.load(tag, { pendingId: id });
-    const found = first.pending;
-    if (!found || found.tenant !== tenant || !first.meta)
-      throw new ArbiterError('not_found', 'no such approval or deferral');
-    // Second read: the action record and the revocation list for the identity captured at submission.
-    const state = await deps.store.load(tag, {
-      pendingId: id,
-      actionId: found.action.id,
-      revocation: {
-        tenant: found.tenant,
-        ...(found.identity.jti !== undefined && { jti: found.identity.jti }),
-        ...(found.identity.agent !== undefined && { sub: found.identity.agent }),
-      },
-    });
-    if (!state.pending || !state.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
-    const now = deps.clock();
-    const receiptId = newId('rcpt', tag);
-    const change = step(state.pending, state, now);
-    const closing = change.record.status === 'pending' ? undefined : change.record.final;
-    const capability =
-      closing &&
-      (await grantCapability(deps, {
-        decision: closing.decision,
-        ...(change.record.identity.agent !== undefined && { agent: change.record.identity.agent }),
-        tenant: change.record.tenant,
-        sessionId: change.record.session_id,
-        actionId: change.record.action.id,
-        tool: change.record.action.tool,
-        ...(change.record.action.operation !== undefined && { operation: change.record.action.operation }),
-        parametersHash: change.record.action.parameters_hash,
-        ...(closing.parameters && { modifiedParameters: closing.parameters }),
-        receiptId,
-        now,
-      }));
-    const record =
-      change.record.status === 'pending'
-        ? change.record
-        : {
-            ...change.record,
-            final: change.record.final && {
-              ...change.record.final,
-              receipt_id: receiptId,
-              ...(capability && { capability: capability.token }),
-            },
-          };
-    const body: ReceiptBody = {
-      ...receiptHeader({
-        receiptId,
-        kind: record.kind,
-        session: state.meta,
-        chain: state,
-        at: now.toISOString(),
-        producer: deps.producer,
-      }),
-      action: {
-        ...record.action,
-        // A resolution that ended in MODIFY: what is executed must be in the signed record too.
-        ...(record.final?.parameters && {
-          modified_parameters: maskParameters(record.final.parameters, maskingPaths(deps.policy.data)),
-          modified_parameters_hash: hashOf(record.final.parameters),
-        }),
-      },
-      identity: record.identity,
-      context_hash: hashOf(record.context),
-      decision: change.decision,
-      reasons: change.reasons,
-      ...(capability && { capability: capability.receipt }),
-      policy: { ...record.policy, path: ENTRYPOINT },
-      ...(record.kind === 'approval'
-        ? { approval: { ...change.block, id: record.id, expires_at: record.expires_at, status: record.status } }
-        : {
-            deferral: {
-              ...change.block,
-              id: record.id,
-              expires_at: record.expires_at,
-              context_needed: record.context_needed ?? [],
-              status: record.status,
-            },
-          }),
-    };
-    const { receipt, hash } = signAndHash(body, deps.signingKey);
-    const closed = record.status !== 'pending';
-    const action: ActionRecord | undefined =
-      closed && state.action && record.final ? { ...state.action, final_decision: record.final.decision } : undefined;
-    const result = await deps.store.commit({
-      tag,
-      expectedSeq: state.seq,
-      meta: state.meta,
-      summary: closed && record.kind === 'deferral' ? withoutDeferral(state.summary, record.id) : state.summary,
-      receipt,
-      receiptHash: hash,
-      ...(action && { action }),
-      newAction: false,
-      indexAction: false,
-      pending: [record, ...(change.created ? [change.created] : [])],
-    });
-    if (result !== 'committed') {
-      deps.metrics.commitConflicts.inc();
-      continue;
-    }
-    if (closed) {
-      await deps.store.unindexPending([record]).catch(() => {});
-      deps.notifier.notify(resolvedEvent(record, body.timestamp));
-    }
-    if (change.created) deps.notifier.notify(requestedEvent(change.created));
-    await deps.store.publish(record.id).catch(() => {});
-    return record;
+  // The record's action and captured identity never change: read once which action record
+  // and revocation entries the step must see with it.
+  const first = await deps.store.load(tag, { pendingId: id });
+  const found = first.pending;
+  if (!found || found.tenant !== tenant || !first.meta)
+    throw new ArbiterError('not_found', 'no such approval or deferral');
+  const load = {
+    pendingId: id,
+    actionId: found.action.id,
+    revocation: {
+      tenant: found.tenant,
+      ...(found.identity.jti !== undefined && { jti: found.identity.jti }),
+      ...(found.identity.agent !== undefined && { sub: found.identity.agent }),
+    },
+  };
+  const { record, created, at } = await chainOf(deps).append(tag, load, (state, { receiptId }) =>
+    pendingStep(deps, step, state, receiptId),
+  );
+  if (record.status !== 'pending') {
+    await deps.store.unindexPending([record]).catch(() => {});
+    deps.notifier.notify(resolvedEvent(record, at));
   }
-  throw new ArbiterError('contention');
+  if (created) deps.notifier.notify(requestedEvent(created));
+  await deps.store.publish(record.id).catch(() => {});
+  return record;
+}
+
+/** A change to a pending record as a chain step: the record, its receipt and the session after it. */
+async function pendingStep(
+  deps: DecideDeps,
+  step: Step,
+  state: SessionState,
+  receiptId: string,
+): Promise<StepResult<{ record: PendingRecord; created: PendingRecord | undefined; at: string }>> {
+  if (!state.pending || !state.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
+  const now = deps.clock();
+  const at = now.toISOString();
+  const change = step(state.pending, state, now);
+  const closing = change.record.status === 'pending' ? undefined : change.record.final;
+  const capability =
+    closing &&
+    (await grantCapability(deps, {
+      decision: closing.decision,
+      ...(change.record.identity.agent !== undefined && { agent: change.record.identity.agent }),
+      tenant: change.record.tenant,
+      sessionId: change.record.session_id,
+      actionId: change.record.action.id,
+      tool: change.record.action.tool,
+      ...(change.record.action.operation !== undefined && { operation: change.record.action.operation }),
+      parametersHash: change.record.action.parameters_hash,
+      ...(closing.parameters && { modifiedParameters: closing.parameters }),
+      receiptId,
+      now,
+    }));
+  const record =
+    change.record.status === 'pending'
+      ? change.record
+      : {
+          ...change.record,
+          final: change.record.final && {
+            ...change.record.final,
+            receipt_id: receiptId,
+            ...(capability && { capability: capability.token }),
+          },
+        };
+  const closed = record.status !== 'pending';
+  const action: ActionRecord | undefined =
+    closed && state.action && record.final ? { ...state.action, final_decision: record.final.decision } : undefined;
+  return {
+    append: {
+      kind: record.kind,
+      meta: state.meta,
+      at,
+      content: {
+        action: {
+          ...record.action,
+          // A resolution that ended in MODIFY: what is executed must be in the signed record too.
+          ...(record.final?.parameters && {
+            modified_parameters: maskParameters(record.final.parameters, maskingPaths(deps.policy.data)),
+            modified_parameters_hash: hashOf(record.final.parameters),
+          }),
+        },
+        identity: record.identity,
+        context_hash: hashOf(record.context),
+        decision: change.decision,
+        reasons: change.reasons,
+        ...(capability && { capability: capability.receipt }),
+        policy: { ...record.policy, path: ENTRYPOINT },
+        ...(record.kind === 'approval'
+          ? { approval: { ...change.block, id: record.id, expires_at: record.expires_at, status: record.status } }
+          : {
+              deferral: {
+                ...change.block,
+                id: record.id,
+                expires_at: record.expires_at,
+                context_needed: record.context_needed ?? [],
+                status: record.status,
+              },
+            }),
+      },
+      summary: closed && record.kind === 'deferral' ? withoutDeferral(state.summary, record.id) : state.summary,
+      ...(action && { action: () => action }),
+      pending: [record, ...(change.created ? [change.created] : [])],
+    },
+    answer: () => ({ record, created: change.created, at }),
+  };
 }
 
 /** A closed or expired record refuses every further answer; an expired one is closed (with its DENY receipt) first. */
