@@ -2,7 +2,15 @@
 # Arbiter: the AARM policy decision point, as a container image.
 #
 #   docker build -t arbiter:0.1.0 .
-#   docker run --rm -p 8700:8700 arbiter:0.1.0        # embedded store, ephemeral key (warnings logged)
+#   docker run --rm -p 8700:8700 \
+#     -e ARBITER_AUTH=jwt -e ARBITER_JWKS_URL=https://idp.example.com/jwks.json \
+#     -e ARBITER_JWT_ISSUER=https://idp.example.com/ -e ARBITER_JWT_AUDIENCE=arbiter arbiter:0.1.0
+#
+# The image listens on 0.0.0.0 (a container's loopback is unreachable from outside), so it
+# refuses to start with authentication off (exit 2, one line): an open port would hand every
+# role, admin included, to whoever reaches it. To try it out without an identity provider,
+# say so explicitly (the service then logs an INSECURE line at start):
+#   docker run --rm -p 127.0.0.1:8700:8700 -e ARBITER_INSECURE_ALLOW_NO_AUTH=true arbiter:0.1.0
 #
 # Layout of the runtime image (the service finds its root by walking up from its own file
 # to the nearest package.json, and reads rego/, package.json and
@@ -36,6 +44,8 @@ RUN npx tsc -p tsconfig.json \
 
 FROM ${NODE_IMAGE} AS runtime
 ARG ARBITER_UID=10001
+# ARBITER_AUTH is left at its default (off): with this host that refuses to start until
+# jwt is configured or ARBITER_INSECURE_ALLOW_NO_AUTH=true is set (see above).
 ENV NODE_ENV=production \
     ARBITER_OPA=/usr/local/bin/opa \
     ARBITER_HOST=0.0.0.0 \

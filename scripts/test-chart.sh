@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tests the Helm chart (charts/arbiter), offline:
 #   1. helm lint --strict, for the chart's defaults and each ci/*-values.yaml;
-#   2. helm template of each, validated against the Kubernetes API schemas (types, enums,
-#      required fields and unknown fields; test/chart/validate-k8s.mjs, schemas from npm);
+#   2. helm template of each ci/*-values.yaml (the defaults alone must refuse to render:
+#      auth is jwt and no identity provider is named), validated against the Kubernetes API
+#      schemas (types, enums, required fields and unknown fields;
+#      test/chart/validate-k8s.mjs, schemas from npm);
 #   3. the node tests of test/chart/ (rendered objects, values schema, README table, and
 #      the policy ConfigMap hot-reloading in the real service).
 # Installs what it needs when missing: the pinned helm (scripts/install-helm.sh, from the Go
@@ -43,6 +45,16 @@ for values in "${values_files[@]}"; do
   [[ -n "$values" ]] && args=(--values "$values")
   echo "test-chart: helm lint --strict ($name)"
   "$HELM" lint --strict "$CHART" "${args[@]}" --quiet
+  if [[ -z "$values" ]]; then
+    # Safe by default (issue 12): auth.mode is jwt, so the defaults alone name no identity
+    # provider and must refuse to render (lint reports a fail() as information only).
+    if "$HELM" template arbiter "$CHART" --namespace arbiter >/dev/null 2>"$out/defaults.err"; then
+      echo "test-chart: the chart defaults rendered; they must refuse without an identity provider" >&2
+      exit 1
+    fi
+    grep -q "auth.mode jwt (the chart's default) needs" "$out/defaults.err"
+    continue
+  fi
   "$HELM" template arbiter "$CHART" --namespace arbiter "${args[@]}" >"$out/$name.yaml"
 done
 

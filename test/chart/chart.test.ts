@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../services/decision/src/config.js';
+import { CHAIN_ENV_SHAPE } from '../../services/decision/src/chain/settings.js';
 import { DRIFT_ENV_SHAPE } from '../../services/decision/src/drift/index.js';
 import {
   CHART_DIR,
@@ -50,6 +51,8 @@ const podSpec = (objects: Manifest[]) => deploymentOf(objects).spec.template.spe
 const container = (objects: Manifest[]) => podSpec(objects).containers[0];
 
 describe('helm lint --strict', () => {
+  // Lint reports a template's fail() as information only: the chart defaults lint, though
+  // they do not render (see 'authentication is safe by default').
   for (const file of [undefined, ...CI_VALUES]) {
     test(file ? basename(file) : 'chart defaults', () => {
       const r = helm(['lint', '--strict', CHART_DIR, ...(file ? ['--values', file] : [])]);
@@ -63,7 +66,7 @@ describe('every example values file renders a hardened Deployment', () => {
     describe(basename(file), () => {
       let objects: Manifest[];
       before(() => {
-        objects = render({ values: [file] });
+        objects = render({ values: [file], bare: true });
       });
 
       test('probes: startup and liveness on /healthz, readiness on /readyz, on the named port', () => {
@@ -179,7 +182,7 @@ describe('Redis', () => {
   });
 
   test('Sentinel with TLS (the production example): rediss+sentinel://, the CA mounted for Node', () => {
-    const objects = render({ values: [CI_VALUES[1]!] });
+    const objects = render({ values: [CI_VALUES[1]!], bare: true });
     const { literal } = containerEnv(objects);
     assert.equal(
       literal.get('ARBITER_REDIS_URL'),
@@ -214,7 +217,7 @@ describe('Redis', () => {
       ],
     });
     assert.equal(containerEnv(tls).literal.get('ARBITER_REDIS_URL'), 'rediss+cluster://host1:6379');
-    const example = render({ values: [CI_VALUES[2]!] });
+    const example = render({ values: [CI_VALUES[2]!], bare: true });
     assert.match(
       containerEnv(example).literal.get('ARBITER_REDIS_URL') ?? '',
       /^redis\+cluster:\/\/redis-cluster-0\.[^,]+:6379,redis-cluster-1\.[^,]+:6379,redis-cluster-2\.[^,]+:6379$/,
@@ -228,7 +231,7 @@ describe('Redis', () => {
   });
 
   test('the password comes from a secretKeyRef, never a literal', () => {
-    const objects = render({ values: [CI_VALUES[1]!] });
+    const objects = render({ values: [CI_VALUES[1]!], bare: true });
     const { env, literal } = containerEnv(objects);
     const password = env.find((e) => e.name === 'ARBITER_REDIS_PASSWORD');
     assert.deepEqual(password, {
@@ -274,11 +277,12 @@ describe('secrets are referenced, never inlined', () => {
           replicaCount: 2,
           redis: { mode: 'standalone', url: 'redis://redis:6379', auth: { password: SECRETS.redisPassword } },
           signing: { privateKeyPem: pem, verifyKeyPems: { 'old-key.pem': old } },
-          auth: { mode: 'jwt', jwks: { json: SECRETS.jwks } },
+          auth: { mode: 'jwt', jwks: { json: SECRETS.jwks }, issuer: 'https://idp.example.com/', audience: 'arbiter' },
           webhooks: { urls: ['https://hooks.example.com/arbiter'], secret: { value: SECRETS.webhook } },
           otel: { endpoint: 'http://collector:4318', headers: { value: SECRETS.otlp } },
         }),
       ],
+      bare: true,
     });
   });
 
@@ -346,7 +350,7 @@ describe('secrets are referenced, never inlined', () => {
   });
 
   test('existing Secrets: the production example mounts and references them by name', () => {
-    const prod = render({ values: [CI_VALUES[1]!] });
+    const prod = render({ values: [CI_VALUES[1]!], bare: true });
     assert.equal(find(prod, 'Secret'), undefined, 'the chart renders no Secret of its own');
     const volumes = podSpec(prod).volumes as {
       name: string;
@@ -602,22 +606,24 @@ describe('policy ConfigMap: a hot reload, not a restart', () => {
 });
 
 describe('optional objects', () => {
-  test('defaults: no HPA, PDB, NetworkPolicy or ServiceMonitor', () => {
+  test('defaults: a NetworkPolicy and a PDB; no HPA or ServiceMonitor', () => {
     const kinds = render().map((o) => o.kind);
-    for (const kind of [
-      'HorizontalPodAutoscaler',
-      'PodDisruptionBudget',
-      'NetworkPolicy',
-      'ServiceMonitor',
-      'Secret',
-    ]) {
+    for (const kind of ['HorizontalPodAutoscaler', 'ServiceMonitor', 'Secret']) {
       assert.ok(!kinds.includes(kind), `${kind} is off by default`);
     }
-    assert.deepEqual(kinds.sort(), ['ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+    assert.deepEqual(kinds.sort(), [
+      'ConfigMap',
+      'ConfigMap',
+      'Deployment',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ]);
   });
 
   test('production: HPA (and no fixed replicas), PDB, NetworkPolicy, ServiceMonitor', () => {
-    const objects = render({ values: [CI_VALUES[1]!] });
+    const objects = render({ values: [CI_VALUES[1]!], bare: true });
     const hpa = get(objects, 'HorizontalPodAutoscaler');
     assert.equal(hpa.apiVersion, 'autoscaling/v2');
     assert.deepEqual(hpa.spec.scaleTargetRef, {
@@ -636,20 +642,18 @@ describe('optional objects', () => {
     assert.equal(monitor.metadata.labels?.release, 'prometheus');
   });
 
-  test('each optional object appears when enabled alone', () => {
+  test('each optional object appears when enabled alone, and the default ones can be turned off', () => {
     const multi = ['redis.mode=standalone', 'redis.url=redis://r:6379', 'signing.existingSecret=keys'];
     assert.ok(find(render({ set: [...multi, 'autoscaling.enabled=true'] }), 'HorizontalPodAutoscaler'));
-    assert.ok(find(render({ set: ['podDisruptionBudget.enabled=true'] }), 'PodDisruptionBudget'));
-    assert.ok(find(render({ set: ['networkPolicy.enabled=true'] }), 'NetworkPolicy'));
-    assert.ok(find(render({ set: ['serviceMonitor.enabled=true'] }), 'ServiceMonitor'));
-    assert.equal(
-      get(render({ set: ['podDisruptionBudget.enabled=true'] }), 'PodDisruptionBudget').spec.maxUnavailable,
-      1,
-    );
+    assert.ok(find(render({ set: ['serviceMonitor.enabled=true', 'metrics.public=true'] }), 'ServiceMonitor'));
+    assert.equal(get(render(), 'PodDisruptionBudget').spec.maxUnavailable, 1);
+    const off = render({ set: ['podDisruptionBudget.enabled=false', 'networkPolicy.enabled=false'] });
+    assert.equal(find(off, 'PodDisruptionBudget'), undefined);
+    assert.equal(find(off, 'NetworkPolicy'), undefined);
   });
 
   test('NetworkPolicy: ingress from the configured peers, egress to DNS, Redis, the collector, the JWKS URL, webhooks and the embeddings endpoint', () => {
-    const policy = get(render({ values: [CI_VALUES[1]!] }), 'NetworkPolicy');
+    const policy = get(render({ values: [CI_VALUES[1]!], bare: true }), 'NetworkPolicy');
     assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
     const ingress = policy.spec.ingress[0];
     assert.deepEqual(ingress.ports, [{ port: 'http', protocol: 'TCP' }]);
@@ -660,15 +664,110 @@ describe('optional objects', () => {
     assert.deepEqual(egressPorts, ['53/UDP,53/TCP', '6379/TCP,26379/TCP', '4318/TCP', '443/TCP', '443/TCP', '443/TCP']);
     assert.deepEqual(policy.spec.egress[3].to, [{ ipBlock: { cidr: '203.0.113.0/24' } }]);
     assert.deepEqual(policy.spec.egress[5].to, [{ ipBlock: { cidr: '192.0.2.0/24' } }], 'the embeddings endpoint');
-    // Without Redis, a collector, JWT, webhooks or remote drift only DNS is let out.
-    const minimal = get(render({ set: ['networkPolicy.enabled=true'] }), 'NetworkPolicy');
+    // Without Redis, a collector, a JWKS URL, webhooks or remote drift only DNS is let out.
+    const minimal = get(render(), 'NetworkPolicy');
     assert.equal(minimal.spec.egress.length, 1);
     assert.equal(minimal.spec.ingress[0].from, undefined, 'no peers listed: the port is open to any source');
   });
 });
 
+/** Authentication off, allowed explicitly (ci/trial-values.yaml). */
+const INSECURE = ['auth.mode=off', 'auth.insecureAllowNoAuth=true'];
+
+describe('authentication is safe by default (issue 12)', () => {
+  test('the chart defaults alone fail to render: auth is jwt, and the identity provider is unknown', () => {
+    const message = renderFails({ bare: true });
+    assert.match(message, /auth\.mode jwt \(the chart's default\) needs exactly one of auth\.jwksUrl and auth\.jwks/);
+    assert.match(message, /auth\.issuer and auth\.audience/);
+    assert.match(message, /auth\.insecureAllowNoAuth: true/, 'it names the way to a trial');
+  });
+
+  test("jwt needs an issuer and an audience; an agent audience may not be the callers'", () => {
+    for (const missing of ['auth.issuer=', 'auth.audience=']) {
+      assert.match(renderFails({ set: [missing] }), /auth\.mode jwt needs auth\.issuer and auth\.audience/, missing);
+    }
+    assert.match(
+      renderFails({ set: ['auth.agentAudience=arbiter'] }),
+      /auth\.agentAudience must differ from auth\.audience/,
+    );
+  });
+
+  test('the minimal values: jwt with issuer and audience, the agent audience derived by config.ts', () => {
+    const objects = render();
+    const { literal } = containerEnv(objects);
+    assert.equal(literal.get('ARBITER_AUTH'), 'jwt');
+    assert.equal(literal.get('ARBITER_JWT_ISSUER'), 'https://idp.example.com/');
+    assert.equal(literal.get('ARBITER_JWT_AUDIENCE'), 'arbiter');
+    assert.equal(literal.has('ARBITER_AGENT_AUDIENCE'), false);
+    assert.equal(literal.has('ARBITER_INSECURE_ALLOW_NO_AUTH'), false);
+    const config = loadConfig({ ...Object.fromEntries(literal), ARBITER_OPA: '/usr/local/bin/opa' });
+    assert.equal(config.auth.mode === 'jwt' && config.auth.agentAudience, 'arbiter:agent');
+    const named = containerEnv(render({ set: ['auth.agentAudience=arbiter-agents'] })).literal;
+    assert.equal(named.get('ARBITER_AGENT_AUDIENCE'), 'arbiter-agents');
+  });
+
+  test('auth off fails to render unless insecureAllowNoAuth says so, and then the pods are told too', () => {
+    const message = renderFails({ set: ['auth.mode=off'] });
+    assert.match(message, /auth\.mode "off" would open the service to whoever reaches its port/);
+    assert.match(message, /auth\.insecureAllowNoAuth: true/);
+    const objects = render({ set: INSECURE });
+    const { literal } = containerEnv(objects);
+    assert.equal(literal.get('ARBITER_AUTH'), 'off');
+    assert.equal(literal.get('ARBITER_HOST'), '0.0.0.0');
+    assert.equal(literal.get('ARBITER_INSECURE_ALLOW_NO_AUTH'), 'true');
+    // What the pod would do with that ConfigMap: start, marked exposed (the INSECURE log line).
+    const config = loadConfig({ ...Object.fromEntries(literal), ARBITER_OPA: '/usr/local/bin/opa' });
+    assert.deepEqual(config.auth, { mode: 'off', exposed: true });
+  });
+
+  test('the service refuses what the chart would refuse: auth off on 0.0.0.0 without the flag', () => {
+    const { literal } = containerEnv(render({ set: INSECURE }));
+    literal.delete('ARBITER_INSECURE_ALLOW_NO_AUTH');
+    assert.throws(
+      () => loadConfig({ ...Object.fromEntries(literal), ARBITER_OPA: '/usr/local/bin/opa' }),
+      /ARBITER_AUTH=off on 0\.0\.0\.0, which is not a loopback address/,
+    );
+  });
+
+  test('insecureAllowNoAuth is refused with jwt, and must be a boolean', () => {
+    assert.match(renderFails({ set: ['auth.insecureAllowNoAuth=true'] }), /for auth\.mode "off" only/);
+    assert.match(
+      renderFails({ setString: [...INSECURE.slice(0, 1), 'auth.insecureAllowNoAuth=yes'] }),
+      /insecureAllowNoAuth/,
+    );
+  });
+});
+
+describe('the session chain settings', () => {
+  test('each value reaches config.chain', () => {
+    const objects = render({
+      set: [
+        'config.sessionQueueMax=32',
+        'config.sessionQueueWaitMs=2500',
+        'config.commitDeadlineMs=1000',
+        'config.commitRetries=3',
+      ],
+    });
+    const { literal } = containerEnv(objects);
+    const config = loadConfig({ ...Object.fromEntries(literal), ARBITER_OPA: '/usr/local/bin/opa' });
+    assert.deepEqual(config.chain, { queueMax: 32, queueWaitMs: 2500, deadlineMs: 1000, minAttempts: 3 });
+    assert.deepEqual(
+      loadConfig({ ...Object.fromEntries(containerEnv(render()).literal), ARBITER_OPA: '/usr/local/bin/opa' }).chain,
+      loadConfig({}).chain,
+      "the chart's defaults are the service's",
+    );
+  });
+
+  test('the schema holds the bounds of CHAIN_ENV_SHAPE', () => {
+    assert.match(renderFails({ set: ['config.sessionQueueMax=0'] }), /sessionQueueMax/);
+    assert.match(renderFails({ set: ['config.sessionQueueWaitMs=0'] }), /sessionQueueWaitMs/);
+    assert.match(renderFails({ set: ['config.commitDeadlineMs=600001'] }), /commitDeadlineMs/);
+    assert.match(renderFails({ set: ['config.commitRetries=0'] }), /commitRetries/);
+  });
+});
+
 describe('/metrics with authentication on', () => {
-  const JWT = ['auth.mode=jwt', 'auth.jwksUrl=https://idp.example.com/.well-known/jwks.json'];
+  const JWT = ['auth.mode=jwt'];
   const endpointOf = (objects: Manifest[]) => get(objects, 'ServiceMonitor').spec.endpoints[0];
   const metricsPublicOf = (objects: Manifest[]) =>
     loadConfig({
@@ -690,7 +789,7 @@ describe('/metrics with authentication on', () => {
       'a change rolls the pods',
     );
     // With auth off every endpoint is open: the variable would say nothing.
-    assert.equal(containerEnv(render()).literal.has('ARBITER_METRICS_PUBLIC'), false);
+    assert.equal(containerEnv(render({ set: INSECURE })).literal.has('ARBITER_METRICS_PUBLIC'), false);
   });
 
   test('the ServiceMonitor sends the token of serviceMonitor.bearerTokenSecret', () => {
@@ -704,11 +803,14 @@ describe('/metrics with authentication on', () => {
     });
     assert.deepEqual(endpointOf(objects).bearerTokenSecret, { name: 'prometheus-arbiter', key: 'jwt' });
     assert.equal(containerEnv(objects).literal.get('ARBITER_METRICS_PUBLIC'), 'false');
-    const prod = render({ values: [CI_VALUES[1]!] });
+    const prod = render({ values: [CI_VALUES[1]!], bare: true });
     assert.equal(containerEnv(prod).literal.get('ARBITER_AUTH'), 'jwt');
     assert.equal(containerEnv(prod).literal.get('ARBITER_METRICS_PUBLIC'), 'false');
     assert.deepEqual(endpointOf(prod).bearerTokenSecret, { name: 'arbiter-metrics-token', key: 'token' });
-    assert.equal(endpointOf(render({ set: ['serviceMonitor.enabled=true'] })).bearerTokenSecret, undefined);
+    assert.equal(
+      endpointOf(render({ set: [...INSECURE, 'serviceMonitor.enabled=true'] })).bearerTokenSecret,
+      undefined,
+    );
   });
 
   test('a ServiceMonitor that could not scrape (jwt, metrics not public, no token) fails to render', () => {
@@ -752,7 +854,10 @@ describe('values schema', () => {
   });
 
   test('combinations the schema cannot express stop the render with a message', () => {
-    assert.match(renderFails({ set: ['auth.mode=jwt'] }), /exactly one of auth.jwksUrl and auth.jwks/);
+    assert.match(
+      renderFails({ set: ['auth.jwksUrl=https://idp.example.com/jwks'] }),
+      /exactly one of auth.jwksUrl and auth.jwks/,
+    );
     assert.match(renderFails({ set: ['webhooks.urls[0]=https://h.example'] }), /webhooks.secret/);
     assert.match(renderFails({ set: ['redis.mode=sentinel'] }), /redis.sentinel.sentinels/);
     assert.match(renderFails({ set: ['redis.mode=standalone', 'redis.url=rediss://r:6379'] }), /tls/);
@@ -796,12 +901,14 @@ describe('README and values stay in step', () => {
     const variables = [
       ...new Set([
         ...[...schemaBlock.matchAll(/^\s+((?:ARBITER|OTEL)_[A-Z0-9_]+):/gm)].map((m) => m[1]!),
-        // Spread into EnvSchema (...DRIFT_ENV_SHAPE), so not in config.ts's own text.
+        // Spread into EnvSchema (...DRIFT_ENV_SHAPE, ...CHAIN_ENV_SHAPE), so not in config.ts's own text.
         ...Object.keys(DRIFT_ENV_SHAPE),
+        ...Object.keys(CHAIN_ENV_SHAPE),
       ]),
     ];
     assert.ok(variables.length > 30, 'config.ts was read');
     assert.match(schemaBlock, /^\s+\.\.\.DRIFT_ENV_SHAPE,$/m, 'config.ts still spreads DRIFT_ENV_SHAPE');
+    assert.match(schemaBlock, /^\s+\.\.\.CHAIN_ENV_SHAPE,$/m, 'config.ts still spreads CHAIN_ENV_SHAPE');
     assert.ok(Object.keys(DRIFT_ENV_SHAPE).length >= 11 && variables.includes('ARBITER_DRIFT_API_KEY_FILE'));
     const templates = ['configmap.yaml', 'deployment.yaml']
       .map((f) => readFileSync(join(CHART_DIR, 'templates', f), 'utf8'))

@@ -64,6 +64,9 @@ const decide = (tool: string, parameters: Record<string, unknown>) => ({
   identity: { agent: 'chart-test' },
 });
 
+/** The requests below carry no tokens: the chart's trial values (auth off, allowed explicitly). */
+const TRIAL = ['auth.mode=off', 'auth.insecureAllowNoAuth=true'];
+
 describe('the policy ConfigMap, mounted as the kubelet does, hot-reloads in the real service', () => {
   let dir: string;
   let arbiter: RunningArbiter;
@@ -89,7 +92,7 @@ describe('the policy ConfigMap, mounted as the kubelet does, hot-reloads in the 
   before(async () => {
     requireHelm();
     dir = mkdtempSync(join(tmpdir(), 'arbiter-chart-policy-'));
-    objects = render();
+    objects = render({ set: TRIAL });
     project(dir, policyData(objects));
     // The chart's own settings, but this machine's folder, port and opa.
     const { literal } = containerEnv(objects);
@@ -138,7 +141,7 @@ describe('the policy ConfigMap, mounted as the kubelet does, hot-reloads in the 
         },
       }),
     );
-    const updated = render({ values: [values] });
+    const updated = render({ values: [values], set: TRIAL });
     project(dir, policyData(updated));
     const after = await waitForHash(before);
     assert.notEqual(after, before, 'the poller loaded the new policy');

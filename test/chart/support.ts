@@ -11,9 +11,17 @@ import { CHART_DIR } from './values-table.js';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const HELM = join(ROOT, '.tools', 'bin', 'helm');
 export { CHART_DIR };
-export const CI_VALUES = ['default-values.yaml', 'production-values.yaml', 'cluster-values.yaml'].map((f) =>
-  join(CHART_DIR, 'ci', f),
-);
+export const CI_VALUES = [
+  'default-values.yaml',
+  'production-values.yaml',
+  'cluster-values.yaml',
+  'trial-values.yaml',
+].map((f) => join(CHART_DIR, 'ci', f));
+/**
+ * The smallest values that render (the identity provider): the chart's own defaults refuse
+ * to, since auth.mode is jwt by default. What render() starts from unless told otherwise.
+ */
+export const MINIMAL_VALUES = CI_VALUES[0]!;
 
 /** A rendered Kubernetes object; tests reach into its spec freely. */
 export interface Manifest {
@@ -49,8 +57,10 @@ export function helm(args: string[]): HelmResult {
 }
 
 export interface RenderOptions {
-  /** Values files, in order. */
+  /** Values files, in order, after MINIMAL_VALUES unless `bare`. */
   values?: string[];
+  /** Without MINIMAL_VALUES: the chart's defaults and `values` alone (each ci/ file stands alone). */
+  bare?: boolean;
   /** --set arguments. */
   set?: string[];
   /** --set-string arguments. */
@@ -65,7 +75,7 @@ function templateArgs(o: RenderOptions): string[] {
     CHART_DIR,
     '--namespace',
     'decisions',
-    ...(o.values ?? []).flatMap((f) => ['--values', f]),
+    ...[...(o.bare ? [] : [MINIMAL_VALUES]), ...(o.values ?? [])].flatMap((f) => ['--values', f]),
     ...(o.set ?? []).flatMap((s) => ['--set', s]),
     ...(o.setString ?? []).flatMap((s) => ['--set-string', s]),
   ];

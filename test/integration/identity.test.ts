@@ -13,6 +13,8 @@ import { createTestIssuer, type TestIssuer } from '../support/tokens.js';
 
 const ISSUER = 'https://idp.test';
 const AUDIENCE = 'arbiter';
+/** Agent tokens have their own audience (CONTRACT §1): by default the callers' with ":agent". */
+const AGENT_AUDIENCE = 'arbiter:agent';
 
 for (const store of ['memory', 'redis'] as const) {
   describe(`identity with ARBITER_AUTH=jwt on the ${store} store`, () => {
@@ -33,7 +35,7 @@ for (const store of ['memory', 'redis'] as const) {
           jti: `jti-${Math.random()}`,
           ...claims,
         },
-        { issuer: ISSUER, audience: AUDIENCE, ...opts },
+        { issuer: ISSUER, audience: AGENT_AUDIENCE, ...opts },
       );
 
     const decideAs = async (
@@ -123,17 +125,26 @@ for (const store of ['memory', 'redis'] as const) {
       ['for another audience', () => signAgent({}, { audience: 'someone-else' }), 'aarm.identity.wrong_audience'],
       [
         'forged with another key',
-        () => stranger.sign({ sub: 'agent-7', tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE }),
+        () => stranger.sign({ sub: 'agent-7', tenant: 'acme' }, { issuer: ISSUER, audience: AGENT_AUDIENCE }),
         'aarm.identity.bad_signature',
       ],
       [
         'signed by an unknown key',
         async () =>
-          (await createTestIssuer({ kid: 'nobody' })).sign({ sub: 'agent-7' }, { issuer: ISSUER, audience: AUDIENCE }),
+          (await createTestIssuer({ kid: 'nobody' })).sign(
+            { sub: 'agent-7' },
+            { issuer: ISSUER, audience: AGENT_AUDIENCE },
+          ),
         'aarm.identity.unknown_key',
       ],
       ['garbage', async () => 'not.a.jwt', 'aarm.identity.malformed'],
       ['of another tenant', () => signAgent({ tenant: 'globex' }), 'aarm.identity.tenant'],
+      ['a caller token', async () => callerToken.pep, 'aarm.identity.wrong_audience'],
+      [
+        'issued for callers and agents at once',
+        () => signAgent({ aud: [AUDIENCE, AGENT_AUDIENCE] }, { audience: undefined }),
+        'aarm.identity.wrong_audience',
+      ],
     ];
     for (const [name, token, policyId] of failures) {
       test(`an agent token that is ${name} is DENY with a receipt`, async () => {
@@ -191,6 +202,28 @@ for (const store of ['memory', 'redis'] as const) {
       assert.equal(scraped.status, 200);
       const asPep = await fetch(`${arbiter.url}/metrics`, { headers: { authorization: `Bearer ${callerToken.pep}` } });
       assert.equal(asPep.status, 403);
+    });
+
+    test('an agent token is no caller token, even one that carries roles ["admin"] (issue 12)', async () => {
+      const agentAdmin = await signAgent({ sub: 'agent-x', roles: ['admin'] });
+      const victim = await signAgent({ sub: 'agent-victim' });
+      const asAgent = { authorization: `Bearer ${agentAdmin}` };
+      const revoke = await arbiter.post('/v1/admin/revocations', { sub: 'agent-victim' }, asAgent);
+      assert.equal(revoke.status, 401);
+      assert.equal(revoke.body.error.code, 'unauthenticated');
+      const decided = await arbiter.post(
+        '/v1/decide',
+        {
+          action: { tool: 'files.read', parameters: { path: '/a' } },
+          session: { id: 's' },
+          identity: { agent_token: victim },
+        },
+        asAgent,
+      );
+      assert.equal(decided.status, 401);
+      assert.equal(decided.body.decision, 'DENY');
+      assert.equal((await fetch(`${arbiter.url}/v1/approvals?status=pending`, { headers: asAgent })).status, 401);
+      assert.equal((await decideAs('pep', victim)).body.decision, 'ALLOW', 'the revocation never happened');
     });
 
     test('roles are enforced per endpoint', async () => {
@@ -282,7 +315,10 @@ for (const store of ['memory', 'redis'] as const) {
     test('tenants are isolated: the same session id is two sessions, and reads across tenants find nothing', async () => {
       const session = uniqueSession('shared-name');
       const acme = await decideAs('pep', await signAgent(), session);
-      const globexAgent = await idp.sign({ sub: 'agent-g', tenant: 'globex' }, { issuer: ISSUER, audience: AUDIENCE });
+      const globexAgent = await idp.sign(
+        { sub: 'agent-g', tenant: 'globex' },
+        { issuer: ISSUER, audience: AGENT_AUDIENCE },
+      );
       const globex = await decideAs('otherPep', globexAgent, session);
       assert.equal(globex.body.decision, 'ALLOW', "globex starts its own session, not acme's");
       assert.equal((await getAs('auditor', `/v1/sessions/${session}`)).body.agent, 'agent-7');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SessionChain, type Step } from '../../services/decision/src/chain/chain.js';
 import { Lanes } from '../../services/decision/src/chain/lanes.js';
+import { ConfigError, loadConfig } from '../../services/decision/src/config.js';
 import type { ChainSettings } from '../../services/decision/src/chain/settings.js';
 import { sessionTag } from '../../services/decision/src/context/ids.js';
 import { MemorySessionStore } from '../../services/decision/src/context/memory.js';
@@ -64,6 +65,15 @@ async function conflicts(metrics: Metrics): Promise<number> {
   return (await metrics.commitConflicts.get()).values[0]?.value ?? 0;
 }
 
+async function waitingGauge(metrics: Metrics): Promise<number> {
+  return (await metrics.sessionQueueWaiting.get()).values[0]?.value ?? 0;
+}
+
+async function refusals(metrics: Metrics): Promise<Record<string, number>> {
+  const values = (await metrics.sessionQueueRefusals.get()).values;
+  return Object.fromEntries(values.map((v) => [String(v.labels.reason), v.value]));
+}
+
 describe('the session chain in one process', () => {
   test('concurrent appends to one session queue in arrival order: one chain, no conflict', async () => {
     const store = new MemorySessionStore(60);
@@ -114,11 +124,13 @@ describe('the session chain in one process', () => {
     assert.equal((await next).seq, 1);
   });
 
-  test('past the queue bound, or past the wait bound, a step is refused as contention', async () => {
-    const lanes = new Lanes({ maxQueue: 2, maxWaitMs: 50 });
+  test('past the queue bound, or past the wait bound, a step is refused as contention, and counted', async () => {
+    const metrics = new Metrics();
+    const lanes = new Lanes({ maxQueue: 2, maxWaitMs: 50 }, metrics);
     let release!: () => void;
     const running = lanes.run('k', () => new Promise<void>((resolve) => (release = resolve)));
     const waiting = [lanes.run('k', async () => 'second'), lanes.run('k', async () => 'third')];
+    assert.equal(await waitingGauge(metrics), 2, 'the running step is not waiting');
     await assert.rejects(
       lanes.run('k', async () => 'fourth'),
       (err: ArbiterError) => {
@@ -127,12 +139,32 @@ describe('the session chain in one process', () => {
         return true;
       },
     );
+    assert.deepEqual(await refusals(metrics), { full: 1 });
     // Nobody releases the lane: both waiters reach their wait bound.
     for (const w of waiting) await assert.rejects(w, { code: 'contention' });
     assert.equal(lanes.waiting('k'), 0, 'timed-out waiters leave the queue');
+    assert.equal(await waitingGauge(metrics), 0);
+    assert.deepEqual(await refusals(metrics), { full: 1, wait: 2 });
     release();
     await running;
     assert.equal(await lanes.run('k', async () => 'later'), 'later', 'the lane is free again');
+  });
+
+  test('the waiting gauge follows the queue as turns are handed on', async () => {
+    const store = new MemorySessionStore(60);
+    const { chain, metrics } = chainOver(store);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const first = chain.append(TAG, {}, async (state, turn) => {
+      await gate;
+      return countStep('first')(state, turn);
+    });
+    const rest = Array.from({ length: 3 }, (_, i) => chain.append(TAG, {}, countStep(`w${i}`)));
+    assert.equal(await waitingGauge(metrics), 3);
+    release();
+    await Promise.all([first, ...rest]);
+    assert.equal(await waitingGauge(metrics), 0, 'every waiter got its turn');
+    assert.deepEqual(await refusals(metrics), {});
   });
 });
 
@@ -197,5 +229,35 @@ describe('the session chain across replicas', () => {
     const { chain, slept } = chainOver(racedStore(memory, 10), { minAttempts: 1 });
     assert.equal((await chain.append(TAG, {}, countStep('capped'))).seq, 1);
     assert.deepEqual(slept, [1, 2, 4, 8, 16, 32, 32, 32, 32, 32]);
+  });
+});
+
+describe('the chain settings are part of the validated configuration', () => {
+  test('defaults, and each variable read into config.chain', () => {
+    assert.deepEqual(loadConfig({}).chain, SETTINGS);
+    assert.deepEqual(
+      loadConfig({
+        ARBITER_SESSION_QUEUE_MAX: '4',
+        ARBITER_SESSION_QUEUE_WAIT_MS: '250',
+        ARBITER_COMMIT_DEADLINE_MS: '0',
+        ARBITER_COMMIT_RETRIES: '3',
+      }).chain,
+      { queueMax: 4, queueWaitMs: 250, deadlineMs: 0, minAttempts: 3 },
+    );
+  });
+
+  test('a bad value refuses the configuration, naming the variable', () => {
+    for (const [name, bad] of [
+      ['ARBITER_SESSION_QUEUE_MAX', '0'],
+      ['ARBITER_SESSION_QUEUE_WAIT_MS', 'soon'],
+      ['ARBITER_COMMIT_DEADLINE_MS', '-1'],
+      ['ARBITER_COMMIT_RETRIES', '0'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [name]: bad }),
+        (err: Error) => err instanceof ConfigError && err.message.startsWith(`invalid configuration: ${name}: `),
+        `${name}=${bad}`,
+      );
+    }
   });
 });

@@ -21,6 +21,8 @@ import { combinedJwks, createTestIssuer, serveJwks, writeJwks, type TestIssuer }
 
 const ISS = 'https://issuer.test';
 const AUD = 'arbiter';
+/** The default agent audience: `<caller audience>:agent`. */
+const AGENT_AUD = 'arbiter:agent';
 const now = () => Math.floor(Date.now() / 1000);
 const sha256 = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
@@ -43,9 +45,14 @@ function options(extra: Partial<TokenVerifierOptions> = {}): TokenVerifierOption
   };
 }
 
-/** A token from `issuer` with the configured iss/aud. */
+/** An agent token from `issuer` with the configured iss and the agent audience. */
 function sign(claims: Record<string, unknown>, opts: Parameters<TestIssuer['sign']>[1] = {}, by: TestIssuer = issuer) {
-  return by.sign(claims, { issuer: ISS, audience: AUD, ...opts });
+  return by.sign(claims, { issuer: ISS, audience: AGENT_AUD, ...opts });
+}
+
+/** A caller token from `issuer` with the configured iss and aud. */
+function signCaller(claims: Record<string, unknown>, opts: Parameters<TestIssuer['sign']>[1] = {}, by = issuer) {
+  return sign(claims, { audience: AUD, ...opts }, by);
 }
 
 function assertProblem<T>(result: Verified<T>, problem: IdentityProblem, token?: string): void {
@@ -178,7 +185,7 @@ describe('agent tokens', () => {
   test('wrong_issuer: another iss, or none', async () => {
     const other = await sign({ sub: 'a' }, { issuer: 'https://evil.test' });
     assertProblem(await verifier.verifyAgent(other), 'wrong_issuer', other);
-    const none = await issuer.sign({ sub: 'a' }, { audience: AUD });
+    const none = await issuer.sign({ sub: 'a' }, { audience: AGENT_AUD });
     assertProblem(await verifier.verifyAgent(none), 'wrong_issuer', none);
   });
 
@@ -304,7 +311,7 @@ describe('agent tokens', () => {
 
 describe('caller tokens', () => {
   test('Bearer parsing: the scheme in any case, extra spaces', async () => {
-    const token = await sign({ sub: 'pep-1', roles: ['pep'] });
+    const token = await signCaller({ sub: 'pep-1', roles: ['pep'] });
     for (const header of [`Bearer ${token}`, `bearer ${token}`, `BEARER   ${token}  `]) {
       const caller = value(await verifier.verifyCaller(header));
       assert.equal(caller.subject, 'pep-1');
@@ -317,14 +324,14 @@ describe('caller tokens', () => {
     assertProblem(await verifier.verifyCaller(''), 'missing');
     assertProblem(await verifier.verifyCaller('Bearer'), 'missing');
     assertProblem(await verifier.verifyCaller('Bearer   '), 'missing');
-    const token = await sign({ sub: 'a' });
+    const token = await signCaller({ sub: 'a' });
     assertProblem(await verifier.verifyCaller(`Basic ${token}`), 'malformed', token);
     assertProblem(await verifier.verifyCaller(token), 'malformed', token);
     assertProblem(await verifier.verifyCaller(`Bearer ${token} extra`), 'malformed', token);
   });
 
   test('roles: known ones kept, unknown ones ignored; tenant and jti carried', async () => {
-    const token = await sign({
+    const token = await signCaller({
       sub: 'ops',
       roles: ['pep', 'admin', 'root', 'pep', 'Auditor'],
       tenant: 't1',
@@ -334,7 +341,7 @@ describe('caller tokens', () => {
     assert.deepEqual([...caller.roles].sort(), ['admin', 'pep']);
     assert.equal(caller.tenant, 't1');
     assert.equal(caller.jti, 'j-9');
-    const bare = value(await verifier.verifyCaller(`Bearer ${await sign({ sub: 'x' })}`));
+    const bare = value(await verifier.verifyCaller(`Bearer ${await signCaller({ sub: 'x' })}`));
     assert.equal(bare.roles.size, 0);
     assert.equal(bare.tenant, DEFAULT_TENANT);
     assert.equal(bare.jti, undefined);
@@ -343,18 +350,46 @@ describe('caller tokens', () => {
 
   test('roles that are not an array of strings are malformed', async () => {
     for (const roles of ['pep', { pep: true }, ['pep', 1]]) {
-      const token = await sign({ sub: 'x', roles });
+      const token = await signCaller({ sub: 'x', roles });
       assertProblem(await verifier.verifyCaller(`Bearer ${token}`), 'malformed', token);
     }
   });
 
   test('the same checks as agent tokens apply', async () => {
-    const expired = await sign({ sub: 'x' }, { expiresIn: -10 });
+    const expired = await signCaller({ sub: 'x' }, { expiresIn: -10 });
     assertProblem(await verifier.verifyCaller(`Bearer ${expired}`), 'expired', expired);
-    const forged = await sign({ sub: 'x' }, {}, impostor);
+    const forged = await signCaller({ sub: 'x' }, {}, impostor);
     assertProblem(await verifier.verifyCaller(`Bearer ${forged}`), 'bad_signature', forged);
-    const big = await sign({ sub: 'x', padding: 'y'.repeat(17 * 1024) });
+    const big = await signCaller({ sub: 'x', padding: 'y'.repeat(17 * 1024) });
     assertProblem(await verifier.verifyCaller(`Bearer ${big}`), 'malformed', big);
+  });
+});
+
+describe('caller and agent tokens are told apart by their audience', () => {
+  test("an agent token is never a caller's, whatever roles it carries", async () => {
+    const agentAdmin = await sign({ sub: 'agent-7', roles: ['admin'], tenant: 'acme' });
+    assert.equal(value(await verifier.verifyAgent(agentAdmin)).agent, 'agent-7', 'a valid agent token');
+    assertProblem(await verifier.verifyCaller(`Bearer ${agentAdmin}`), 'wrong_audience', agentAdmin);
+  });
+
+  test("a caller token is never an agent's", async () => {
+    const pep = await signCaller({ sub: 'gateway', roles: ['pep'] });
+    assert.equal(value(await verifier.verifyCaller(`Bearer ${pep}`)).subject, 'gateway');
+    assertProblem(await verifier.verifyAgent(pep), 'wrong_audience', pep);
+  });
+
+  test('a token issued for both audiences is neither', async () => {
+    const both = await issuer.sign({ sub: 'x', roles: ['admin'], aud: [AUD, AGENT_AUD] }, { issuer: ISS });
+    assertProblem(await verifier.verifyCaller(`Bearer ${both}`), 'wrong_audience', both);
+    assertProblem(await verifier.verifyAgent(both), 'wrong_audience', both);
+  });
+
+  test("agentAudience names the agent audience; it may not be the callers'", async () => {
+    const v = createTokenVerifier(options({ agentAudience: 'agents.example' }));
+    assert.equal(value(await v.verifyAgent(await sign({ sub: 'a' }, { audience: 'agents.example' }))).agent, 'a');
+    const defaulted = await sign({ sub: 'a' });
+    assertProblem(await v.verifyAgent(defaulted), 'wrong_audience', defaulted);
+    assert.throws(() => createTokenVerifier(options({ agentAudience: AUD })), /must differ/);
   });
 });
 
@@ -429,7 +464,10 @@ describe('JWKS URL', () => {
       const v = createTokenVerifier(options({ jwksFile: undefined, jwksUrl: server.url }));
       assert.equal(server.hits(), 0);
       assert.equal(value(await v.verifyAgent(await sign({ sub: 'a' }))).agent, 'a');
-      assert.equal(value(await v.verifyCaller(`Bearer ${await sign({ sub: 'b', roles: ['pep'] })}`)).subject, 'b');
+      assert.equal(
+        value(await v.verifyCaller(`Bearer ${await signCaller({ sub: 'b', roles: ['pep'] })}`)).subject,
+        'b',
+      );
       assert.equal(server.hits(), 1);
       assertProblem(await v.verifyAgent(await sign({ sub: 'a' }, {}, impostor)), 'bad_signature');
     } finally {

@@ -167,9 +167,21 @@ Combinations the schema cannot express; each stops the render with a message nam
 {{- if and (ne $v.redis.mode "none") (ne $v.redis.mode "standalone") $v.redis.url }}
 {{- fail (printf "redis.url is for redis.mode standalone; with %s use redis.%s" $v.redis.mode $v.redis.mode) }}
 {{- end }}
+{{- if and (eq $v.auth.mode "off") (not $v.auth.insecureAllowNoAuth) }}
+{{- fail "auth.mode \"off\" would open the service to whoever reaches its port, with every role (revocations, policy reloads, receipts, approvals). Set auth.mode jwt with auth.jwksUrl or auth.jwks, auth.issuer and auth.audience; or, for a trial nobody else can reach, auth.insecureAllowNoAuth: true" }}
+{{- end }}
+{{- if and (ne $v.auth.mode "off") $v.auth.insecureAllowNoAuth }}
+{{- fail "auth.insecureAllowNoAuth is for auth.mode \"off\" only: remove it" }}
+{{- end }}
 {{- if eq $v.auth.mode "jwt" }}
 {{- if eq (empty $v.auth.jwksUrl) (empty (include "arbiter.jwksSecret" .)) }}
-{{- fail "auth.mode jwt needs exactly one of auth.jwksUrl and auth.jwks (existingSecret or json)" }}
+{{- fail "auth.mode jwt (the chart's default) needs exactly one of auth.jwksUrl and auth.jwks (existingSecret or json), and auth.issuer and auth.audience; for a trial without an identity provider set auth.mode \"off\" and auth.insecureAllowNoAuth: true" }}
+{{- end }}
+{{- if or (not $v.auth.issuer) (not $v.auth.audience) }}
+{{- fail "auth.mode jwt needs auth.issuer and auth.audience: the iss and aud of every token are checked" }}
+{{- end }}
+{{- if and $v.auth.agentAudience (eq $v.auth.agentAudience $v.auth.audience) }}
+{{- fail "auth.agentAudience must differ from auth.audience: otherwise an agent token is also a caller token" }}
 {{- end }}
 {{- end }}
 {{- if and $v.serviceMonitor.enabled (eq $v.auth.mode "jwt") (not $v.metrics.public) (not $v.serviceMonitor.bearerTokenSecret.name) }}

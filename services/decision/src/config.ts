@@ -3,10 +3,12 @@
  * Everything else receives a typed, validated `Config`.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { CHAIN_ENV_SHAPE, chainSettings, type ChainSettings } from './chain/settings.js';
 import { DRIFT_ENV_SHAPE, driftSettings, type DriftSettings } from './drift/index.js';
 import type { TokenVerifierOptions } from './intercept/identity.js';
 
@@ -46,6 +48,7 @@ const EnvSchema = z.object({
   ARBITER_OPA: z.string().optional(),
   ARBITER_SIGNING_KEY: z.string().optional(),
   ARBITER_AUTH: z.enum(['off', 'jwt']).default('off'),
+  ARBITER_INSECURE_ALLOW_NO_AUTH: z.enum(['true', 'false']).default('false'),
   ARBITER_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
   ARBITER_JWKS_FILE: z.string().min(1).optional(),
   ARBITER_JWKS_URL: z
@@ -54,13 +57,14 @@ const EnvSchema = z.object({
     .optional(),
   ARBITER_JWT_ISSUER: z.string().min(1).optional(),
   ARBITER_JWT_AUDIENCE: z.string().min(1).optional(),
+  ARBITER_AGENT_AUDIENCE: z.string().min(1).optional(),
   ARBITER_JWT_MAX_AGE_S: intFrom(0, 30 * 24 * 3600, 3600),
   ARBITER_JWT_CLOCK_TOLERANCE_S: intFrom(0, 300, 30),
   ARBITER_JWKS_TIMEOUT_MS: intFrom(100, 60_000, 2000),
   ARBITER_MAX_BODY_BYTES: intFrom(1024, 16 * 1024 * 1024, 256 * 1024),
   ARBITER_HISTORY_SIZE: intFrom(1, 1000, 20),
   ARBITER_SESSION_TTL_S: intFrom(60, 30 * 24 * 3600, 24 * 3600),
-  ARBITER_COMMIT_RETRIES: intFrom(1, 100, 8),
+  ARBITER_MEMORY_MAX_BYTES: intFrom(1024 * 1024, 1024 ** 4, 256 * 1024 * 1024),
   ARBITER_CAPABILITY_TTL_S: intFrom(1, 3600, 60),
   ARBITER_WEBHOOK_URLS: z.string().optional(),
   ARBITER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -90,11 +94,14 @@ const EnvSchema = z.object({
   OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
   OTEL_SERVICE_NAME: z.string().default('arbiter'),
   ...DRIFT_ENV_SHAPE,
+  ...CHAIN_ENV_SHAPE,
 });
 
 export interface Config {
   /** Intent-drift measurement (docs/drift.md). */
   drift: DriftSettings;
+  /** The session chain's queue and retry bounds (chain/settings.ts). */
+  chain: ChainSettings;
   port: number;
   host: string;
   redis:
@@ -128,15 +135,26 @@ export interface Config {
         timeoutMs: number;
       }
     | undefined;
-  auth: { mode: 'off' } | ({ mode: 'jwt' } & Omit<TokenVerifierOptions, 'now' | 'jwksCooldownMs'>);
+  auth:
+    | {
+        mode: 'off';
+        /** Bound to a non-loopback address anyway (ARBITER_INSECURE_ALLOW_NO_AUTH=true): warned about at start. */
+        exposed: boolean;
+      }
+    | ({ mode: 'jwt' } & Omit<TokenVerifierOptions, 'now' | 'jwksCooldownMs'> & {
+          issuer: string;
+          audience: string;
+          agentAudience: string;
+        });
   maxBodyBytes: number;
   /** /metrics without a token when auth is on (for scrapers that cannot send one). */
   metricsPublic: boolean;
   historySize: number;
   sessionTtlSeconds: number;
+  /** ARBITER_MEMORY_MAX_BYTES: what the embedded store may hold (serialized bytes); unused with Redis. */
+  memoryMaxBytes: number;
   webhooks: { urls: string[]; secret: string; timeoutMs: number; maxAttempts: number } | undefined;
   expirySweepMs: number;
-  commitRetries: number;
   /** ARBITER_CAPABILITY_TTL_S: lifetime of the capability of an ALLOW/MODIFY (capabilities/). */
   capabilityTtlSeconds: number;
   logLevel: z.infer<typeof EnvSchema>['ARBITER_LOG_LEVEL'];
@@ -175,6 +193,75 @@ function locateOpa(env: NodeJS.ProcessEnv, explicit: string | undefined): string
   return join(PROJECT_ROOT, '.tools', 'bin', 'opa');
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * The address is this host's own loopback interface: nobody else can connect. A name other
+ * than `localhost` may resolve anywhere, so it does not count.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (bare === 'localhost') return true;
+  const family = isIP(bare);
+  // BlockList also matches IPv4-mapped IPv6 (::ffff:127.0.0.1) against the IPv4 subnet.
+  return family !== 0 && LOOPBACK.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Authentication is refused when it would leave the service open (issue 12): `off` on an
+ * address others can reach, `jwt` without an issuer and audience to check, or with agent
+ * tokens that a caller could present as its own (CONTRACT §1, "Tokens").
+ */
+function authSettings(e: z.infer<typeof EnvSchema>): Config['auth'] {
+  if (e.ARBITER_AUTH === 'off') {
+    const exposed = !isLoopbackHost(e.ARBITER_HOST);
+    if (exposed && e.ARBITER_INSECURE_ALLOW_NO_AUTH !== 'true') {
+      throw new ConfigError(
+        `ARBITER_AUTH=off on ${e.ARBITER_HOST}, which is not a loopback address: whoever reaches the port would hold every role (admin included). ` +
+          'Set ARBITER_AUTH=jwt, or ARBITER_HOST=127.0.0.1, or ARBITER_INSECURE_ALLOW_NO_AUTH=true to run open on purpose',
+      );
+    }
+    return { mode: 'off', exposed };
+  }
+  if (!e.ARBITER_JWKS_FILE === !e.ARBITER_JWKS_URL) {
+    // Refusing to start beats running "jwt" with nothing to verify tokens against.
+    throw new ConfigError('ARBITER_AUTH=jwt needs exactly one of ARBITER_JWKS_FILE and ARBITER_JWKS_URL');
+  }
+  const missing = [
+    e.ARBITER_JWT_ISSUER === undefined && 'ARBITER_JWT_ISSUER',
+    e.ARBITER_JWT_AUDIENCE === undefined && 'ARBITER_JWT_AUDIENCE',
+  ].filter((name): name is string => name !== false);
+  if (missing.length > 0) {
+    // Without them any token signed by a key of the set is accepted, whoever it was issued for.
+    throw new ConfigError(
+      `ARBITER_AUTH=jwt needs ${missing.join(' and ')}: the iss and aud of every token are checked`,
+    );
+  }
+  const audience = e.ARBITER_JWT_AUDIENCE!;
+  const agentAudience = e.ARBITER_AGENT_AUDIENCE ?? `${audience}:agent`;
+  if (agentAudience === audience) {
+    throw new ConfigError(
+      'ARBITER_AGENT_AUDIENCE must differ from ARBITER_JWT_AUDIENCE: otherwise an agent token is also a caller token',
+    );
+  }
+  return {
+    mode: 'jwt',
+    ...(e.ARBITER_JWKS_FILE !== undefined && { jwksFile: e.ARBITER_JWKS_FILE }),
+    ...(e.ARBITER_JWKS_URL !== undefined && { jwksUrl: e.ARBITER_JWKS_URL }),
+    issuer: e.ARBITER_JWT_ISSUER!,
+    audience,
+    agentAudience,
+    maxAgeSeconds: e.ARBITER_JWT_MAX_AGE_S,
+    clockToleranceSeconds: e.ARBITER_JWT_CLOCK_TOLERANCE_S,
+    fetchTimeoutMs: e.ARBITER_JWKS_TIMEOUT_MS,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -182,10 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   const e = parsed.data;
-  if (e.ARBITER_AUTH === 'jwt' && !e.ARBITER_JWKS_FILE === !e.ARBITER_JWKS_URL) {
-    // Refusing to start beats running "jwt" with nothing to verify tokens against.
-    throw new ConfigError('ARBITER_AUTH=jwt needs exactly one of ARBITER_JWKS_FILE and ARBITER_JWKS_URL');
-  }
+  const auth = authSettings(e);
   const dirs = (e.ARBITER_POLICY_DIR ?? join(PROJECT_ROOT, 'rego'))
     .split(':')
     .filter((d) => d.length > 0)
@@ -215,6 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined));
   return {
     drift,
+    chain: chainSettings(e),
     port: e.ARBITER_PORT,
     host: e.ARBITER_HOST,
     redis: e.ARBITER_REDIS_URL
@@ -250,23 +335,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           timeoutMs: e.ARBITER_EXPORT_TIMEOUT_MS,
         }
       : undefined,
-    auth:
-      e.ARBITER_AUTH === 'off'
-        ? { mode: 'off' }
-        : {
-            mode: 'jwt',
-            ...(e.ARBITER_JWKS_FILE !== undefined && { jwksFile: e.ARBITER_JWKS_FILE }),
-            ...(e.ARBITER_JWKS_URL !== undefined && { jwksUrl: e.ARBITER_JWKS_URL }),
-            ...(e.ARBITER_JWT_ISSUER !== undefined && { issuer: e.ARBITER_JWT_ISSUER }),
-            ...(e.ARBITER_JWT_AUDIENCE !== undefined && { audience: e.ARBITER_JWT_AUDIENCE }),
-            maxAgeSeconds: e.ARBITER_JWT_MAX_AGE_S,
-            clockToleranceSeconds: e.ARBITER_JWT_CLOCK_TOLERANCE_S,
-            fetchTimeoutMs: e.ARBITER_JWKS_TIMEOUT_MS,
-          },
+    auth,
     maxBodyBytes: e.ARBITER_MAX_BODY_BYTES,
     metricsPublic: e.ARBITER_METRICS_PUBLIC === 'true',
     historySize: e.ARBITER_HISTORY_SIZE,
     sessionTtlSeconds: e.ARBITER_SESSION_TTL_S,
+    memoryMaxBytes: e.ARBITER_MEMORY_MAX_BYTES,
     webhooks:
       webhookUrls.length > 0
         ? {
@@ -277,7 +351,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     expirySweepMs: e.ARBITER_EXPIRY_SWEEP_MS,
-    commitRetries: e.ARBITER_COMMIT_RETRIES,
     capabilityTtlSeconds: e.ARBITER_CAPABILITY_TTL_S,
     logLevel: e.ARBITER_LOG_LEVEL,
     otel: {

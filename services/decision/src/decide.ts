@@ -24,7 +24,7 @@
  *   answer     only after the commit: the PEP never hears of a decision we could lose
  */
 import { context as otelContext, isSpanContextValid, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
-import { chainOf, type ReceiptContent, type SessionChain, type Signed, type StepResult } from './chain/chain.js';
+import type { ReceiptContent, SessionChain, Signed, StepResult } from './chain/chain.js';
 import { grantCapability, type GrantedCapability } from './capabilities/grant.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
@@ -71,10 +71,8 @@ export interface DecideDeps {
   /** Names this replica in receipts (OPA decision-log labels). */
   producer: Producer;
   historySize: number;
-  /** ARBITER_COMMIT_RETRIES: attempts an append always gets after conflicts with other replicas. */
-  commitRetries: number;
-  /** The session chain (chain/), shared by every service of the process; built on first use when absent. */
-  chain?: SessionChain | undefined;
+  /** The session chain (chain/): main.ts builds one per process, shared by every service. */
+  chain: SessionChain;
   /** ARBITER_CAPABILITY_TTL_S. */
   capabilityTtlSeconds: number;
 }
@@ -145,7 +143,7 @@ async function decideInSpan(
 
   // context … commit: one append to the session's chain (chain/), in the session's turn
   const asked: Asked = { request, tenant: caller.tenant, tag, action, identity, now, at: now.toISOString(), trace };
-  const decided = await chainOf(deps).append(
+  const decided = await deps.chain.append(
     tag,
     {
       actionId: action.id,

@@ -11,6 +11,7 @@ import { MemorySessionStore } from './context/memory.js';
 import { RedisSessionStore } from './context/redis.js';
 import type { SessionStore } from './context/types.js';
 import type { CapabilityCheckEvent } from './capabilities/http.js';
+import { SessionChain } from './chain/chain.js';
 import { createDriftEngine } from './drift/index.js';
 import { createApp } from './http/app.js';
 import { startExpirySweeper } from './enforce/pending.js';
@@ -113,10 +114,21 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     ? new RedisSessionStore({ ...config.redis, ttlSeconds: config.sessionTtlSeconds, outbox: exporting }, (err) =>
         logger.warn({ err: err.message }, 'redis connection error'),
       )
-    : new MemorySessionStore(config.sessionTtlSeconds, Date.now, { outbox: exporting });
+    : new MemorySessionStore(config.sessionTtlSeconds, Date.now, {
+        outbox: exporting,
+        maxBytes: config.memoryMaxBytes,
+        onRefused: () => metrics.memoryStoreRefusals.inc(),
+      });
   if (!config.redis) {
     logger.warn(
+      { max_bytes: config.memoryMaxBytes },
       'ARBITER_REDIS_URL is not set: using the embedded in-memory store (one process, nothing survives a restart)',
+    );
+  }
+  if (!exporting) {
+    logger.warn(
+      { store: store.kind, session_ttl_s: config.sessionTtlSeconds },
+      `no OTLP export configured (OTEL_EXPORTER_OTLP_ENDPOINT unset): receipts are kept only in the ${store.kind} store and deleted with their session ${config.sessionTtlSeconds} s after its last write (docs/export.md)`,
     );
   }
 
@@ -134,6 +146,14 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   if (config.auth.mode === 'jwt') {
     const { mode: _mode, ...options } = config.auth;
     verifier = createTokenVerifier({ ...options, now: clock });
+  } else if (config.auth.exposed) {
+    // Allowed only by ARBITER_INSECURE_ALLOW_NO_AUTH=true (config.ts); said at error level so
+    // it stands out in any log pipeline that filters warnings.
+    logger.error(
+      { host: config.host, port: config.port },
+      `INSECURE: ARBITER_AUTH=off on ${config.host}, a non-loopback address (ARBITER_INSECURE_ALLOW_NO_AUTH=true): ` +
+        'anyone who reaches the port holds every role, admin included, and names any agent or approver it likes',
+    );
   } else {
     logger.warn(
       'ARBITER_AUTH=off: callers are not authenticated and agent ids are taken as sent (receipts say "verified": false)',
@@ -194,8 +214,18 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   });
   if (drift) logger.info({ provider: drift.provider.name, alpha: drift.alpha }, 'intent drift is measured');
 
+  // One chain per process: decide, approvals, deferrals, expiries and outcomes share its lanes.
+  const chain = new SessionChain({
+    store,
+    signingKey,
+    metrics,
+    producer: config.instance,
+    settings: config.chain,
+  });
+
   const deps = {
     store,
+    chain,
     policy,
     signingKey,
     metrics,
@@ -205,7 +235,6 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     notifier,
     producer: config.instance,
     historySize: config.historySize,
-    commitRetries: config.commitRetries,
     drift,
     capabilityTtlSeconds: config.capabilityTtlSeconds,
     capabilityKeys: publicKeysFromJwks(jwks),

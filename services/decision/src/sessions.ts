@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { chainOf, type StepResult } from './chain/chain.js';
+import type { StepResult } from './chain/chain.js';
 import { sessionTag, tagOfId } from './context/ids.js';
 import type { ActionRecord, SessionMeta, SessionState, SessionSummary } from './context/types.js';
 import type { DecideDeps } from './decide.js';
@@ -137,7 +137,7 @@ export async function recordOutcome(
 ): Promise<OutcomeResponse> {
   const tag = await locateAction(deps, caller, actionId, body.session_id);
   const at = deps.clock().toISOString();
-  return chainOf(deps).append(tag, { actionId }, (state, { receiptId }) =>
+  return deps.chain.append(tag, { actionId }, (state, { receiptId }) =>
     outcomeStep(deps, caller, body, at, state, receiptId),
   );
 }

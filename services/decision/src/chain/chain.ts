@@ -10,7 +10,11 @@
  *   commit    one atomic write, refused if the session moved on since the load (another
  *             replica came first): then load and step again after a jittered exponential
  *             backoff, until the deadline; past it `contention` (503 DENY)
- *   metrics   the context, sign and commit stages, and every refused commit
+ *   metrics   the context, sign and commit stages, every refused commit, and the
+ *             requests waiting for (or refused) their session's turn
+ *
+ * main.ts builds one chain per process from config.chain; every service appends through it,
+ * so they share its lanes.
  *
  * A step must not write anything itself: it may run more than once per append, each time
  * on a newer state, and only the run whose commit lands counts.
@@ -36,7 +40,7 @@ import { signAndHash } from '../receipts/sign.js';
 import type { Receipt, ReceiptBody, ReceiptKind } from '../receipts/types.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Lanes } from './lanes.js';
-import { chainSettingsFromEnv, type ChainSettings } from './settings.js';
+import type { ChainSettings } from './settings.js';
 
 /** A receipt as signed, and its hash (what the next receipt's prev_hash links to). */
 export interface Signed {
@@ -96,7 +100,7 @@ export class SessionChain {
   private readonly sleep: (ms: number) => Promise<unknown>;
 
   constructor(private readonly deps: ChainDeps) {
-    this.lanes = new Lanes({ maxQueue: deps.settings.queueMax, maxWaitMs: deps.settings.queueWaitMs });
+    this.lanes = new Lanes({ maxQueue: deps.settings.queueMax, maxWaitMs: deps.settings.queueWaitMs }, deps.metrics);
     this.random = deps.random ?? Math.random;
     this.sleep = deps.sleep ?? sleep;
   }
@@ -163,39 +167,4 @@ export class SessionChain {
       }
     }
   }
-}
-
-/** What chainOf() builds a chain from: the services' dependencies. */
-export interface ChainHost {
-  store: SessionStore;
-  signingKey: SigningKey;
-  metrics: Metrics;
-  producer: Producer;
-  /** ARBITER_COMMIT_RETRIES. */
-  commitRetries: number;
-  /** The process's chain, when the composition root built one. */
-  chain?: SessionChain | undefined;
-}
-
-const built = new WeakMap<ChainHost, SessionChain>();
-
-/**
- * The one chain of these dependencies: decide, approvals, deferrals, expiries and outcomes
- * of one process must share its lanes. Until main.ts builds it (with config.ts parsing
- * CHAIN_ENV_SHAPE), it is built here on first use.
- */
-export function chainOf(host: ChainHost): SessionChain {
-  if (host.chain) return host.chain;
-  let chain = built.get(host);
-  if (!chain) {
-    chain = new SessionChain({
-      store: host.store,
-      signingKey: host.signingKey,
-      metrics: host.metrics,
-      producer: host.producer,
-      settings: chainSettingsFromEnv(process.env, host.commitRetries),
-    });
-    built.set(host, chain);
-  }
-  return chain;
 }

@@ -4,10 +4,11 @@
  * queue is bounded in length and in waiting time; past either bound the request is refused
  * as `contention` (503 DENY), never left hanging.
  *
- *   const lanes = new Lanes({ maxQueue: 256, maxWaitMs: 10_000 });
+ *   const lanes = new Lanes({ maxQueue: 256, maxWaitMs: 10_000 }, metrics);
  *   await lanes.run(tag, () => appendOnce());
  */
 import { ArbiterError } from '../errors.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 export interface LaneBounds {
   /** Waiters one session may have behind the running step. */
@@ -25,7 +26,10 @@ export class Lanes {
   /** A key is present while a step of it runs; its array holds the waiters, oldest first. */
   private readonly lanes = new Map<string, Waiter[]>();
 
-  constructor(private readonly bounds: LaneBounds) {}
+  constructor(
+    private readonly bounds: LaneBounds,
+    private readonly metrics?: Pick<Metrics, 'sessionQueueWaiting' | 'sessionQueueRefusals'>,
+  ) {}
 
   /** Steps waiting (not running) on `key`. */
   waiting(key: string): number {
@@ -48,6 +52,7 @@ export class Lanes {
       return Promise.resolve();
     }
     if (queue.length >= this.bounds.maxQueue) {
+      this.metrics?.sessionQueueRefusals.inc({ reason: 'full' });
       return Promise.reject(
         new ArbiterError('contention', `${queue.length} requests are already waiting on this session`),
       );
@@ -56,16 +61,20 @@ export class Lanes {
       const waiter: Waiter = {
         start: () => {
           clearTimeout(waiter.timer);
+          this.metrics?.sessionQueueWaiting.dec();
           resolve();
         },
         timer: setTimeout(() => {
           const at = queue.indexOf(waiter);
           if (at < 0) return;
           queue.splice(at, 1);
+          this.metrics?.sessionQueueWaiting.dec();
+          this.metrics?.sessionQueueRefusals.inc({ reason: 'wait' });
           reject(new ArbiterError('contention', `no turn on this session within ${this.bounds.maxWaitMs} ms`));
         }, this.bounds.maxWaitMs),
       };
       queue.push(waiter);
+      this.metrics?.sessionQueueWaiting.inc();
     });
   }
 

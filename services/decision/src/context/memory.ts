@@ -2,16 +2,25 @@
  * The embedded store: one process, nothing survives a restart. Same contract as the
  * Redis store (atomic commit with a seq check, idempotency, idle expiry) so the
  * lifecycle cannot tell them apart.
+ *
+ * Bounded (issue 12): values are kept as their JSON text, as Redis keeps them, so what the
+ * store holds is measured by its serialized size. Idle sessions expire after the same TTL
+ * as Redis keys and are freed by a bounded sweep on every write (and on the expiry
+ * sweeper's regular `duePending`, so an idle process frees them too). A write that would
+ * take the total over `maxBytes`, once expired entries are swept, is refused with
+ * `store_unavailable` (503 DENY): nothing live is evicted, because a session dropped early
+ * loses the context that policy denies on and restarts its receipt chain
+ * (docs/operations.md, "Memory store limits").
  */
 import { EventEmitter } from 'node:events';
 import { MemoryCapabilityRedemptions } from '../capabilities/redemptions.js';
+import { ArbiterError } from '../errors.js';
 import type { Outbox, OutboxEntry } from '../receipts/outbox.js';
 import type { Receipt } from '../receipts/types.js';
 import { tagOfId } from './ids.js';
 import {
   emptySummary,
   revocationFields,
-  type ActionRecord,
   type Commit,
   type CommitResult,
   type LoadOptions,
@@ -20,33 +29,88 @@ import {
   type SessionMeta,
   type SessionState,
   type SessionStore,
-  type SessionSummary,
 } from './types.js';
 
-interface MemorySession {
-  meta: SessionMeta | undefined;
-  summary: SessionSummary;
-  seq: number;
-  head: string | null;
-  receipts: Receipt[];
-  receiptIndex: Map<string, number>;
-  actions: Map<string, ActionRecord>;
-  pending: Map<string, PendingRecord>;
-  expiresAt: number;
+/** What the store may hold by default: the serialized size of everything in it. */
+const DEFAULT_MEMORY_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Estimated cost of a map entry or record beyond its text (key, hidden class, map slot),
+ * so that many tiny entries cannot slip under the budget.
+ */
+const ENTRY_OVERHEAD = 64;
+const SESSION_OVERHEAD = 512;
+/** A capability redemption record (capabilities/redemptions.ts): a jti and an expiry. */
+const REDEMPTION_BYTES = ENTRY_OVERHEAD + 64;
+/** Expired sessions and index entries freed per operation at most; more than one operation adds. */
+const SWEEP_BATCH = 64;
+
+export interface MemoryStoreOptions {
+  /** Keep an export outbox (receipts until acknowledged by the exporter). */
+  outbox?: boolean;
+  /** Bytes (serialized size) the store may hold; writes beyond are refused. */
+  maxBytes?: number;
+  /** Called on each write refused because the store is full (a metric). */
+  onRefused?: () => void;
 }
 
-/** Stored values are copied in and out, as a networked store would. */
-const copy = <T>(value: T): T => structuredClone(value);
+/** What the store holds now (for tests and metrics). */
+export interface MemoryStoreUsage {
+  /** Serialized size of everything held, with per-entry overheads; only revocations take it past maxBytes. */
+  bytes: number;
+  maxBytes: number;
+  sessions: number;
+  receipts: number;
+  actions: number;
+  pending: number;
+  actionIndex: number;
+  pendingIndex: number;
+  outbox: number;
+  revocations: number;
+  redemptions: number;
+  /** Writes refused because the store was full, since it was created. */
+  refused: number;
+}
+
+interface MemorySession {
+  /** The JSON of each part, as a networked store holds it. */
+  meta: string | undefined;
+  summary: string | undefined;
+  seq: number;
+  head: string | null;
+  /** receipt id → receipt, in chain order. */
+  receipts: Map<string, string>;
+  actions: Map<string, string>;
+  pending: Map<string, string>;
+  expiresAt: number;
+  /** What this session adds to the store's total. */
+  bytes: number;
+}
+
+const sizeOf = (text: string | undefined): number => (text === undefined ? 0 : Buffer.byteLength(text, 'utf8'));
+const entrySize = (key: string, value: string | undefined): number =>
+  value === undefined ? 0 : ENTRY_OVERHEAD + sizeOf(key) + sizeOf(value);
+const pendingIndexSize = (p: { id: string; tenant: string }): number => entrySize(p.id, p.tenant);
 
 /** The in-process outbox: entries in order, each held by at most one consumer at a time. */
 class MemoryOutbox implements Outbox {
-  private readonly entries = new Map<string, { receipt: Receipt; heldBy?: string; heldAt?: number }>();
+  private readonly entries = new Map<string, { receipt: string; heldBy?: string; heldAt?: number }>();
   private next = 0;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    /** Tells the store how much the outbox grew or shrank. */
+    private readonly account: (delta: number) => void,
+  ) {}
 
-  append(receipt: Receipt): void {
-    this.entries.set(`${++this.next}-0`, { receipt: copy(receipt) });
+  /** Bytes an entry for this receipt costs. */
+  static entrySize(receipt: string): number {
+    return ENTRY_OVERHEAD + 24 + sizeOf(receipt);
+  }
+
+  append(receipt: string): void {
+    this.entries.set(`${++this.next}-0`, { receipt });
+    this.account(MemoryOutbox.entrySize(receipt));
   }
 
   async read(consumer: string, max: number, claimIdleMs: number): Promise<OutboxEntry[]> {
@@ -58,48 +122,158 @@ class MemoryOutbox implements Outbox {
       if (!free) continue;
       e.heldBy = consumer;
       e.heldAt = now;
-      out.push({ id, receipt: copy(e.receipt) });
+      out.push({ id, receipt: JSON.parse(e.receipt) as Receipt });
     }
     return out;
   }
 
   async ack(ids: string[]): Promise<void> {
-    for (const id of ids) this.entries.delete(id);
+    for (const id of ids) {
+      const e = this.entries.get(id);
+      if (!e) continue;
+      this.entries.delete(id);
+      this.account(-MemoryOutbox.entrySize(e.receipt));
+    }
   }
 
   async depth(): Promise<number> {
     return this.entries.size;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
   }
 }
 
 export class MemorySessionStore implements SessionStore {
   readonly kind = 'memory' as const;
   readonly outbox: MemoryOutbox | undefined;
+  /** In order of last write, which is the order of expiry: the sweep reads from the front. */
   private readonly sessions = new Map<string, MemorySession>();
+  /** Also in order of expiry (each write moves its entry to the end). */
   private readonly actionIndex = new Map<string, { tag: string; expiresAt: number }>();
   private readonly revocations = new Set<string>();
   /** Pending record id → its tenant and expiry, while it is pending. */
   private readonly pendingIndex = new Map<string, { tenant: string; kind: PendingRecord['kind']; expiresAt: number }>();
   private readonly events = new EventEmitter().setMaxListeners(0);
   private readonly redemptions: MemoryCapabilityRedemptions;
+  private readonly maxBytes: number;
+  private readonly onRefused: () => void;
+  /** Everything held except the redemptions, which keep their own count. */
+  private bytes = 0;
+  private counts = { receipts: 0, actions: 0, pending: 0, refused: 0 };
 
   constructor(
     private readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
-    options: { outbox?: boolean } = {},
+    options: MemoryStoreOptions = {},
   ) {
-    this.outbox = options.outbox ? new MemoryOutbox(now) : undefined;
+    this.maxBytes = options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES;
+    this.onRefused = options.onRefused ?? (() => {});
+    this.outbox = options.outbox
+      ? new MemoryOutbox(now, (delta) => {
+          this.bytes += delta;
+        })
+      : undefined;
     this.redemptions = new MemoryCapabilityRedemptions(now);
   }
 
-  redeemCapability(jti: string, expiresAtMs: number): Promise<'first' | 'again'> {
+  usage(): MemoryStoreUsage {
+    return {
+      bytes: this.held(),
+      maxBytes: this.maxBytes,
+      sessions: this.sessions.size,
+      receipts: this.counts.receipts,
+      actions: this.counts.actions,
+      pending: this.counts.pending,
+      actionIndex: this.actionIndex.size,
+      pendingIndex: this.pendingIndex.size,
+      outbox: this.outbox?.size ?? 0,
+      revocations: this.revocations.size,
+      redemptions: this.redemptions.size,
+      refused: this.counts.refused,
+    };
+  }
+
+  private held(): number {
+    return this.bytes + this.redemptions.size * REDEMPTION_BYTES;
+  }
+
+  /**
+   * Makes room for `growth` bytes or refuses the write. Expired entries go first; live
+   * ones never do (fail closed: the write is refused, the answer is 503 DENY).
+   */
+  private reserve(growth: number, now: number): void {
+    if (growth <= 0 || this.held() + growth <= this.maxBytes) return;
+    this.sweep(now, Infinity);
+    if (this.held() + growth <= this.maxBytes) return;
+    this.counts.refused++;
+    this.onRefused();
+    throw new ArbiterError('store_unavailable', 'the context store is full', {
+      cause: new Error(`memory store: ${this.held()} + ${growth} bytes would exceed the limit of ${this.maxBytes}`),
+    });
+  }
+
+  /** Frees up to `limit` expired sessions and action index entries, oldest first. */
+  private sweep(now: number, limit: number): void {
+    let freed = 0;
+    for (const [tag, s] of this.sessions) {
+      if (freed >= limit || s.expiresAt > now) break;
+      this.drop(tag, s);
+      freed++;
+    }
+    freed = 0;
+    for (const [key, e] of this.actionIndex) {
+      if (freed >= limit || e.expiresAt > now) break;
+      this.unindexAction(key);
+      freed++;
+    }
+  }
+
+  private drop(tag: string, s: MemorySession): void {
+    this.sessions.delete(tag);
+    this.bytes -= s.bytes;
+    this.counts.receipts -= s.receipts.size;
+    this.counts.actions -= s.actions.size;
+    this.counts.pending -= s.pending.size;
+    // Its records are gone: the pending index must not keep naming them.
+    for (const id of s.pending.keys()) this.unindexPendingId(id);
+  }
+
+  private unindexAction(key: string): void {
+    this.bytes -= entrySize(key, this.actionIndex.get(key)?.tag);
+    this.actionIndex.delete(key);
+  }
+
+  private unindexPendingId(id: string): void {
+    const e = this.pendingIndex.get(id);
+    if (!e) return;
+    this.pendingIndex.delete(id);
+    this.bytes -= pendingIndexSize({ id, tenant: e.tenant });
+  }
+
+  /** Moves a written session to the end of the expiry order with a fresh TTL. */
+  private touch(tag: string, s: MemorySession, now: number): void {
+    s.expiresAt = now + this.ttlSeconds * 1000;
+    this.sessions.delete(tag);
+    this.sessions.set(tag, s);
+  }
+
+  async redeemCapability(jti: string, expiresAtMs: number): Promise<'first' | 'again'> {
+    const now = this.now();
+    this.sweep(now, SWEEP_BATCH);
+    this.reserve(REDEMPTION_BYTES, now);
     return this.redemptions.redeem(jti, expiresAtMs);
   }
 
-  private live(tag: string): MemorySession | undefined {
+  private live(tag: string, now: number): MemorySession | undefined {
     const s = this.sessions.get(tag);
-    if (s && s.expiresAt <= this.now()) {
-      this.sessions.delete(tag);
+    if (s && s.expiresAt <= now) {
+      this.drop(tag, s);
       return undefined;
     }
     return s;
@@ -108,16 +282,17 @@ export class MemorySessionStore implements SessionStore {
   private create(tag: string): MemorySession {
     const s: MemorySession = {
       meta: undefined,
-      summary: emptySummary(),
+      summary: undefined,
       seq: 0,
       head: null,
-      receipts: [],
-      receiptIndex: new Map(),
+      receipts: new Map(),
       actions: new Map(),
       pending: new Map(),
-      expiresAt: this.now() + this.ttlSeconds * 1000,
+      expiresAt: 0,
+      bytes: SESSION_OVERHEAD,
     };
     this.sessions.set(tag, s);
+    this.bytes += s.bytes;
     return s;
   }
 
@@ -125,75 +300,125 @@ export class MemorySessionStore implements SessionStore {
     const revoked = options.revocation
       ? revocationFields(options.revocation).some((f) => this.revocations.has(f))
       : false;
-    const s = this.live(tag);
-    if (!s) {
-      return {
-        meta: undefined,
-        summary: emptySummary(),
-        seq: 0,
-        head: null,
-        action: undefined,
-        pending: undefined,
-        revoked,
-      };
-    }
-    const action = options.actionId === undefined ? undefined : s.actions.get(options.actionId);
-    const pending = options.pendingId === undefined ? undefined : s.pending.get(options.pendingId);
-    return copy({ meta: s.meta, summary: s.summary, seq: s.seq, head: s.head, action, pending, revoked });
+    const s = this.live(tag, this.now());
+    const action = s && options.actionId !== undefined ? s.actions.get(options.actionId) : undefined;
+    const pending = s && options.pendingId !== undefined ? s.pending.get(options.pendingId) : undefined;
+    return {
+      meta: s?.meta === undefined ? undefined : JSON.parse(s.meta),
+      summary: s?.summary === undefined ? emptySummary() : { ...emptySummary(), ...JSON.parse(s.summary) },
+      seq: s?.seq ?? 0,
+      head: s?.head ?? null,
+      action: action === undefined ? undefined : JSON.parse(action),
+      pending: pending === undefined ? undefined : JSON.parse(pending),
+      revoked,
+    };
   }
 
   async commit(c: Commit): Promise<CommitResult> {
-    const s = this.live(c.tag) ?? this.create(c.tag);
-    if (s.seq !== c.expectedSeq) return 'conflict';
-    if (c.newAction && c.action && s.actions.has(c.action.id)) return 'duplicate';
-    s.meta ??= copy(c.meta);
-    s.summary = copy(c.summary);
+    const now = this.now();
+    this.sweep(now, SWEEP_BATCH);
+    const existing = this.live(c.tag, now);
+    if ((existing?.seq ?? 0) !== c.expectedSeq) return 'conflict';
+    if (c.newAction && c.action && existing?.actions.has(c.action.id)) return 'duplicate';
+
+    const meta = existing?.meta ?? JSON.stringify(c.meta);
+    const summary = JSON.stringify(c.summary);
+    const receipt = JSON.stringify(c.receipt);
+    const action = c.action && ([c.action.id, JSON.stringify(c.action)] as const);
+    const pending = c.pending.map((p) => [p, JSON.stringify(p)] as const);
+    const stillPending = c.pending.filter((p) => p.status === 'pending');
+    const indexKey = c.indexAction && c.action ? `${c.meta.tenant}\0${c.action.id}` : undefined;
+    const indexTag = indexKey === undefined ? undefined : this.indexedTag(indexKey, c.tag, now);
+
+    // What the session grows by (replaced parts count only their difference), then the rest.
+    let sessionGrowth =
+      (existing ? 0 : SESSION_OVERHEAD) +
+      sizeOf(meta) -
+      sizeOf(existing?.meta) +
+      sizeOf(summary) -
+      sizeOf(existing?.summary) +
+      entrySize(c.receipt.receipt_id, receipt);
+    if (action)
+      sessionGrowth += entrySize(action[0], action[1]) - entrySize(action[0], existing?.actions.get(action[0]));
+    for (const [p, json] of pending)
+      sessionGrowth += entrySize(p.id, json) - entrySize(p.id, existing?.pending.get(p.id));
+    const growth =
+      sessionGrowth +
+      (this.outbox ? MemoryOutbox.entrySize(receipt) : 0) +
+      (indexKey === undefined || indexTag === undefined
+        ? 0
+        : entrySize(indexKey, indexTag) - entrySize(indexKey, this.actionIndex.get(indexKey)?.tag)) +
+      stillPending.reduce((n, p) => n + (this.pendingIndex.has(p.id) ? 0 : pendingIndexSize(p)), 0);
+    this.reserve(growth, now);
+
+    // From here on nothing throws: the commit lands whole.
+    const s = existing ?? this.create(c.tag);
+    s.bytes += sessionGrowth - (existing ? 0 : SESSION_OVERHEAD);
+    this.bytes += sessionGrowth - (existing ? 0 : SESSION_OVERHEAD);
+    s.meta = meta;
+    s.summary = summary;
     s.seq = c.receipt.seq;
     s.head = c.receiptHash;
-    s.receiptIndex.set(c.receipt.receipt_id, s.receipts.length);
-    s.receipts.push(copy(c.receipt));
-    this.outbox?.append(c.receipt);
-    if (c.action) s.actions.set(c.action.id, copy(c.action));
-    for (const p of c.pending) {
-      s.pending.set(p.id, copy(p));
-      if (p.status === 'pending') {
-        this.pendingIndex.set(p.id, { tenant: p.tenant, kind: p.kind, expiresAt: Date.parse(p.expires_at) });
-      }
+    s.receipts.set(c.receipt.receipt_id, receipt);
+    this.counts.receipts++;
+    this.outbox?.append(receipt);
+    if (action) {
+      if (!s.actions.has(action[0])) this.counts.actions++;
+      s.actions.set(action[0], action[1]);
     }
-    s.expiresAt = this.now() + this.ttlSeconds * 1000;
-    if (c.indexAction && c.action) this.index(c.meta.tenant, c.action.id, c.tag, s.expiresAt);
+    for (const [p, json] of pending) {
+      if (!s.pending.has(p.id)) this.counts.pending++;
+      s.pending.set(p.id, json);
+    }
+    for (const p of stillPending) {
+      if (!this.pendingIndex.has(p.id)) this.bytes += pendingIndexSize(p);
+      this.pendingIndex.set(p.id, { tenant: p.tenant, kind: p.kind, expiresAt: Date.parse(p.expires_at) });
+    }
+    this.touch(c.tag, s, now);
+    if (indexKey !== undefined && indexTag !== undefined) {
+      // Deleted first so the entry moves to the end of the expiry order.
+      this.unindexAction(indexKey);
+      this.actionIndex.set(indexKey, { tag: indexTag, expiresAt: s.expiresAt });
+      this.bytes += entrySize(indexKey, indexTag);
+    }
     return 'committed';
   }
 
-  private index(tenant: string, actionId: string, tag: string, expiresAt: number): void {
-    const key = `${tenant}\0${actionId}`;
+  /** An action id chosen by two sessions of a tenant is marked ambiguous ('*'), never resolved to either. */
+  private indexedTag(key: string, tag: string, now: number): string {
     const known = this.actionIndex.get(key);
-    const ambiguous = known !== undefined && known.expiresAt > this.now() && known.tag !== tag;
-    this.actionIndex.set(key, { tag: ambiguous ? '*' : tag, expiresAt });
+    return known !== undefined && known.expiresAt > now && known.tag !== tag ? '*' : tag;
   }
 
   async openSession(tag: string, meta: SessionMeta): Promise<'created' | 'exists'> {
-    const s = this.live(tag);
-    if (s?.meta) return 'exists';
-    (s ?? this.create(tag)).meta = copy(meta);
+    const now = this.now();
+    this.sweep(now, SWEEP_BATCH);
+    const existing = this.live(tag, now);
+    if (existing?.meta) return 'exists';
+    const json = JSON.stringify(meta);
+    this.reserve((existing ? 0 : SESSION_OVERHEAD) + sizeOf(json), now);
+    const s = existing ?? this.create(tag);
+    s.meta = json;
+    s.bytes += sizeOf(json);
+    this.bytes += sizeOf(json);
+    this.touch(tag, s, now);
     return 'created';
   }
 
   async getReceipt(receiptId: string): Promise<Receipt | undefined> {
     const tag = tagOfId(receiptId, 'rcpt');
-    const s = tag === undefined ? undefined : this.live(tag);
-    const index = s?.receiptIndex.get(receiptId);
-    return s && index !== undefined ? copy(s.receipts[index]) : undefined;
+    const receipt = tag === undefined ? undefined : this.live(tag, this.now())?.receipts.get(receiptId);
+    return receipt === undefined ? undefined : JSON.parse(receipt);
   }
 
   async listReceipts(tag: string): Promise<Receipt[]> {
-    return copy(this.live(tag)?.receipts ?? []);
+    return [...(this.live(tag, this.now())?.receipts.values() ?? [])].map((r) => JSON.parse(r) as Receipt);
   }
 
   async getPending(id: string): Promise<PendingRecord | undefined> {
     const tag = tagOfId(id, 'apr', 'dfr');
-    const record = tag === undefined ? undefined : this.live(tag)?.pending.get(id);
-    return record && copy(record);
+    const record = tag === undefined ? undefined : this.live(tag, this.now())?.pending.get(id);
+    return record === undefined ? undefined : JSON.parse(record);
   }
 
   async findActionSession(tenant: string, actionId: string): Promise<string | 'ambiguous' | undefined> {
@@ -202,8 +427,13 @@ export class MemorySessionStore implements SessionStore {
     return entry.tag === '*' ? 'ambiguous' : entry.tag;
   }
 
+  /** Never refused for space: a revocation only ever turns answers into DENY. */
   async addRevocation(revocation: Revocation): Promise<void> {
-    for (const field of revocationFields(revocation)) this.revocations.add(field);
+    for (const field of revocationFields(revocation)) {
+      if (this.revocations.has(field)) continue;
+      this.revocations.add(field);
+      this.bytes += ENTRY_OVERHEAD + sizeOf(field);
+    }
   }
 
   async listPending(tenant: string, kind: PendingRecord['kind'], limit: number): Promise<PendingRecord[]> {
@@ -220,7 +450,9 @@ export class MemorySessionStore implements SessionStore {
     return records;
   }
 
+  /** Also the store's heartbeat: the expiry sweeper calls it every ARBITER_EXPIRY_SWEEP_MS. */
   async duePending(nowMs: number, limit: number): Promise<string[]> {
+    this.sweep(this.now(), SWEEP_BATCH);
     return [...this.pendingIndex.entries()]
       .filter(([, e]) => e.expiresAt <= nowMs)
       .slice(0, limit)
@@ -228,7 +460,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async unindexPending(records: Pick<PendingRecord, 'id' | 'tenant'>[]): Promise<void> {
-    for (const r of records) this.pendingIndex.delete(r.id);
+    for (const r of records) this.unindexPendingId(r.id);
   }
 
   async publish(id: string): Promise<void> {
@@ -244,5 +476,11 @@ export class MemorySessionStore implements SessionStore {
 
   async close(): Promise<void> {
     this.sessions.clear();
+    this.actionIndex.clear();
+    this.pendingIndex.clear();
+    this.revocations.clear();
+    this.outbox?.clear();
+    this.counts = { ...this.counts, receipts: 0, actions: 0, pending: 0 };
+    this.bytes = 0;
   }
 }

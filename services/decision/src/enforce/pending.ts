@@ -6,7 +6,7 @@
  * receipt, so two replicas can never both close it, and a late or repeated answer changes
  * nothing. Expiry always ends in DENY.
  */
-import { chainOf, type StepResult } from '../chain/chain.js';
+import type { StepResult } from '../chain/chain.js';
 import { newId, tagOfId } from '../context/ids.js';
 import type { ActionRecord, PendingRecord, SessionState, SessionSummary } from '../context/types.js';
 import { grantCapability } from '../capabilities/grant.js';
@@ -134,7 +134,7 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
       ...(found.identity.agent !== undefined && { sub: found.identity.agent }),
     },
   };
-  const { record, created, at } = await chainOf(deps).append(tag, load, (state, { receiptId }) =>
+  const { record, created, at } = await deps.chain.append(tag, load, (state, { receiptId }) =>
     pendingStep(deps, step, state, receiptId),
   );
   if (record.status !== 'pending') {

@@ -92,9 +92,16 @@ export interface TokenVerifierOptions {
   /** Exactly one of jwksFile and jwksUrl. */
   jwksFile?: string;
   jwksUrl?: string;
-  /** Checked when set. */
+  /** Required `iss` of every token; checked when set (config.ts always sets it). */
   issuer?: string;
+  /** Required `aud` of caller tokens; checked when set (config.ts always sets it). */
   audience?: string;
+  /**
+   * Required `aud` of agent tokens (ARBITER_AGENT_AUDIENCE), distinct from `audience` so an
+   * agent's token is never taken as a caller's and the other way round. Default, when
+   * `audience` is set: `<audience>:agent`.
+   */
+  agentAudience?: string;
   /** Tokens older than this (by `iat`) are 'too_old'; when > 0 a token without `iat` is 'malformed'. 0: no age limit. */
   maxAgeSeconds: number;
   clockToleranceSeconds: number;
@@ -293,18 +300,26 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     getKey = urlKeySet(jwksUrl!, options.fetchTimeoutMs, options.jwksCooldownMs ?? URL_COOLDOWN_MS);
   }
 
-  const verifyOptions = (): JWTVerifyOptions => ({
+  const audiences: Record<TokenKind, string | undefined> = {
+    caller: options.audience,
+    agent: options.agentAudience ?? (options.audience !== undefined ? `${options.audience}:agent` : undefined),
+  };
+  if (audiences.agent !== undefined && audiences.agent === audiences.caller) {
+    throw new Error('agentAudience must differ from audience: an agent token would also be a caller token');
+  }
+
+  const verifyOptions = (kind: TokenKind): JWTVerifyOptions => ({
     algorithms: ALGORITHMS,
     clockTolerance: options.clockToleranceSeconds,
     ...(options.issuer !== undefined && { issuer: options.issuer }),
-    ...(options.audience !== undefined && { audience: options.audience }),
+    ...(audiences[kind] !== undefined && { audience: audiences[kind] }),
     ...(options.maxAgeSeconds > 0 && { maxTokenAge: options.maxAgeSeconds }),
     ...(options.now !== undefined && { currentDate: options.now() }),
   });
 
   /** Signature and registered claims. Several keys matching a `kid`-less token are each tried. */
-  async function verifyJwt(token: string): Promise<JWTPayload> {
-    const opts = verifyOptions();
+  async function verifyJwt(token: string, kind: TokenKind): Promise<JWTPayload> {
+    const opts = verifyOptions(kind);
     try {
       return (await jwtVerify(token, getKey, opts)).payload;
     } catch (err) {
@@ -324,7 +339,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   /** Size, shape, signature, registered claims, then `sub` and `tenant`. */
   async function verifyToken(
     token: string,
-    what: string,
+    what: TokenKind,
   ): Promise<{ ok: true; payload: JWTPayload; sub: string; tenant: string; hash: string } | Failure> {
     if (token.length > MAX_TOKEN_BYTES || Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
       return fail('malformed', `the ${what} token is longer than ${MAX_TOKEN_BYTES} bytes`);
@@ -332,9 +347,17 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (!COMPACT_JWS.test(token)) return fail('malformed', `the ${what} token is not a compact JWS`);
     let payload: JWTPayload;
     try {
-      payload = await verifyJwt(token);
+      payload = await verifyJwt(token, what);
     } catch (err) {
       return classify(err, what);
+    }
+    // A token issued for both audiences would still be both: it is neither.
+    const other = audiences[what === 'caller' ? 'agent' : 'caller'];
+    if (other !== undefined && audienceOf(payload).includes(other)) {
+      return fail(
+        'wrong_audience',
+        `the ${what} token is also issued for the ${what === 'caller' ? 'agent' : 'caller'} audience`,
+      );
     }
     const sub = payload.sub;
     if (typeof sub !== 'string' || sub === '')
@@ -414,6 +437,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
     },
   };
+}
+
+/** The two kinds of token, told apart by their audience (CONTRACT §1, "Tokens"). */
+type TokenKind = 'caller' | 'agent';
+
+function audienceOf(payload: JWTPayload): string[] {
+  const aud = payload.aud;
+  return typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
 }
 
 /** "sha256:<hex>" of the raw token string. */

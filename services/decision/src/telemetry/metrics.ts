@@ -45,6 +45,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly sessionQueueWaiting = new Gauge({
+    name: 'arbiter_session_queue_waiting',
+    help: "Requests in this process waiting for their session's turn to append (all sessions).",
+    registers: [this.registry],
+  });
+
+  readonly sessionQueueRefusals = new Counter({
+    name: 'arbiter_session_queue_refusals_total',
+    help: "Requests refused as contention (503 DENY) while waiting for their session's turn, by reason: full (ARBITER_SESSION_QUEUE_MAX waiting already) or wait (no turn within ARBITER_SESSION_QUEUE_WAIT_MS).",
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly memoryStoreRefusals = new Counter({
+    name: 'arbiter_memory_store_refusals_total',
+    help: 'Writes the embedded in-memory store refused because ARBITER_MEMORY_MAX_BYTES was reached (answered 503 DENY store_unavailable).',
+    registers: [this.registry],
+  });
+
   readonly policyReloads = new Counter({
     name: 'arbiter_policy_reloads_total',
     help: 'Policy builds, by result (loaded or failed).',
