@@ -67,6 +67,15 @@ flow_amount := {"value": a.value, "currency": object.get(a, "currency", null)} i
 	is_number(a.value)
 }
 
+# payment_label: "a payment of 1200.5 EUR" (the flow's amount), else "a payment".
+payment_label := concat("", ["a payment of ", sprintf("%v", [a.value]), currency_part(a.currency)]) if {
+	a := flow_amount
+} else := "a payment"
+
+currency_part(c) := concat("", [" ", c]) if is_string(c)
+
+else := ""
+
 # read_only: the action only reads (its operations are known and all "read").
 read_only if {
 	count(operations) > 0

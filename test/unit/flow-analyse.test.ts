@@ -138,6 +138,32 @@ describe('command analysis', () => {
     assert.deepEqual(flags('git push --force origin feature/x'), ['destructive'], 'a feature branch is not protected');
   });
 
+  test('kubectl delete destroys when it reaches many objects or ones that hold data', () => {
+    for (const cmd of [
+      'kubectl delete pods --all -n web',
+      'kubectl delete pvc --all --all-namespaces --wait=false',
+      'kubectl delete pod -l app=worker -n jobs',
+      'kubectl delete -f manifests/',
+      'kubectl delete deployment api web',
+      'kubectl delete pod,svc api',
+      'kubectl delete pvc data-ledger-db-0',
+      'kubectl delete statefulset ledger-db',
+      'kubectl delete secret db-creds',
+      'kubectl -n web --context prod delete ns web',
+      'kubectl delete pod "api-*"',
+      'kubectl delete pods',
+    ]) {
+      assert.deepEqual(flags(cmd), ['destructive'], cmd);
+    }
+    for (const cmd of [
+      'kubectl delete pod api-7f9c-x2 -n web',
+      'kubectl delete job/backfill-42 --namespace=batch',
+      'kubectl -n web delete deployment canary-api',
+    ]) {
+      assert.deepEqual(flags(cmd), [], cmd);
+    }
+  });
+
   test('force pushes to protected branches, or with no branch named, are protected', () => {
     assert.deepEqual(flags('git push -f origin main'), ['destructive', 'protected']);
     assert.deepEqual(flags('git push origin +release/2.1'), ['destructive', 'protected']);

@@ -39,7 +39,10 @@ describe('intent actions', () => {
       ['Create a new API token for the CI pipeline', ['credentials', 'write']],
       ['Update the CRM record for Acme with the new phone number', ['write']],
       ['Schedule a meeting with the design team next Tuesday', ['write']],
-      ['Book a flight to Berlin for the offsite', ['write']],
+      ['Book a flight to Berlin for the offsite', ['pay', 'write']],
+      ['Order 20 new laptops from the usual supplier', ['pay']],
+      ['Process the supplier invoices that came in through the portal', ['pay']],
+      ['Work through the payment tasks the triage agent handed over', ['pay']],
       ['Onboard the new hire Dan: create his account and add him to the eng group', ['grant', 'write']],
     ];
     for (const [intent, actions] of cases) assert.deepEqual(intentActions(intent), actions, intent);
@@ -72,16 +75,47 @@ describe('intent actions', () => {
     assert.deepEqual(intentActions("Don't email anyone, just delete the drafts"), ['delete']);
   });
 
+  test('a verb that reports a state asks for nothing; one that asks still counts', () => {
+    for (const intent of [
+      "Has Van Dijk Legal's invoice 2025-117 been paid yet? Just check",
+      'Was the contract sent to Acme last week?',
+      'Did we pay the March rent?',
+      'Check whether we already paid the courier',
+      'Is the old backup deleted?',
+    ]) {
+      assert.deepEqual(intentActions(intent), [], intent);
+    }
+    assert.deepEqual(intentActions('Has the invoice been paid? If not, pay it now'), ['pay']);
+    assert.deepEqual(intentActions('The invoice must be paid today'), ['pay']);
+  });
+
+  test('acting on invoices, bills and payroll asks to pay; reading them does not', () => {
+    assert.deepEqual(intentActions('Process the approved invoices in the AP queue'), ['pay']);
+    assert.deepEqual(intentActions('Clear the outstanding bills from the utilities'), ['pay']);
+    assert.deepEqual(intentActions('Run payroll for November'), ['execute', 'pay']);
+    assert.deepEqual(intentActions('Summarise the open invoices from Acme'), []);
+    assert.deepEqual(intentActions('How many orders are stuck and since when?'), []);
+    assert.deepEqual(intentActions('Please order new toner for the second floor'), ['pay']);
+  });
+
+  test('changes of a record state ask to write', () => {
+    assert.deepEqual(intentActions('Find the stuck job and unstick it (mark it failed so it retries)'), ['write']);
+    assert.deepEqual(intentActions('Cancel my 3pm meeting with Dana'), ['write']);
+    assert.deepEqual(intentActions('What is the close date of the Acme deal?'), []);
+  });
+
   test('case and word boundaries: a word inside another is not the word', () => {
     assert.deepEqual(intentActions('DELETE the old invoices'), ['delete']);
     assert.deepEqual(intentActions('Summarise the repayment plan and the keynote'), []);
   });
 
   test('no intent: present false; an intent is read once and kept in the flow state', () => {
-    assert.deepEqual(intentView(undefined), { present: false, actions: [] });
-    assert.deepEqual(intentView('Summarise the thread'), { present: true, actions: [] });
+    assert.deepEqual(intentView(undefined), { present: false, actions: [], mentions: [] });
+    assert.deepEqual(intentView('Summarise the thread'), { present: true, actions: [], mentions: [] });
     const flow = prepareFlow(emptySummary(), 'Pay invoice 12 and email the receipt to ann@acme.com', () => SALT);
-    assert.deepEqual(flow.intent_actions, { present: true, actions: ['pay', 'send'] });
+    // "pay" also names pay and bank details as data the user may need (reach.ts).
+    const mentions = ['compensation', 'bank_account'];
+    assert.deepEqual(flow.intent_actions, { present: true, actions: ['pay', 'send'], mentions });
     const input = actionFlow({
       flow,
       policyData: {},
@@ -90,7 +124,7 @@ describe('intent actions', () => {
       now: NOW,
       actionCount: 1,
     });
-    assert.deepEqual(input.flow.intent, { present: true, actions: ['pay', 'send'] });
+    assert.deepEqual(input.flow.intent, { present: true, actions: ['pay', 'send'], mentions });
     // Stored, not recomputed: a later call with another intent keeps what the state holds.
     const again = prepareFlow({ ...emptySummary(), flow }, 'Delete everything');
     assert.equal(again, flow);
@@ -99,11 +133,12 @@ describe('intent actions', () => {
     assert.deepEqual(prepareFlow({ ...emptySummary(), flow: older }, 'Wipe the staging database').intent_actions, {
       present: true,
       actions: ['delete'],
+      mentions: [],
     });
     const none = prepareFlow(emptySummary(), undefined, () => SALT);
     assert.deepEqual(
       actionFlow({ flow: none, policyData: {}, tool: 'x', parameters: {}, now: NOW, actionCount: 0 }).flow.intent,
-      { present: false, actions: [] },
+      { present: false, actions: [], mentions: [] },
     );
   });
 });

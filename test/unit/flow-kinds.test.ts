@@ -133,7 +133,8 @@ describe('parameter values', () => {
         to: 'ops@acme.com',
         link: 'www.files.io/x',
         subject: 'hello',
-        notes: 'mallory@evil.io',
+        extra: 'mallory@evil.io',
+        notes: 'call back on Monday',
         tags: 'not analysed',
         limit: 10,
       },
@@ -145,7 +146,8 @@ describe('parameter values', () => {
         ['to', 'email', true, true],
         ['link', 'url', true, true],
         ['subject', 'text', false, true],
-        ['notes', 'email', true, true],
+        ['extra', 'email', true, true],
+        ['notes', 'text', false, true],
       ],
     );
     const read = parameterValues({ url: 'https://news.example.org/a' }, tool(['read']));

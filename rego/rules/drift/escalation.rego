@@ -16,7 +16,8 @@ import data.aarm
 #     - the session has an intent (input.session.intent) with at least one word that
 #       counts, and none of its words shares a stem with the tool's name or
 #       catalogue description. Words are runs of letters and digits, lower-cased, of
-#       at least 3 characters, without common and generic words (the, for, read,
+#       at least 2 characters (a two-letter word counts when it is an acronym such
+#       as "HR" or "AP", not "to" or "me"), without common and generic words (the, for, read,
 #       send, data, ...); two words share a stem when their first 5 characters
 #       (the whole word when shorter) are equal ("credential"/"credentials").
 #   Conservative on purpose: any shared word, a session that already held
@@ -61,8 +62,15 @@ description := d if {
 stems(s) := {stem(w) |
 	some m in regex.find_all_string_submatch_n(`[a-z0-9]+`, lower(s), -1)
 	w := m[0]
-	count(w) >= 3
+	count(w) >= 2
 	not w in common_words
+	not w in short_words
+}
+
+# Two-letter words that name nothing; the others are acronyms that name a system ("HR", "AP", "IT").
+short_words := {
+	"to", "of", "in", "on", "at", "by", "me", "my", "we", "us", "it", "is", "an", "or", "if", "as",
+	"be", "do", "go", "no", "so", "up", "he", "am", "hi", "ok", "vs", "id", "pm",
 }
 
 stem(w) := substring(w, 0, 5)

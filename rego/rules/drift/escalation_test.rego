@@ -71,5 +71,11 @@ test_silent_without_a_flow if {
 }
 
 test_stems if {
-	data.aarm.rules.drift.stems("Rotate the DB credentials, now!") == {"rotat", "crede"} with input as {}
+	data.aarm.rules.drift.stems("Rotate the DB credentials, now!") == {"rotat", "crede", "db"} with input as {}
+}
+
+test_an_acronym_in_the_intent_names_the_tool if {
+	tools := object.union(fx.tools, {"hr.employees.search": {"operation": "read", "classification": "RESTRICTED", "default_decision": "ALLOW"}})
+	count(escalations_with(act("hr.employees.search", "what address does HR hold for me?", "INTERNAL"), tools)) == 0
+	count(escalations_with(act("hr.employees.search", "what address do we hold for me?", "INTERNAL"), tools)) == 1
 }

@@ -17,7 +17,10 @@
 #       business sends them confidential data every day. Two exceptions: a broadcast
 #       destination (a shared or public channel, a published folder) is never a
 #       correspondent (the user naming it -> STEP_UP, "summary laundering" needs a human;
-#       otherwise DENY; with RESTRICTED data always DENY), and neither is a personal
+#       otherwise DENY; with RESTRICTED data always DENY), except a place shared with one
+#       outside party (scope "shared": a shared channel, a client's folder) named after
+#       a party the intent names (party_named): a correspondent (RESTRICTED data there
+#       -> STEP_UP, risk HIGH), and neither is a personal
 #       mailbox (data.aarm.org.personal_domains, default the free-mail providers). Only
 #       an action that delivers data counts: it sends, grants or executes, the tool is
 #       catalogued egress, or the destination holds what is written (channel, folder,
@@ -59,13 +62,36 @@ lookalike(v) if {
 # published folder): what lands there is published, whoever asked.
 broadcast(v) if v.kind in {"channel", "path"}
 
+# targeted(v): a place shared with one particular outside party (a shared channel, a
+# client's folder: scope "shared"), named after a party the user's intent names ("our
+# channel with Voss Holding" and #ext-voss-holding; the service's party_named, never for
+# a place named after the organisation itself, such as #shared-acme-partners): a
+# correspondent like that party's address.
+targeted(v) if {
+	v.scope == "shared"
+	v.party_named == true
+}
+
 # acceptable(v): an outside person or endpoint the session already knows, named by the
 # user or given by trusted output (a customer from the CRM): business sends them
-# confidential data every day. Never a broadcast destination nor a personal mailbox.
+# confidential data every day. Never a personal mailbox, nor a broadcast destination
+# other than a place shared with the party the user named; RESTRICTED data goes to such
+# a place only with a human's yes (shared_restricted).
 acceptable(v) if {
 	aarm.correspondent(v)
 	not broadcast(v)
 	not aarm.personal(v)
+}
+
+acceptable(v) if {
+	targeted(v)
+	not restricted
+}
+
+# shared_restricted(v): RESTRICTED data for a place shared with the party the user named.
+shared_restricted(v) if {
+	targeted(v)
+	restricted
 }
 
 # carries_out: the action can move data (anything but a pure read).
@@ -112,8 +138,26 @@ findings contains {
 		not lookalike(v)
 		not acceptable(v)
 		not asked_to_publish(v)
+		not shared_restricted(v)
 	}
 	count(labels) > 0
+}
+
+findings contains {
+	"approvers": aarm.catalog_approvers(["security"]),
+	"effect": "STEP_UP",
+	"policy_id": "exfiltration-guard",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.session_data_label, "; the user asked to share with ", aarm.value_labels(targets),
+		", which outsiders read: confirm that this RESTRICTED data is meant for them",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.sensitive_session
+	carries_out
+	targets := {v | some v in aarm.outside_destinations; shared_restricted(v)}
+	count(targets) > 0
 }
 
 # asked_to_publish(v): the user named this channel or folder: still a publication of
@@ -121,6 +165,7 @@ findings contains {
 # is never published).
 asked_to_publish(v) if {
 	broadcast(v)
+	not targeted(v)
 	aarm.named_by_user(v)
 	not restricted
 }

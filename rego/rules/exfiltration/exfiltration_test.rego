@@ -212,3 +212,47 @@ test_the_reason_never_quotes_free_text if {
 	some f in findings(send([partner], "CONFIDENTIAL"))
 	not contains(f.reason, "Q3 numbers")
 }
+
+# --- a place shared with the one party the user named ------------------------------------------
+
+client_channel(fields) := fx.val("channel", "channel", "ext-voss-holding", object.union(
+	{
+		"destination": true, "inside": false, "lookalike": false, "scope": "shared", "origin": "intent",
+		"match": "name", "reason": "channel #ext-voss-holding is shared with outsiders (prefix ext-)",
+	},
+	fields,
+))
+
+test_a_shared_place_named_after_the_party_the_user_named_receives_confidential_data if {
+	count(findings(post(client_channel({"party_named": true}), "CONFIDENTIAL"))) == 0
+	fx.decide(post(client_channel({"party_named": true}), "CONFIDENTIAL")).decision == "ALLOW"
+}
+
+test_restricted_data_for_that_place_needs_a_human if {
+	fs := findings(post(client_channel({"party_named": true}), "RESTRICTED"))
+	some f in fs
+	f.effect == "STEP_UP"
+	f.risk == "HIGH"
+	contains(f.reason, "confirm that this RESTRICTED data is meant for them")
+	every g in fs {
+		g.effect == "STEP_UP"
+	}
+}
+
+test_a_shared_place_not_named_after_a_party_the_user_named_is_a_publication if {
+	# named by value but after the organisation itself (#shared-acme-partners): the user
+	# asked to publish there, a human confirms
+	fs := findings(post(client_channel({}), "CONFIDENTIAL"))
+	some f in fs
+	f.effect == "STEP_UP"
+	contains(f.reason, "which outsiders read: confirm that nothing confidential goes out with it")
+
+	# nobody named it: denied
+	denied(post(client_channel({"origin": "new", "match": null}), "CONFIDENTIAL"))
+
+	# a public place never counts, even named after the party
+	public := client_channel({"party_named": true, "scope": "public"})
+	every g in findings(post(public, "CONFIDENTIAL")) {
+		g.effect == "STEP_UP"
+	}
+}

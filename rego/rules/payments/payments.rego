@@ -47,14 +47,6 @@ unregistered(v) if {
 	v.registered == false
 }
 
-payment_label := concat("", ["a payment of ", sprintf("%v", [a.value]), currency_part(a.currency)]) if {
-	a := aarm.flow_amount
-} else := "a payment"
-
-currency_part(c) := concat("", [" ", c]) if is_string(c)
-
-else := ""
-
 callback := "call the payee back on a number you already have (not one from this request or its documents) before approving"
 
 step_up(policy_id, reason) := {
@@ -71,7 +63,7 @@ findings contains {
 	"policy_id": "payee-untrusted",
 	"priority": aarm.priority.context,
 	"reason": concat("", [
-		payment_label, " to ", aarm.value_label(v), ", ", aarm.origin_label(v),
+		aarm.payment_label, " to ", aarm.value_label(v), ", ", aarm.origin_label(v),
 		", which is not in the payee register: bank details that arrive in content are how invoice fraud works: denied",
 	]),
 	"risk": "HIGH",
@@ -83,7 +75,7 @@ findings contains {
 }
 
 findings contains step_up("payee-unregistered", concat("", [
-	payment_label, " to ", aarm.value_label(v), ", ", aarm.origin_label(v),
+	aarm.payment_label, " to ", aarm.value_label(v), ", ", aarm.origin_label(v),
 	", which is not in the payee register: ", callback,
 ])) if {
 	aarm.lets_through
@@ -94,7 +86,7 @@ findings contains step_up("payee-unregistered", concat("", [
 }
 
 findings contains step_up("payee-unreadable", concat("", [
-	payment_label, " whose destination parameter ", p,
+	aarm.payment_label, " whose destination parameter ", p,
 	" cannot be read as an account or payee, so it cannot be checked against the payee register: ", callback,
 ])) if {
 	aarm.lets_through
@@ -141,7 +133,7 @@ amount_params := {v.param | some v in aarm.flow_values; v.kind == "amount"} | {"
 
 findings contains step_up("payment-splitting", concat("", [
 	payee_label, " was paid ", format_int(earlier.count, 10), " times in the last hour (",
-	sprintf("%v", [earlier.amount]), "); with ", payment_label, " the hour reaches ", sprintf("%v", [total]),
+	sprintf("%v", [earlier.amount]), "); with ", aarm.payment_label, " the hour reaches ", sprintf("%v", [total]),
 	", above the ", sprintf("%v", [limit]),
 	" that needs approval for one payment, while each stays under it: confirm this is not one payment split to avoid approval",
 ])) if {

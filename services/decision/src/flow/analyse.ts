@@ -141,6 +141,36 @@ function pushForce(args: string[], protectedBranches: RegExp[]): Flag[] {
   return hit ? ['destructive', 'protected'] : ['destructive'];
 }
 
+/** Kinds whose deletion loses data or takes much else with it: storage, namespaces, nodes, definitions. */
+const KUBE_DATA_KINDS =
+  /^(?:namespaces?|ns|nodes?|no|pv|pvc|persistentvolumes?|persistentvolumeclaims?|crds?|customresourcedefinitions?|statefulsets?|sts|storageclass(?:es)?|sc|secrets?)(?:\.[\w.-]+)?$/;
+/** Options of `kubectl delete` that take a value (not an object name). */
+const KUBE_VALUE_OPTS =
+  /^(?:-n|--namespace|--context|--cluster|--kubeconfig|--grace-period|--timeout|--cascade|--wait|-o|--output|--field-selector)$/;
+
+/**
+ * `kubectl delete` of one named workload object (a pod, a job, a deployment) is an ordinary
+ * delete; it destroys when it reaches many objects (--all, a selector, a manifest, several
+ * names, a wildcard) or objects that hold data or everything under them.
+ */
+function kubectlDeleteDestroys(args: string[]): boolean {
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (/^(?:--all|--all-namespaces|-A|-l|--selector|-f|--filename|-k|--kustomize|-R|--recursive)(?:=|$)/.test(a))
+      return true;
+    if (a.startsWith('-')) {
+      if (KUBE_VALUE_OPTS.test(a)) i++;
+      continue;
+    }
+    positional.push(a);
+  }
+  const [kind, ...names] = positional.flatMap((p) => p.split('/'));
+  if (kind === undefined || KUBE_DATA_KINDS.test(kind.toLowerCase())) return true;
+  for (const k of kind.split(',')) if (KUBE_DATA_KINDS.test(k.toLowerCase())) return true;
+  return names.length !== 1 || kind.includes(',') || names.some((n) => /[*?]/.test(n));
+}
+
 function simpleFlags(name: string, args: string[], protectedBranches: RegExp[]): Flag[] {
   const sub = args[0];
   switch (name) {
@@ -151,10 +181,15 @@ function simpleFlags(name: string, args: string[], protectedBranches: RegExp[]):
       if (sub === 'reset' && args.includes('--hard')) return ['destructive'];
       if (sub === 'clean' && hasFlag(args.slice(1), 'f', '--force')) return ['destructive'];
       return [];
-    case 'kubectl':
-      if (sub === 'delete') return ['destructive'];
-      if (sub === 'create' && /^(?:cluster)?rolebinding$/.test(args[1] ?? '')) return ['privilege'];
+    case 'kubectl': {
+      // Global options may come first: `kubectl -n web delete pod a`.
+      let i = 0;
+      while (i < args.length && args[i]!.startsWith('-')) i += KUBE_VALUE_OPTS.test(args[i]!) ? 2 : 1;
+      const [verb, ...rest] = args.slice(i);
+      if (verb === 'delete') return kubectlDeleteDestroys([...args.slice(0, i), ...rest]) ? ['destructive'] : [];
+      if (verb === 'create' && /^(?:cluster)?rolebinding$/.test(rest[0] ?? '')) return ['privilege'];
       return [];
+    }
     case 'terraform':
     case 'tofu':
       return sub === 'destroy' || (sub === 'apply' && args.includes('-destroy')) ? ['destructive'] : [];

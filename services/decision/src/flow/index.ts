@@ -28,9 +28,11 @@ import {
   valueKeys,
 } from './entities.js';
 import { intentView, type IntentView } from './intent.js';
+import { destinationNames, intentNameFingerprints, namedInIntent, partyNames } from './names.js';
+import { reachOf, type Reach } from './reach.js';
 import { LIMITS, parameterValues, type ParamValue } from './kinds.js';
 import type { Amount } from './normalise.js';
-import { orgOf, place, type Org } from './org.js';
+import { orgOf, place, type Org, type Placement } from './org.js';
 import { scanText, type ScanResult } from './scanner.js';
 import {
   addRecords,
@@ -75,6 +77,9 @@ export interface FlowValue extends Omit<ParamValue, 'key' | 'secret'>, Provenanc
   lookalike?: boolean;
   registered?: boolean;
   reason?: string;
+  scope?: Placement['scope'];
+  /** A place shared with outsiders, named after the outside party the intent names (names.ts). */
+  party_named?: true;
   flags: Flag[];
   embedded?: Embedded;
 }
@@ -88,6 +93,8 @@ export interface FlowInput {
   amount?: Amount;
   /** What the session's intent asks for. */
   intent: IntentView;
+  /** The restricted kinds of data the action asks for by field name (reach.ts). */
+  reach?: Reach;
   /** The tool writes (`save`) or reads (`recall`) the agent's long-term memory: the catalog's word, else its name's. */
   memory?: 'save' | 'recall';
   /** The embedded entities of all values, summed. */
@@ -114,13 +121,21 @@ export interface ActionFlow {
 export function prepareFlow(summary: SessionSummary, intent: string | undefined, salt = newSalt): FlowState {
   const flow = summary.flow ?? emptyFlow();
   // A state from before intent actions were read gets them once; the next commit keeps them.
-  if (flow.salt !== '') return flow.intent_actions ? flow : { ...flow, intent_actions: intentView(intent) };
+  if (flow.salt !== '') {
+    if (flow.intent_actions && flow.names) return flow;
+    return {
+      ...flow,
+      intent_actions: flow.intent_actions ?? intentView(intent),
+      names: flow.names ?? (intent === undefined ? [] : intentNameFingerprints(flow.salt, intent)),
+    };
+  }
   const s = salt();
   // Identifiers the user names are theirs to use: fingerprinted so they never count as sensitive.
   const intentFps = intent === undefined ? [] : entityFingerprints(s, extractEntities(intent, ENTITY_LIMIT, ID_LIMIT));
   return {
     ...withIntent(flow, s, intentFps),
     intent_actions: intentView(intent),
+    names: intent === undefined ? [] : intentNameFingerprints(s, intent),
     // A session summarised before flow existed keeps the level it had reached.
     confirmed: higher(flow.confirmed, summary.max_classification),
   };
@@ -283,11 +298,21 @@ export function actionFlow(a: ActionArgs): ActionFlow {
     const placement = place(v.kind, String(v.value), v.host, org);
     const { key: _key, secret, ...rest } = v;
     const flags: Flag[] = secret && !found.includes('secret') ? ['secret', ...found] : found;
+    // Free text and SQL are not fingerprinted: they are never seen before.
+    let provenance = known(valueKeys(v), placement?.inside);
+    const names =
+      v.destination && placement?.lookalike === false ? destinationNames(v.kind, String(v.value), v.host, org) : [];
+    if (provenance.origin === 'new' && namedInIntent(a.flow.salt, a.flow.names, names)) {
+      provenance = { origin: 'intent', match: 'name' };
+    }
+    // A place shared with outsiders that is named after the party the user named.
+    const partyNamed =
+      placement?.scope === 'shared' && namedInIntent(a.flow.salt, a.flow.names, partyNames(names, org));
     values.push({
       ...rest,
       ...placement,
-      // Free text and SQL are not fingerprinted: they are never seen before.
-      ...known(valueKeys(v), placement?.inside),
+      ...provenance,
+      ...(partyNamed && { party_named: true }),
       flags,
       ...(carried && { embedded: carried }),
     });
@@ -348,6 +373,10 @@ export function actionFlow(a: ActionArgs): ActionFlow {
   };
 
   const integrityUntrusted = a.flow.untrusted_sources.length > 0;
+  const reach = reachOf(
+    a.parameters,
+    read.values.filter((v) => v.kind === 'sql').map((v) => String(v.value)),
+  );
   const narrowed = read.partial ? undefined : statementOperations(spec.operations, read.values);
   return {
     flow: {
@@ -357,6 +386,7 @@ export function actionFlow(a: ActionArgs): ActionFlow {
       unreadable: read.unreadable,
       ...(read.amount && { amount: read.amount }),
       intent: a.flow.intent_actions ?? { present: false, actions: [] },
+      ...(reach && { reach }),
       ...(catalog.memory && { memory: catalog.memory }),
       carries: {
         sensitive: sum(values, (v) => v.embedded?.sensitive),

@@ -1,19 +1,26 @@
 /**
  * The kinds of action the user asked for (docs/detection.md 3.5), read from the session
  * intent once, when the session's flow state is created: `input.flow.intent.actions`. A
- * small lexicon of verbs and phrases, matched on word boundaries in lower case, with two
+ * small lexicon of verbs and phrases, matched on word boundaries in lower case, with three
  * guards that keep a summary request from reading as a request to act: a negated verb
- * ("don't reply") does not count, and a word that is also a noun does not count where it
- * reads as one ("summarise my emails", "the last deploy", "email address").
+ * ("don't reply") does not count, a verb that reports a state ("has it been paid?", "did we
+ * send it?") does not count, and a word that is also a noun does not count where it reads
+ * as one ("summarise my emails", "the last deploy", "email address").
  */
+
+import { intentMentions } from './reach.js';
 
 export const INTENT_ACTIONS = ['credentials', 'delete', 'execute', 'grant', 'pay', 'send', 'write'] as const;
 export type IntentAction = (typeof INTENT_ACTIONS)[number];
 
-/** `input.flow.intent`: whether the session has an intent, and the actions it asks for (sorted). */
+/**
+ * `input.flow.intent`: whether the session has an intent, the actions it asks for (sorted),
+ * and the restricted kinds of data it names (reach.ts; absent in states older than them).
+ */
 export interface IntentView {
   present: boolean;
   actions: IntentAction[];
+  mentions?: string[];
 }
 
 /** Intents are at most 16 KiB (sessions.ts); past this nothing is read. */
@@ -67,6 +74,27 @@ const LEXICON: Entry[] = [
   entry('pay', String.raw`refund(?:s|ed|ing)?|settl(?:e|es|ed|ing)(?!\s+(?:on|in|into|down)\b)`, MONEY),
   entry('pay', 'payments?|payouts?', MONEY),
   entry('pay', 'remit(?:s|ted|ting|tance)?|reimburs(?:e|es|ed|ing|ement)'),
+  // "process the approved invoices", "clear the open bills", "run payroll".
+  entry(
+    'pay',
+    String.raw`(?:process|processing|clear|clearing|handle|handling|execute|executing|run|running|work\s+through|go\s+through)\s+(?:[\w'-]+\s+){0,3}?(?:invoices?|bills?|payables|payroll|payment\s+run)`,
+  ),
+  // "the payment tasks", "the payout queue": a batch of payments to make.
+  entry(
+    'pay',
+    String.raw`(?:payment|payout|transfer|refund)s?\s+(?:tasks?|queue|requests?|runs?|batch(?:es)?|instructions?|orders?|proposals?)`,
+  ),
+  // "Order" is mostly a noun ("how many orders are stuck"): a verb only where a clause or a request starts.
+  entry(
+    'pay',
+    String.raw`(?:^|(?<=[.;:!?,(]\s{0,3})|(?<=\b(?:please|to|and|then|you|also|must|should|will|can|could|would|pls)\s))order(?:ed|ing)?(?!\s+(?:number|id|status|history|of|is|are|was|were|has|have|from|for|form|line|lines|date|confirmation|details))`,
+  ),
+  // Buying is paying: "book a flight", "order the licences", "renew the subscription".
+  entry(
+    'pay',
+    String.raw`buy|buys|bought|buying|purchas(?:e|es|ed|ing)|reserv(?:e|es|ed|ing)|renew(?:s|ed|ing)?|subscrib(?:e|es|ed|ing)|top\s+up|book(?:s|ed|ing)?`,
+    String.raw`${MONEY}|numbers?|ids?|confirmations?|lines?|items?|forms?|value|summary|tracking|club|shelf|keeping`,
+  ),
   // "make the payment": the noun after a verb that acts on it.
   entry(
     'pay',
@@ -98,6 +126,12 @@ const LEXICON: Entry[] = [
   entry('write', 'note down|(?:make|take|add) a note'),
   entry('write', 'updat(?:e|ed|ing)|chang(?:e|ed|ing)|edit(?:ed|ing)?|set|setting|fix(?:ed|ing)?', CHANGE),
   entry('write', 'schedul(?:e|ed|ing)|book(?:ed|ing)?', NOUN),
+  // Changes of a record's state: "unstick the job (mark it failed)", "close the ticket".
+  entry(
+    'write',
+    String.raw`mark(?:s|ed|ing)?|unstick|unblock(?:s|ed|ing)?|reset(?:s|ting)?|resolv(?:e|es|ed|ing)|retr(?:y|ies|ied|ying)|re-?queue(?:s|d)?|reopen(?:s|ed|ing)?|cancel(?:s|led|ed|ling|ing)?|assign(?:s|ed|ing)?|archiv(?:e|es|ed|ing)|restor(?:e|es|ed|ing)|enabl(?:e|es|ed|ing)|disabl(?:e|es|ed|ing)|correct(?:s|ed|ing)?|adjust(?:s|ed|ing)?|renam(?:e|es|ed|ing)|approv(?:e|es|ed|ing)|reject(?:s|ed|ing)?|clos(?:e|es|ed|ing)`,
+    String.raw`${CHANGE}|dates?|dates|times?|of\s+business|reasons?|points?|ups?|calls?|to|by`,
+  ),
 
   entry('credentials', 'secrets?|passwords?|passphrases?|credentials?|tokens?|api[ _-]?keys?|vaults?'),
   entry('credentials', 'certificates?|certs?|ssh|private keys?'),
@@ -129,6 +163,23 @@ const NOUN_CONTEXT = new Set(
   ).split(' '),
 );
 
+/**
+ * A verb that reports a state rather than asks for an action: "has the invoice been paid",
+ * "was it sent", "did we pay them", "check whether we paid". ("It must be paid" asks.)
+ */
+const STATUS =
+  /(?:\b(?:was|were|been|is|are|got|gets)\s+(?:already\s+|not\s+|not\s+yet\s+|never\s+|just\s+|actually\s+|ever\s+)?|\b(?:did|have|has|had|if|whether)\s+(?:we|you|they|i|he|she|it|someone|anyone|anybody)\s+(?:already\s+|ever\s+|actually\s+|really\s+)?)$/;
+
+/** A yes/no question ("Was the contract sent to Acme?") asks about a state. */
+const QUESTION_START = /^\s*(?:was|were|is|are|has|have|had|did|does|do)\b/;
+
+function reportsState(text: string, index: number): boolean {
+  if (STATUS.test(text.slice(Math.max(0, index - 40), index))) return true;
+  const start = Math.max(...['.', ';', '!', '?', '\n'].map((c) => text.lastIndexOf(c, index - 1))) + 1;
+  const end = text.slice(index).search(/[.;!?\n]/);
+  return end >= 0 && text[index + end] === '?' && QUESTION_START.test(text.slice(start, index));
+}
+
 const NEGATION = /\b(?:not|never|don't|dont|doesn't|without|avoid|nor|no need to|stop)\s+(?:[\w'-]+\s+){0,2}$/;
 
 function negated(text: string, index: number): boolean {
@@ -153,7 +204,7 @@ export function intentActions(intent: string): IntentAction[] {
   for (const e of COMPILED) {
     if (e.actions.every((a) => found.has(a))) continue;
     for (const m of text.matchAll(e.re)) {
-      if (negated(text, m.index)) continue;
+      if (negated(text, m.index) || reportsState(text, m.index)) continue;
       if (e.heads && readsAsNoun(text, m.index, m.index + m[0].length, e.heads)) continue;
       for (const a of e.actions) found.add(a);
       break;
@@ -164,6 +215,6 @@ export function intentActions(intent: string): IntentAction[] {
 
 export function intentView(intent: string | undefined): IntentView {
   return intent === undefined || intent.trim() === ''
-    ? { present: false, actions: [] }
-    : { present: true, actions: intentActions(intent) };
+    ? { present: false, actions: [], mentions: [] }
+    : { present: true, actions: intentActions(intent), mentions: intentMentions(intent) };
 }

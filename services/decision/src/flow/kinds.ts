@@ -88,6 +88,8 @@ name('sql', 'sql', 'query');
 name('command', 'command', 'cmd', 'script', 'command_line');
 name('path', 'path', 'file', 'folder', 'file_path', 'filepath', 'filename', 'directory', 'dir');
 name('text', 'body', 'message', 'text', 'content', 'subject', 'q', 'search_query', 'prompt', 'question');
+name('text', 'note', 'notes', 'memo', 'comment', 'comments', 'description', 'summary', 'details', 'remarks');
+name('text', 'instructions', 'caption', 'html', 'markdown', 'reply', 'response', 'answer', 'fact', 'memory');
 
 const SUFFIXES: Array<[string, Kind]> = [
   ['_email', 'email'],
@@ -95,6 +97,11 @@ const SUFFIXES: Array<[string, Kind]> = [
   ['_iban', 'account'],
   ['_path', 'path'],
   ['_channel', 'channel'],
+  ['_text', 'text'],
+  ['_note', 'text'],
+  ['_notes', 'text'],
+  ['_message', 'text'],
+  ['_body', 'text'],
 ];
 
 /** Names that say the value is where something goes, whatever the operation. */

@@ -15,6 +15,8 @@ export interface Org {
   guestPatterns: RegExp[];
   groups: Set<string>;
   published: string[];
+  /** Folders shared with particular outsiders (a client's share): outside, but not public. */
+  sharedFolders: string[];
   ownAccounts: Set<string>;
   /** Payee id → its account (normalised), and lower-case payee names → id. */
   payees: Map<string, string | undefined>;
@@ -28,6 +30,11 @@ export interface Placement {
   lookalike: boolean;
   registered: boolean;
   reason: string;
+  /**
+   * For a place many read: `shared` with particular outsiders (a shared channel, a client's
+   * folder), `public` (a public channel) or `published` (a published folder).
+   */
+  scope?: 'shared' | 'public' | 'published';
 }
 
 function strings(value: unknown): string[] {
@@ -76,6 +83,7 @@ export function orgOf(policyData: unknown): Org {
     guestPatterns: strings(get('principals', 'guest_patterns')).map(glob),
     groups: new Set(strings(get('principals', 'groups')).map((g) => g.toLowerCase())),
     published: strings(get('folders', 'published')).map((f) => (f.endsWith('/') ? f : `${f}/`)),
+    sharedFolders: strings(get('folders', 'shared')).map((f) => (f.endsWith('/') ? f : `${f}/`)),
     ownAccounts: new Set(
       strings(get('accounts', 'own'))
         .map((a) => readAccount(a)?.value)
@@ -206,8 +214,10 @@ export function place(kind: Kind, value: string, host: string | undefined, org: 
       return placeHost(host, org, 'domain');
     case 'channel': {
       const prefix = org.sharedPrefixes.find((p) => value.startsWith(p));
-      if (prefix !== undefined) return outside(`channel #${value} is shared with outsiders (prefix ${prefix})`);
-      if (org.publicChannels.has(value)) return outside(`channel #${value} is public`);
+      if (prefix !== undefined) {
+        return { ...outside(`channel #${value} is shared with outsiders (prefix ${prefix})`), scope: 'shared' };
+      }
+      if (org.publicChannels.has(value)) return { ...outside(`channel #${value} is public`), scope: 'public' };
       return inside(`channel #${value} is internal`);
     }
     case 'principal': {
@@ -222,7 +232,10 @@ export function place(kind: Kind, value: string, host: string | undefined, org: 
         return outside(`the path is a URL${urlHost === undefined ? '' : ` on ${urlHost}`}, not an internal path`);
       }
       const folder = org.published.find((f) => `${value}/`.startsWith(f));
-      return folder === undefined ? inside(`${value} is not published`) : outside(`${value} is published (${folder})`);
+      if (folder !== undefined) return { ...outside(`${value} is published (${folder})`), scope: 'published' };
+      const share = org.sharedFolders.find((f) => `${value}/`.startsWith(f));
+      if (share !== undefined) return { ...outside(`${value} is shared with outsiders (${share})`), scope: 'shared' };
+      return inside(`${value} is not published`);
     }
     case 'account': {
       const shown = maskAccount(value);

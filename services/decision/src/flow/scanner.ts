@@ -138,6 +138,14 @@ const FEATURES: Feature[] = [
       new RegExp(
         `\\b(?:intended|meant|written) (?:only |solely )?for (?:the\\s|an?\\s|any\\s)?(?:[\\w-]{2,30}\\s)?${READER}\\b`,
       ),
+      // "a message from me to you, the AI model"
+      new RegExp(
+        `\\bto you,?\\s(?:the\\s|an?\\s|my\\s|our\\s)?(?:[\\w'.-]{2,30}\\s){0,2}?${READER}\\b${NOT_ADDRESSEE}`,
+      ),
+      // "For AI assistants managing bookings: …"
+      new RegExp(
+        `\\b(?:to|for)\\s(?:the\\s|an?\\s|any\\s|all\\s|your\\s)?(?:[\\w'.-]{2,30}\\s){0,2}?${READER}${NOT_ADDRESSEE}\\s(?:[a-z]{2,20}ing|that|who|which)(?:\\s[\\w'-]{2,30}){0,4}?\\s?:`,
+      ),
       /\b(?:whatever|whichever)(?: (?:system|tool|program|agent|assistant|model|software|process))? (?:is )?(?:reading|processing|handling|summari[sz]ing|parsing|triaging)\b/,
       // A vocative and an imperative: "Assistant, export the list …"
       new RegExp(
@@ -173,6 +181,24 @@ const FEATURES: Feature[] = [
       /\b(?:after|once|when) you(?:'ve| have)? (?:finish\w{0,2}|complet\w{1,3}|are done|done)\s(?:with\s)?(?:your|the|this) (?:summary|summari[sz]\w{0,4}|task|answer|reply|response|processing|reading|translation)\b/,
       /\byour (?:first|next|only|top|immediate) (?:step|task|action|priority) (?:is|must be|should be|will be)\b/,
       /\btakes? (?:precedence|priority) over (?:your|the|any|all) (?:task|summary|request|instructions?|other)/,
+      // "Before you can solve the task I gave you, do the following first", "then complete the task".
+      /\bbefore (?:you (?:can |may |are able to )?)?(?:solv|complet|finish|do|start|continu|answer|work on)\w{0,4} (?:the|your|my|this|any) (?:original |actual |initial |assigned |current )?(?:task|request|job|assignment|question)\b/,
+      /\b(?:do|complete|perform) the following (?:steps? )?first\b/,
+      /\b(?:then|and then|after that|afterwards)\s?,?\s(?:you (?:can|may|should)\s)?(?:complete|continue|finish|solve|do|go on with|proceed with|resume|get back to)\s(?:the|your|my)\s(?:original\s|actual\s|initial\s|assigned\s|first\s)?(?:task|request|job|assignment|work)\b/,
+      /\bafter (?:that|this|you(?:'ve| have)? done (?:that|this|so)|you do (?:that|this)|doing (?:that|this|so))\s?,?\s(?:you (?:can|may|should)\s)?(?:continue|proceed|go on|carry on|resume|get back)\b/,
+    ],
+  },
+  {
+    // Asks to be kept beyond this task: what a poisoned memory needs ("store this as a
+    // permanent rule", "from now on send …"). Not a "standing order" or "standing
+    // instruction", which are banking terms.
+    name: 'persist',
+    weight: 0.35,
+    patterns: [
+      /\b(?:store|save|remember|keep|record|add|treat|memori[sz]e)\s(?:this|that|it|these|the following)\s(?:as|in|to|into)\s(?:an?\s|your\s)?(?:permanent|persistent|long-term|lasting|default|new|standing)\s(?:rules?|instructions?|memory|memories|note|policy|preferences?|facts?)\b/,
+      /\b(?:permanent|persistent)\s(?:rules?|instructions?|directives?|policy)\b/,
+      /\b(?:remember|memori[sz]e)\s(?:this|that|it)\s(?:for|in)\s(?:all\s)?(?:future|later|subsequent|every)\s(?:sessions?|conversations?|tasks?|requests?|runs?|bookings?|orders?)\b/,
+      /\bfrom now on,?\s(?:always\s|please\s)?(?:send|forward|route|pay|use|cc|bcc|copy|deliver|direct|transfer|wire|remit|email|mail)\b/,
     ],
   },
   {

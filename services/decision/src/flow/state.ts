@@ -37,6 +37,8 @@ export interface FlowState {
   salt: string;
   /** Fingerprints of what the intent names (never evicted by content). */
   intent: string[];
+  /** Fingerprints of the names the intent mentions (names.ts); absent in states older than them. */
+  names?: string[];
   /** The actions the intent asks for, read once (intent.ts); absent in states older than it. */
   intent_actions?: IntentView;
   /** Fingerprints of content entities, oldest first. */
@@ -83,7 +85,8 @@ export function emptyFlow(): FlowState {
 /** What a value's fingerprints say about where it came from. */
 export interface Provenance {
   origin: Origin | 'new';
-  match?: 'exact' | 'host';
+  /** How it matched: the exact value, its host, or (intent only) its name (names.ts). */
+  match?: 'exact' | 'host' | 'name';
   source?: { tool: string; classification: Classification };
 }
 
