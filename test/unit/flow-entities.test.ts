@@ -124,6 +124,13 @@ describe('identifier tokens', () => {
     assert.equal(ids(many).length, 128);
     assert.equal(extractEntities(many, 5, 128).length, 128, 'identifiers have their own bound');
   });
+
+  test('an identifier shaped like an IBAN but not one (an EORI, a bill of lading) is an identifier', () => {
+    assert.deepEqual(ids('Orlik Trading PL5272846131 BWLNGB25091138 spindle motors'), [
+      'PL5272846131',
+      'BWLNGB25091138',
+    ]);
+  });
 });
 
 describe('fingerprints', () => {

@@ -21,6 +21,9 @@
 #     - >= aarm.injection_step_up_at (0.5) and below the deny level, a high-impact
 #       action -> STEP_UP (approvers ["security"]), risk HIGH, on a tool whose baseline
 #       lets the call through (aarm.lets_through);
+#     - >= aarm.injection_step_up_at, a write that is not high-impact -> STEP_UP
+#       (approvers ["security"]), risk MEDIUM: a change (a DNS record, a flag, a
+#       record) is what injected text asks for as often as a send;
 #     - a read-only action is never stopped: reading cannot act, and stopping the
 #       reads would stop the agent from finishing any task once it met a bad page.
 #   The reason names the content's tool, its score and the scanner's features, and
@@ -90,7 +93,7 @@ findings contains {
 # organisation: parameter to (mallory@evil.io)").
 # A bulk write (records chosen by a query or a filter: "close every ticket tagged X")
 # after suspicious content: what injected text asks for, and many records at once, so a
-# human confirms. A single write (notes, a summary file) stays allowed.
+# human confirms.
 findings contains {
 	"approvers": ["security"],
 	"effect": "STEP_UP",
@@ -107,12 +110,39 @@ findings contains {
 	aarm.injection_score >= aarm.injection_step_up_at
 	"write" in aarm.operations
 	not aarm.high_impact
+	bulk_write
+}
+
+bulk_selectors := {"query", "filter", "where", "selector", "search", "all", "match", "criteria"}
+
+bulk_write if {
 	some name, x in aarm.params
 	lower(name) in bulk_selectors
 	x != null
 }
 
-bulk_selectors := {"query", "filter", "where", "selector", "search", "all", "match", "criteria"}
+# Any other change after instruction-like content (a DNS record, a feature flag, a
+# customer record): injected text asks for changes as often as for sends, and the
+# content's author gains from a change nobody asked for. A human confirms; reads stay
+# free, and a save to memory is the memory pack's.
+findings contains {
+	"approvers": ["security"],
+	"effect": "STEP_UP",
+	"policy_id": "injection-guard",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.injection_label, "; now ", aarm.tool, " changes something",
+		": confirm that the user asked for this change, not the content",
+	]),
+	"risk": "MEDIUM",
+} if {
+	aarm.has_flow
+	aarm.lets_through
+	aarm.injection_score >= aarm.injection_step_up_at
+	"write" in aarm.operations
+	not aarm.high_impact
+	not bulk_write
+}
 
 impact := concat("; ", [s | some s in [operations_part, memory_part, outside_part]; s != ""])
 

@@ -141,9 +141,24 @@ test_reading_after_injected_content_stays_allowed if {
 	}
 }
 
-test_an_internal_write_after_injected_content_stays_allowed if {
+test_a_change_after_injected_content_needs_a_human if {
 	inp := fx.act("files.write", {"path": "/notes/summary.md"}, fx.flow(["write"], [], phish), "INTERNAL")
-	count(fx.findings("prompt_injection", inp)) == 0
+	fx.findings("prompt_injection", inp) == {{
+		"approvers": ["security"],
+		"effect": "STEP_UP",
+		"policy_id": "injection-guard",
+		"priority": 50,
+		"reason": "content from mail.read scored 0.93 as a prompt injection (addressed_to_ai, override); now files.write changes something: confirm that the user asked for this change, not the content",
+		"risk": "MEDIUM",
+	}}
+	fx.decide(inp).decision == "STEP_UP"
+}
+
+test_a_change_after_clean_content_stays_allowed if {
+	every session in [fx.trusted, fx.untrusted("mail.read", 0.3, 1)] {
+		inp := fx.act("files.write", {"path": "/notes/summary.md"}, fx.flow(["write"], [], session), "INTERNAL")
+		count(fx.findings("prompt_injection", inp)) == 0
+	}
 }
 
 test_a_send_after_clean_content_stays_allowed if {

@@ -286,7 +286,10 @@ function urlParts(raw: string): string {
 
 function fromIds(text: string, c: Collector): void {
   let rest = text.replace(URLS, (u) => urlParts(trimUrl(u)));
-  for (const re of NOT_IDS) rest = rest.replace(re, (m) => ' '.repeat(m.length));
+  for (const re of NOT_IDS) {
+    // Only a real IBAN is not an identifier: an EORI or a B/L number shaped like one is.
+    rest = rest.replace(re, (m) => (re === IBANS && !validIban(m.replace(/[ -]/g, '')) ? m : ' '.repeat(m.length)));
+  }
   for (const m of rest.matchAll(IDS)) {
     if (!c.wantsIds) return;
     const value = identifier(m[0]);

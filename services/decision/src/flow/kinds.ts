@@ -151,8 +151,12 @@ export function kindFromName(member: string): Kind | undefined {
   return undefined;
 }
 
+/** `send_itinerary_to`, `notify_email`, `forward_address`: the name says the value receives something. */
+const DESTINATION_NAME_SHAPE = /^(?:send|forward|notify|deliver|share|cc|bcc)_\w+$|^\w+_(?:to|recipients?)$/;
+
 export function isDestinationName(member: string): boolean {
-  return DESTINATION_NAMES.has(canonicalName(member));
+  const n = canonicalName(member);
+  return DESTINATION_NAMES.has(n) || DESTINATION_NAME_SHAPE.test(n);
 }
 
 /**
