@@ -36,6 +36,7 @@ tools := {
 
 # The org data the packs read (the flow itself says what is inside).
 org := {
+	"payees": {"p-1001": {"name": "Office Supplies Ltd", "account": "DE44500105175407324931"}},
 	"protected_resources": ["production", "prod", "billing-*"],
 	"privileged_roles": ["admin", "owner", "superuser"],
 	"limits": {"single_payment": {"EUR": 5000}},

@@ -14,14 +14,19 @@
 #       the invoice that changes the bank details;
 #     - "payee-unregistered": a payment to an account or payee that is not
 #       registered, named otherwise -> STEP_UP, risk HIGH; the reason asks the
-#       approver to call the payee back on a number they already have;
+#       approver to call the payee back on a number they already have. When the
+#       organisation keeps no payee register in Arbiter (data.aarm.org.payees has no
+#       entry but examples), "not registered" says nothing: only an account or payee
+#       the session has never seen (origin "new") steps up, and one the user named or
+#       trusted output gave (the bank's own payee list, a bill in the company's files)
+#       is paid;
 #     - "payee-unreadable": a payment whose destination parameter the flow could not
 #       read (flow.unreadable) -> STEP_UP, risk HIGH: it cannot be checked against
 #       the register;
 #     - "bank-account-change": a write (not a payment) that sets an account not
-#       registered (a payee's or an employee's bank details) -> STEP_UP, risk HIGH,
-#       with the same call-back advice (one from untrusted content is
-#       malicious_output's);
+#       registered (a payee's or an employee's bank details; without a register, one
+#       the session has never seen) -> STEP_UP, risk HIGH, with the same call-back
+#       advice (one from untrusted content is malicious_output's);
 #     - "payment-splitting": a payment whose amount alone is at most the
 #       large-payment threshold while, with at least 2 earlier payments to the same
 #       payee in the last hour (or 1 earlier payment of exactly the same amount: equal
@@ -74,6 +79,26 @@ findings contains {
 	v.origin == "untrusted"
 }
 
+# register_kept: the organisation lists its payees in data.aarm.org.payees (entries marked
+# "example", such as the shipped defaults' p-1001, do not count).
+register_kept if {
+	some entry in data.aarm.org.payees
+	not entry.example == true
+}
+
+# unvouched(v): an unregistered value a payment or an account change should not take on
+# its own: with a register, any not from untrusted content (that is payee-untrusted's);
+# without one, only what the session has never seen.
+unvouched(v) if {
+	register_kept
+	v.origin != "untrusted"
+}
+
+unvouched(v) if {
+	not register_kept
+	v.origin == "new"
+}
+
 findings contains step_up("payee-unregistered", concat("", [
 	aarm.payment_label, " to ", aarm.value_label(v), ", ", aarm.origin_label(v),
 	", which is not in the payee register: ", callback,
@@ -82,7 +107,7 @@ findings contains step_up("payee-unregistered", concat("", [
 	paying
 	some v in aarm.flow_values
 	unregistered(v)
-	v.origin != "untrusted"
+	unvouched(v)
 }
 
 findings contains step_up("payee-unreadable", concat("", [
@@ -104,7 +129,7 @@ findings contains step_up("bank-account-change", concat("", [
 	some v in aarm.flow_values
 	unregistered(v)
 	v.kind == "account"
-	v.origin != "untrusted"
+	unvouched(v)
 }
 
 # --- splitting -----------------------------------------------------------------------------

@@ -126,3 +126,24 @@ test_a_second_equal_instalment_over_the_limit_steps_up if {
 	some f in findings(pay(payee("p-1001", true, "intent"), 4900, split_session(1, 4900)))
 	f.policy_id == "payment-splitting"
 }
+
+# --- an organisation that keeps no payee register in Arbiter ----------------------------------
+
+no_register_findings(inp) := fs if {
+	fs := data.aarm.rules.payments.findings with input as inp with data.aarm.catalog.tools as fx.tools
+		with data.aarm.org as {"payees": {"p-1001": {"name": "an example", "example": true}}}
+}
+
+test_without_a_register_a_payee_the_user_named_or_trusted_output_gave_is_paid if {
+	every v in [payee("p-9001", false, "intent"), iban("DE89370400440532013000", false, "trusted")] {
+		count(no_register_findings(pay(v, 1200, fx.trusted))) == 0
+	}
+}
+
+test_without_a_register_an_account_never_seen_steps_up_and_one_from_content_is_denied if {
+	some f in no_register_findings(pay(iban("DE89370400440532013000", false, "new"), 1200, fx.trusted))
+	f.policy_id == "payee-unregistered"
+	some g in no_register_findings(pay(iban("GB33BUKB20201555555555", false, "untrusted"), 900, fx.untrusted("mail.read", 0.1, 1)))
+	g.policy_id == "payee-untrusted"
+	g.effect == "DENY"
+}
