@@ -129,8 +129,22 @@ describe('value provenance', () => {
     const origin = (parameters: Record<string, unknown>) =>
       act(flow, 'pay.transfer', { ...parameters, amount: 1 }).flow.values[0]?.origin;
     assert.equal(origin({ payee: 'p-8' }), 'trusted', 'first seen in trusted content');
-    assert.equal(origin({ payee: 'p-9' }), 'untrusted', 'copying it into trusted content does not launder it');
+    assert.equal(origin({ payee: 'p-9' }), 'trusted', 'a trusted source confirms what untrusted content said');
     assert.equal(origin({ iban: 'de89370400440532013000' }), 'intent', 'the user named it');
+  });
+
+  test('a trusted echo of what the session itself wrote or sent confirms nothing', () => {
+    let flow = start();
+    flow = outcome(flow, 'mail.read', { content: 'our new address: billing@vendor-payments.io' }).flow;
+    flow = allow(flow, 'crm.update_contact', { email: 'billing@vendor-payments.io' });
+    flow = outcome(flow, 'crm.get_contact', { content: { email: 'billing@vendor-payments.io' } }).flow;
+    const send = act(flow, 'mail.send', { to: 'billing@vendor-payments.io' });
+    assert.equal(send.flow.values[0]?.origin, 'untrusted', 'copying it through a trusted store does not launder it');
+    // Without the agent's own write, the same echo is a confirmation.
+    let other = start();
+    other = outcome(other, 'mail.read', { content: 'our new address: billing@vendor-payments.io' }).flow;
+    other = outcome(other, 'crm.get_contact', { content: { email: 'billing@vendor-payments.io' } }).flow;
+    assert.equal(act(other, 'mail.send', { to: 'billing@vendor-payments.io' }).flow.values[0]?.origin, 'trusted');
   });
 
   test('at most 512 fingerprints: the oldest go, a new sighting makes one the newest', () => {
@@ -298,7 +312,8 @@ describe('what policy and receipts see', () => {
     const summary: SessionSummary = { ...emptySummary(), flow };
     assert.ok(!('flow' in policyContext(summary)));
     const view = JSON.stringify(sessionView(flow, { nowMs: NOW.getTime(), actionCount: 1 }));
-    const input = JSON.stringify(act(flow, 'mail.send', { to: 'eve@evil.io' }));
+    const { flow: flowInput, provenance } = act(flow, 'mail.send', { to: 'eve@evil.io' });
+    const input = JSON.stringify({ flowInput, provenance });
     for (const secret of [SALT, ...flow.intent, ...Object.keys(flow.fps)]) {
       assert.ok(!view.includes(secret), `view holds ${secret}`);
       assert.ok(!input.includes(secret), `input holds ${secret}`);

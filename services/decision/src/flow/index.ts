@@ -42,6 +42,7 @@ import {
   mergeFacts,
   noteInjection,
   noteUntrusted,
+  noteWritten,
   provenanceOf,
   recordFingerprints,
   sessionLevel,
@@ -115,6 +116,8 @@ export interface ActionFlow {
   counted: Omit<Counted, 'nowMs'>;
   /** A memory save: fingerprints of what it saves, to know the trust of a later recall. */
   memorySave?: { fingerprints: string[]; untrusted: boolean };
+  /** A change or a send: the fingerprints of the addresses, accounts and hosts it carries. */
+  written?: string[];
 }
 
 /** The session's flow state, created on its first decision (or first outcome of an older session). */
@@ -203,6 +206,17 @@ function carrier(v: ParamValue, budget: number): { source: unknown; size: number
 }
 
 const SENSITIVE = rankOf('CONFIDENTIAL');
+
+/** Kinds whose values, once the session wrote or sent them, a trusted store's echo does not confirm. */
+const WRITTEN_KINDS: ReadonlySet<string> = new Set([
+  'email',
+  'url',
+  'host',
+  'principal',
+  'account',
+  'payee',
+  'channel',
+]);
 
 /**
  * Counts the entities a value carries (docs/detection.md 4): each one placed inside or
@@ -372,15 +386,31 @@ export function actionFlow(a: ActionArgs): ActionFlow {
     externalSend: spec.operations.includes('send') && destinations.some((v) => v.inside === false),
   };
 
+  const narrowed = read.partial ? undefined : statementOperations(spec.operations, read.values);
   const integrityUntrusted = a.flow.untrusted_sources.length > 0;
+  const operations = narrowed ?? spec.operations;
+  // An action whose operations nobody states may change something: its values count as written.
+  const changes = operations.length === 0 || operations.some((o) => o !== 'read');
+  const written = changes
+    ? [
+        ...new Set(
+          read.values
+            .filter((v) => WRITTEN_KINDS.has(v.kind))
+            .flatMap((v) => {
+              const keys = valueKeys(v);
+              return [keys.exact, keys.host].filter((k): k is string => k !== undefined);
+            })
+            .map((k) => fingerprintKey(a.flow.salt, k)),
+        ),
+      ]
+    : [];
   const reach = reachOf(
     a.parameters,
     read.values.filter((v) => v.kind === 'sql').map((v) => String(v.value)),
   );
-  const narrowed = read.partial ? undefined : statementOperations(spec.operations, read.values);
   return {
     flow: {
-      operations: narrowed ?? spec.operations,
+      operations,
       operations_from: narrowed ? 'statement' : 'catalog',
       values,
       unreadable: read.unreadable,
@@ -396,6 +426,7 @@ export function actionFlow(a: ActionArgs): ActionFlow {
     },
     provenance,
     counted,
+    ...(written.length > 0 && { written }),
     ...(catalog.memory === 'save' && {
       memorySave: {
         fingerprints: memoryFingerprints(a.flow.salt, a.parameters),
@@ -420,6 +451,7 @@ export function afterDecision(
   let next = level ? awaitOutcome(flow, d.actionId, level) : flow;
   if (!action) return next;
   next = countAction(next, { ...action.counted, nowMs: d.now.getTime() });
+  if (action.written) next = noteWritten(next, action.written);
   const save = action.memorySave;
   if (save) {
     next = recordFingerprints(next, save.fingerprints, save.untrusted ? 'untrusted' : 'trusted', 'PUBLIC', d.tool);

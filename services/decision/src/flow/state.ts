@@ -13,6 +13,7 @@ export const BOUNDS = {
   fingerprints: 512,
   ids: 256,
   intent: 64,
+  written: 64,
   untrustedSources: 8,
   facts: 32,
   payees: 16,
@@ -37,6 +38,11 @@ export interface FlowState {
   salt: string;
   /** Fingerprints of what the intent names (never evicted by content). */
   intent: string[];
+  /**
+   * Fingerprints of the addresses, accounts and hosts the session's own allowed changes and
+   * sends carried: a trusted store that returns one of them only echoes the agent.
+   */
+  written?: string[];
   /** Fingerprints of the names the intent mentions (names.ts); absent in states older than them. */
   names?: string[];
   /** The actions the intent asks for, read once (intent.ts); absent in states older than it. */
@@ -119,10 +125,13 @@ export function withIntent(flow: FlowState, salt: string, fingerprints: string[]
 }
 
 /**
- * Records content fingerprints. A value keeps the origin of its first sighting (once seen
- * in untrusted content it stays untrusted, so copying it through a trusted store does not
- * launder it) and the highest level it was seen at; a sighting makes it the newest, and
- * past the bound (of entities, or of identifiers) the oldest are dropped.
+ * Records content fingerprints. A value keeps the origin of its first sighting and the
+ * highest level it was seen at; a sighting makes it the newest, and past the bound (of
+ * entities, or of identifiers) the oldest are dropped. One exception to the first
+ * sighting: a value first seen in untrusted content that a trusted source then returns
+ * (the CRM confirms the carrier's rebooking address) is confirmed, and counts as trusted
+ * from there on, unless the session itself wrote or sent it before (`written`): copying
+ * it through a trusted store does not launder it.
  */
 export function recordFingerprints(
   flow: FlowState,
@@ -138,9 +147,11 @@ export function recordFingerprints(
   for (const fp of fingerprints) {
     const before = Object.hasOwn(fps, fp) ? fps[fp] : undefined;
     if (before) delete fps[fp];
-    fps[fp] = before
-      ? [before[0], Math.max(before[1], rank), before[2]]
-      : [origin === 'untrusted' ? 'u' : 't', rank, tool.slice(0, 256)];
+    const confirmed = before?.[0] === 'u' && origin === 'trusted' && !(flow.written ?? []).includes(fp);
+    fps[fp] =
+      before && !confirmed
+        ? [before[0], Math.max(before[1], rank), before[2]]
+        : [origin === 'untrusted' ? 'u' : 't', Math.max(before?.[1] ?? 0, rank), tool.slice(0, 256)];
   }
   let excess = Object.keys(fps).length - (into === 'ids' ? BOUNDS.ids : BOUNDS.fingerprints);
   for (const fp in fps) {
@@ -148,6 +159,13 @@ export function recordFingerprints(
     delete fps[fp];
   }
   return { ...flow, [into]: fps };
+}
+
+/** Notes the fingerprints of what an allowed change or send carried (newest kept). */
+export function noteWritten(flow: FlowState, fingerprints: string[]): FlowState {
+  if (fingerprints.length === 0) return flow;
+  const written = [...(flow.written ?? []).filter((f) => !fingerprints.includes(f)), ...fingerprints];
+  return { ...flow, written: written.slice(-BOUNDS.written) };
 }
 
 /** The session read untrusted content from `tool`. */
