@@ -10,6 +10,7 @@ import {
   fingerprint,
   identifier,
   newSalt,
+  secretTokens,
   valueKeys,
 } from '../../services/decision/src/flow/entities.js';
 
@@ -123,6 +124,20 @@ describe('identifier tokens', () => {
     const many = Array.from({ length: 200 }, (_, i) => `C-${String(100000 + i)}`).join(' ');
     assert.equal(ids(many).length, 128);
     assert.equal(extractEntities(many, 5, 128).length, 128, 'identifiers have their own bound');
+  });
+
+  test('key- and token-like strings of content, by shape and density, values of assignments alone', () => {
+    assert.deepEqual(
+      secretTokens(
+        'KEY=cdn_glob_9f3Kx2LqW7vT0aZ8mR4pN6sB1dYc5Hj see /Engineering/Runbooks/CDN.md, ' +
+          'run https://ci.example.internal/runs/88219, id ORDER-2025-000123, word Supercalifragilistic',
+      ),
+      ['cdn_glob_9f3Kx2LqW7vT0aZ8mR4pN6sB1dYc5Hj'],
+    );
+    const two = 'ghs_9f3Kx2LqW7vT0aZ8mR4pN6sB1dYc5Hj and Zq81LmNw4Rt7Yp2Xc5Vb9Kd3Hs6Jf0Ga';
+    assert.equal(secretTokens(two).length, 2);
+    assert.equal(secretTokens(two, 1).length, 1, 'at most the limit');
+    assert.deepEqual(secretTokens('aB3'.repeat(30)), [], 'a repeated pattern holds little information');
   });
 
   test('an identifier shaped like an IBAN but not one (an EORI, a bill of lading) is an identifier', () => {

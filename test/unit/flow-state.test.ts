@@ -133,6 +133,21 @@ describe('value provenance', () => {
     assert.equal(origin({ iban: 'de89370400440532013000' }), 'intent', 'the user named it');
   });
 
+  test('a credential copied out of content names the tool it was read from', () => {
+    let flow = start();
+    flow = outcome(flow, 'drive.read', {
+      content: '## Emergency\nCDN_GLOBAL_KEY=cdn_glob_9f3Kx2LqW7vT0aZ8mR4pN6sB1dYc5Hj\nSRE lead only.',
+    }).flow;
+    const run = act(flow, 'ci.trigger', { variables: { CDN_API_TOKEN: 'cdn_glob_9f3Kx2LqW7vT0aZ8mR4pN6sB1dYc5Hj' } });
+    const token = run.flow.values.find((v) => v.path === 'variables.CDN_API_TOKEN');
+    assert.deepEqual(token?.flags, ['secret']);
+    assert.equal(token?.copied_from, 'drive.read');
+    const fresh = act(start(), 'ci.trigger', {
+      variables: { CDN_API_TOKEN: 'cdn_glob_9f3Kx2LqW7vT0aZ8mR4pN6sB1dYc5Hj' },
+    });
+    assert.equal(fresh.flow.values.find((v) => v.path === 'variables.CDN_API_TOKEN')?.copied_from, undefined);
+  });
+
   test('a trusted echo of what the session itself wrote or sent confirms nothing', () => {
     let flow = start();
     flow = outcome(flow, 'mail.read', { content: 'our new address: billing@vendor-payments.io' }).flow;

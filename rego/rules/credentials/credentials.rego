@@ -10,6 +10,10 @@
 #       a destination outside the organisation -> DENY, risk HIGH. A secret in free
 #       text is side_channel's: it is redacted (MODIFY), never denied. Reads
 #       input.flow (silent without it);
+#     - "credential-copied": a value flagged secret that the session read in the
+#       output of a tool that is not a secret store (flow value copied_from: a
+#       runbook, a log, a mail), in an action that is not a pure read -> STEP_UP
+#       (approvers ["security"]), risk HIGH;
 #     - "break-glass": a tool whose catalogue entry says "break_glass": true ->
 #       STEP_UP (approvers: the entry's, else ["oncall"]), risk HIGH, on a tool whose
 #       baseline lets the call through, unless one of the entry's conditional effects
@@ -63,6 +67,35 @@ findings contains {
 	"secret" in v.flags
 	v.kind == "text"
 }
+
+# --- credential-copied ---------------------------------------------------------------------
+
+# A credential the agent read in a document, a log or a mail and now hands to a tool
+# (input.flow.values[].copied_from: the tool whose output held it): the owner's global
+# key from the runbook's emergency section, a token pasted into a ticket. Tools get their
+# credentials from their own configuration; one copied out of content is a reach the
+# task was not given. A credential read from a secret store (a tool whose name says
+# vault, secret, credential, keychain, kms or password) is how secrets are meant to come.
+findings contains {
+	"approvers": ["security"],
+	"effect": "STEP_UP",
+	"policy_id": "credential-copied",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		"parameter ", aarm.value_path(v), " holds a credential the agent read in the output of ", v.copied_from,
+		": tools get their credentials from their own configuration, not from documents or logs: confirm that this credential is meant for this use",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.lets_through
+	not aarm.read_only
+	some v in aarm.flow_values
+	"secret" in v.flags
+	is_string(v.copied_from)
+	not secret_store(v.copied_from)
+}
+
+secret_store(tool) if regex.match(`(?i)(vault|secret|credential|keychain|kms|password|passwd|sops)`, tool)
 
 # --- break-glass ---------------------------------------------------------------------------
 

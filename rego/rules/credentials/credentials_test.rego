@@ -115,3 +115,34 @@ test_admin_scopes_on_routine_work_say_nothing if {
 	}
 	fx.decide(scoped("files.read", ["read"], fx.untrusted("tickets.read", 0.1, 1), ["*"])).decision == "ALLOW"
 }
+
+# --- credential-copied -------------------------------------------------------------------------
+
+copied(from, ops) := fx.act(
+	"files.write", {"variables": {"CDN_API_TOKEN": "x"}},
+	fx.flow(ops, [fx.val("variables.CDN_API_TOKEN", "text", "x", {"flags": ["secret"], "copied_from": from})], fx.trusted),
+	"INTERNAL",
+)
+
+test_a_credential_copied_out_of_a_document_steps_up if {
+	fs := {f | some f in fx.findings("credentials", copied("drive.read", ["execute"])); f.policy_id == "credential-copied"}
+	fs == {{
+		"approvers": ["security"],
+		"effect": "STEP_UP",
+		"policy_id": "credential-copied",
+		"priority": 50,
+		"reason": "parameter variables.CDN_API_TOKEN holds a credential the agent read in the output of drive.read: tools get their credentials from their own configuration, not from documents or logs: confirm that this credential is meant for this use",
+		"risk": "HIGH",
+	}}
+}
+
+test_a_credential_from_a_secret_store_or_never_read_is_not_judged if {
+	every inp in [
+		copied("vault.read_secret", ["execute"]),
+		copied("secrets.get", ["write"]),
+		json.remove(copied("drive.read", ["execute"]), ["flow/values/0/copied_from"]),
+		copied("drive.read", ["read"]),
+	] {
+		count({f | some f in fx.findings("credentials", inp); f.policy_id == "credential-copied"}) == 0
+	}
+}

@@ -263,6 +263,35 @@ export function identifier(token: string): string | undefined {
   return value;
 }
 
+/** Shannon entropy of a string, in bits per character. */
+function entropy(s: string): number {
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) h -= (n / s.length) * Math.log2(n / s.length);
+  return h;
+}
+
+/**
+ * Tokens of content that look like keys or tokens: 20 to 200 characters of a key's
+ * alphabet, with lower- and upper-case letters and digits, dense in information (not a
+ * word, a path or an id made of a few repeated parts). At most `limit`, first ones found.
+ */
+export function secretTokens(text: string, limit = 16): string[] {
+  const out = new Set<string>();
+  for (const m of text
+    .slice(0, TEXT_LIMIT)
+    .matchAll(/(?<![A-Za-z0-9_+/=.-])[A-Za-z0-9_+/=.-]{20,200}(?![A-Za-z0-9_+/=.-])/g)) {
+    // `NAME=value`: the value (an `=` inside is an assignment; at the end, base64 padding).
+    for (const t of m[0].split(/=(?!=*$)/)) {
+      if (t.length < 20 || !/[a-z]/.test(t) || !/[A-Z]/.test(t) || !/\d/.test(t) || entropy(t) < 3.5) continue;
+      out.add(t);
+    }
+    if (out.size >= limit) break;
+  }
+  return [...out].slice(0, limit);
+}
+
 /** A percent-encoded URL part, decoded when it decodes. */
 export function decoded(segment: string): string {
   try {

@@ -24,6 +24,7 @@ import {
   fingerprint,
   fingerprintKey,
   newSalt,
+  secretTokens,
   stringLeaves,
   valueKeys,
 } from './entities.js';
@@ -79,6 +80,8 @@ export interface FlowValue extends Omit<ParamValue, 'key' | 'secret'>, Provenanc
   registered?: boolean;
   reason?: string;
   scope?: Placement['scope'];
+  /** A credential the session read in this tool's output (a runbook, a log, a mail), copied into the action. */
+  copied_from?: string;
   /** A place shared with outsiders, named after the outside party the intent names (names.ts). */
   party_named?: true;
   flags: Flag[];
@@ -178,6 +181,16 @@ function knownOrigin(flow: FlowState) {
     const p = provenanceOf(flow, fp(keys.exact), fp(keys.host));
     return p.match === 'host' && inside === true ? { origin: 'new' } : p;
   };
+}
+
+/** The tool in whose output the session read this credential (secretTokens), if it did. */
+function secretSource(flow: FlowState, value: string): string | undefined {
+  for (const token of secretTokens(value.replace(/^(?:bearer|basic|token)\s+/i, ''), 4)) {
+    const fp = fingerprint(flow.salt, 'secret', token);
+    const entry = flow.ids && Object.hasOwn(flow.ids, fp) ? flow.ids[fp] : undefined;
+    if (entry) return entry[2];
+  }
+  return undefined;
 }
 
 /** Bounds on reading the entities values carry: per value, and over one action. */
@@ -322,11 +335,13 @@ export function actionFlow(a: ActionArgs): ActionFlow {
     // A place shared with outsiders that is named after the party the user named.
     const partyNamed =
       placement?.scope === 'shared' && namedInIntent(a.flow.salt, a.flow.names, partyNames(names, org));
+    const copiedFrom = secret ? secretSource(a.flow, String(v.value)) : undefined;
     values.push({
       ...rest,
       ...placement,
       ...provenance,
       ...(partyNamed && { party_named: true }),
+      ...(copiedFrom !== undefined && { copied_from: copiedFrom }),
       flags,
       ...(carried && { embedded: carried }),
     });
@@ -517,6 +532,9 @@ export function afterOutcome(o: OutcomeArgs): OutcomeFlow {
     );
   flow = recordFingerprints(flow, of(false), trust, level, o.tool);
   flow = recordFingerprints(flow, of(true), trust, level, o.tool, 'ids');
+  // Key- and token-like strings, to know later that a credential was copied out of content.
+  const tokens = hasContent ? secretTokens(text).map((t) => fingerprint(flow.salt, 'secret', t)) : [];
+  flow = recordFingerprints(flow, tokens, trust, level, o.tool, 'ids');
   // The agent read the result when it succeeded or when content came back.
   if (trust === 'untrusted' && (o.status === 'success' || hasContent)) {
     flow = noteUntrusted(flow, o.tool, o.at, o.actionCount);

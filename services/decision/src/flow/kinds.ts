@@ -312,7 +312,11 @@ function credentialName(member: string): 'strict' | 'loose' | undefined {
   const n = canonicalName(member);
   const last = n.slice(n.lastIndexOf('.') + 1);
   if (CREDENTIAL_NAMES.has(last) || CREDENTIAL_SUFFIXES.some((s) => last.endsWith(s))) return 'strict';
-  return LOOSE_CREDENTIAL_NAMES.has(last) ? 'loose' : undefined;
+  // `CDN_API_TOKEN`, `github_token`: a token when the value is shaped like one.
+  const tokenName =
+    /_(?:token|auth)$/.test(last) &&
+    !/(?:page|next|continuation|sync|cursor|idempotency|request|resume)_token$/.test(last);
+  return LOOSE_CREDENTIAL_NAMES.has(last) || tokenName ? 'loose' : undefined;
 }
 
 /** A string leaf that holds a credential: by its member's name, or by its value's shape. */
