@@ -67,6 +67,22 @@ flow_amount := {"value": a.value, "currency": object.get(a, "currency", null)} i
 	is_number(a.value)
 }
 
+# folded(pointer): the compatibility form of the parameter string at a JSON pointer
+# (input.flow.folded: NFKC, without control or format characters), when it differs from
+# what was sent; undefined otherwise. Rules that compare names test both forms, so
+# "prod\u200buction" or a fullwidth "ｐｒｏｄ" is still "prod".
+folded(pointer) := f if {
+	f := input.flow.folded[pointer]
+	is_string(f)
+}
+
+# param_forms(name): the top-level parameter's value and, when it differs, its folded form.
+param_forms(name) := {param(name)} | folded_forms(concat("", ["/", name]))
+
+folded_forms(pointer) := {f} if {
+	f := folded(pointer)
+} else := set()
+
 # payment_label: "a payment of 1200.5 EUR" (the flow's amount), else "a payment".
 payment_label := concat("", ["a payment of ", sprintf("%v", [a.value]), currency_part(a.currency)]) if {
 	a := flow_amount

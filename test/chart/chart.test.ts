@@ -892,6 +892,8 @@ describe('README and values stay in step', () => {
   test('every variable config.ts reads is set by the chart, or knowingly left to extraEnv', () => {
     const NOT_EXPOSED: Record<string, string> = {
       ARBITER_OPA: 'set by the image (/usr/local/bin/opa)',
+      ARBITER_MASKING_KEY:
+        'a key file: mount a Secret with extraVolumes and set it with extraEnv; without it the key derives from the signing key',
       OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'otel.protocol covers both signals; extraEnv for a different one',
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'otel.protocol covers both signals; extraEnv for a different one',
       OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'otel.headers covers both signals; extraEnv (valueFrom) for separate ones',

@@ -209,6 +209,15 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.equal(done.body.final.reasons[0].policy_id, 'aarm.identity.revoked');
     });
 
+    test('an agent revoked while its deferral waited is denied at resolution time', async () => {
+      const asked = await ask('rotate', {}, { agent: 'agent-to-revoke-later' });
+      assert.equal(asked.decision, 'DEFER');
+      assert.equal((await arbiter.post('/v1/admin/revocations', { sub: 'agent-to-revoke-later' })).status, 201);
+      const done = await arbiter.post(`/v1/deferrals/${asked.deferral.id}/resolve`, { context: { ticket: 'ok' } });
+      assert.equal(done.body.decision, 'DENY');
+      assert.equal(done.body.final.reasons[0].policy_id, 'aarm.identity.revoked');
+    });
+
     test('a new approval is announced by a signed webhook', async () => {
       const asked = await ask('pay');
       const received = await hooks.next((e) => e.type === 'approval.requested' && e.id === asked.approval.id);
@@ -218,6 +227,35 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       await answer(asked.approval.id, 'carol');
       const resolved = await hooks.next((e) => e.type === 'approval.resolved' && e.id === asked.approval.id);
       assert.equal((resolved.event.data as { decision: string }).decision, 'ALLOW');
+    });
+
+    test('secrets in the intent and the target reach neither the webhook, the approver nor the receipt (issue 12)', async () => {
+      const asked = (
+        await arbiter.post('/v1/decide', {
+          action: { tool: 'pay', parameters: { amount: 5000 }, target: 'https://bob:pw-77@bank.example/acct' },
+          session: { id: uniqueSession('secret-intent'), intent: 'pay the invoice, the portal password=hunter2' },
+          identity: { agent: 'agent-1', human: 'alice' },
+          signals: { portal_token: 'tok-991', score: 0.2 },
+        })
+      ).body;
+      assert.equal(asked.decision, 'STEP_UP');
+      const received = await hooks.next((e) => e.type === 'approval.requested' && e.id === asked.approval.id);
+      assert.equal(received.verified, true);
+      const data = received.event.data as { intent: string; action: { target: string } };
+      assert.equal(data.intent, 'pay the invoice, the portal password=***');
+      assert.equal(data.action.target, 'https://***@bank.example/acct');
+      const view = (await arbiter.get(`/v1/approvals/${asked.approval.id}`)).body;
+      assert.equal(view.intent, 'pay the invoice, the portal password=***');
+      assert.equal(view.action.target, 'https://***@bank.example/acct');
+      const receipt = (await arbiter.get(`/v1/receipts/${asked.receipt.id}`)).body;
+      const text = JSON.stringify(receipt);
+      for (const secret of ['hunter2', 'pw-77', 'tok-991'])
+        assert.ok(!text.includes(secret), `${secret} is in the receipt`);
+      assert.match(receipt.input.signals.portal_token, /^hmac-sha256:[0-9a-f]{64}$/);
+      assert.equal(receipt.input.signals.score, 0.2);
+      assert.equal(receipt.action.target, 'https://***@bank.example/acct');
+      const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
+      assert.equal(verifyReceipts([receipt], keys).ok, true);
     });
 
     test('a deferral resolved with the context it needed is re-evaluated: ALLOW, DENY, or escalated to approval', async () => {

@@ -34,6 +34,23 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       assert.match(res.body.policy.hash, /^sha256:[0-9a-f]{64}$/);
     });
 
+    test('production spelled with a NUL, a zero-width space or fullwidth letters is production', async () => {
+      for (const database of ['production\u0000', 'prod\u200buction', 'ｐｒｏｄｕｃｔｉｏｎ']) {
+        const res = await arbiter.post('/v1/decide', decideBody(uniqueSession('deny'), 'db.drop', { database }));
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(res.body.decision, 'DENY', JSON.stringify(database));
+        assert.ok(
+          res.body.reasons.some((r: { policy_id: string }) => r.policy_id === 'no-prod-drop'),
+          JSON.stringify(res.body.reasons),
+        );
+      }
+      const other = await arbiter.post(
+        '/v1/decide',
+        decideBody(uniqueSession('deny'), 'db.drop', { database: 'staging\u200b' }),
+      );
+      assert.ok(!other.body.reasons.some((r: { reason: string }) => r.reason.includes('production database')));
+    });
+
     test('a catalogued action is allowed', async () => {
       const res = await arbiter.post(
         '/v1/decide',
@@ -105,8 +122,8 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const receipt = await arbiter.get(`/v1/receipts/${res.body.receipt.id}`);
       const text = JSON.stringify(receipt.body);
       assert.ok(!text.includes('sk-live-123') && !text.includes('hunter2'), 'a secret leaked into the receipt');
-      assert.match(receipt.body.action.parameters.password, /^sha256:[0-9a-f]{64}$/);
-      assert.match(receipt.body.action.parameters.auth.api_key, /^sha256:[0-9a-f]{64}$/);
+      assert.match(receipt.body.action.parameters.password, /^hmac-sha256:[0-9a-f]{64}$/);
+      assert.match(receipt.body.action.parameters.auth.api_key, /^hmac-sha256:[0-9a-f]{64}$/);
       assert.equal(receipt.body.action.parameters.to, 'x@example.com');
     });
 

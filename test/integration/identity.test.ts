@@ -69,6 +69,7 @@ for (const store of ['memory', 'redis'] as const) {
       callerToken.pep = await caller('gateway', ['pep']);
       callerToken.auditor = await caller('auditor-1', ['auditor']);
       callerToken.admin = await caller('admin-1', ['admin']);
+      callerToken.otherAdmin = await caller('admin-b', ['admin'], 'globex');
       callerToken.otherPep = await caller('gateway-b', ['pep'], 'globex');
       callerToken.otherAuditor = await caller('auditor-b', ['auditor'], 'globex');
       callerToken.approver = await caller('carol', ['approver']);
@@ -280,6 +281,35 @@ for (const store of ['memory', 'redis'] as const) {
       assert.equal((await decideAs('pep', fresh)).body.decision, 'ALLOW');
       await arbiter.post('/v1/admin/revocations', { sub: 'agent-9' }, { authorization: `Bearer ${callerToken.admin}` });
       assert.equal((await decideAs('pep', await signAgent({ sub: 'agent-9' }))).body.decision, 'DENY');
+    });
+
+    test("a token id revoked in one tenant leaves another tenant's token of the same id alone (issue 12)", async () => {
+      const token = await signAgent({ jti: 'jti-shared-by-chance' });
+      const byGlobex = await arbiter.post(
+        '/v1/admin/revocations',
+        { jti: 'jti-shared-by-chance' },
+        { authorization: `Bearer ${callerToken.otherAdmin}` },
+      );
+      assert.equal(byGlobex.status, 201);
+      assert.equal(byGlobex.body.tenant, 'globex');
+      assert.equal((await decideAs('pep', token)).body.decision, 'ALLOW', "globex's revocation is not acme's");
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      const byAcme = await arbiter.post(
+        '/v1/admin/revocations',
+        { jti: 'jti-shared-by-chance', exp, reason: 'leaked' },
+        { authorization: `Bearer ${callerToken.admin}` },
+      );
+      assert.equal(byAcme.status, 201);
+      assert.equal(byAcme.body.exp, exp);
+      const after = await decideAs('pep', token);
+      assert.equal(after.body.decision, 'DENY');
+      assert.equal(after.body.reasons[0].policy_id, 'aarm.identity.revoked');
+      const subjectWithExp = await arbiter.post(
+        '/v1/admin/revocations',
+        { sub: 'agent-7', exp },
+        { authorization: `Bearer ${callerToken.admin}` },
+      );
+      assert.equal(subjectWithExp.status, 400, 'exp is the end of one token, not of a subject');
     });
 
     test('an approval is given only by a verified approver of a group the policy names', async () => {

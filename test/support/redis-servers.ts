@@ -203,3 +203,66 @@ export async function startSentinel(): Promise<RedisSentinel> {
     throw err;
   }
 }
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** SIGKILL: no shutdown; only what the append-only file already holds survives. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data folder, and waits until it serves. */
+  restart(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing is answered (a stalled server). */
+  pause(): void;
+  /** SIGCONT: it answers what was sent while it was paused. */
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * One durable server for fault injection: every write is fsynced to the append-only file
+ * before it is acknowledged (appendfsync always), so a SIGKILL loses nothing that was
+ * acknowledged, as on a primary configured not to lose commits.
+ */
+export async function startRedisServer(): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'arbiter-redis-'));
+  const port = await freePort();
+  const args = [
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'no',
+    '--port',
+    String(port),
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+  ];
+  let current = await startServer(args, port, /Ready to accept connections/);
+  const alive = () => current.child.exitCode === null && current.child.signalCode === null;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill: async () => {
+      if (!alive()) return;
+      const exited = new Promise((resolve) => current.child.once('exit', resolve));
+      current.child.kill('SIGKILL');
+      await exited;
+    },
+    restart: async () => {
+      if (alive()) throw new Error(`redis-server on ${port} is still running`);
+      current = await startServer(args, port, /Ready to accept connections/);
+    },
+    pause: () => {
+      current.child.kill('SIGSTOP');
+    },
+    resume: () => {
+      current.child.kill('SIGCONT');
+    },
+    stop: () => stopAll([current], dir),
+  };
+}

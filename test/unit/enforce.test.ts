@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { enforce, enforceChecked, MAX_DEFERRAL_SECONDS } from '../../services/decision/src/enforce/enforce.js';
-import type { PolicyDecision } from '../../services/decision/src/policy/engine.js';
+import type { PolicyDecision } from '../../services/decision/src/policy/policy.js';
 
 const reasons = [{ policy_id: 'p', reason: 'r', effect: 'MODIFY', priority: 0 }];
 
@@ -52,35 +52,35 @@ describe('a MODIFY is checked again on the parameters it produces', () => {
   };
   const input = { action: { tool: 'db.query', parameters: { limit: 5000 } } };
   const seen: unknown[] = [];
-  const answering = (decision: PolicyDecision) => (i: Record<string, unknown>) => {
+  const answering = (decision: PolicyDecision) => async (i: Record<string, unknown>) => {
     seen.push((i.action as { parameters: unknown }).parameters);
     return decision;
   };
 
-  test('it stands when the modified parameters are allowed, and the recheck saw them', () => {
-    const out = enforceChecked(answering({ decision: 'ALLOW', reasons: [] }), input, modify, { limit: 5000 });
+  test('it stands when the modified parameters are allowed, and the recheck saw them', async () => {
+    const out = await enforceChecked(answering({ decision: 'ALLOW', reasons: [] }), input, modify, { limit: 5000 });
     assert.equal(out.decision, 'MODIFY');
     assert.deepEqual(seen.at(-1), { limit: 100 });
   });
 
-  test('it stands when the recheck only repeats the same rewrite', () => {
-    assert.equal(enforceChecked(answering(modify), input, modify, { limit: 5000 }).decision, 'MODIFY');
+  test('it stands when the recheck only repeats the same rewrite', async () => {
+    assert.equal((await enforceChecked(answering(modify), input, modify, { limit: 5000 })).decision, 'MODIFY');
   });
 
   for (const other of ['STEP_UP', 'DENY', 'DEFER'] as const) {
-    test(`it is DENY when the modified parameters would get ${other}`, () => {
-      const out = enforceChecked(answering({ decision: other, reasons: [] }), input, modify, { limit: 5000 });
+    test(`it is DENY when the modified parameters would get ${other}`, async () => {
+      const out = await enforceChecked(answering({ decision: other, reasons: [] }), input, modify, { limit: 5000 });
       assert.equal(out.decision, 'DENY');
       assert.equal(out.reasons[0]?.policy_id, 'aarm.modify.revalidation');
     });
   }
 
-  test('it is DENY when the recheck wants yet another rewrite', () => {
+  test('it is DENY when the recheck wants yet another rewrite', async () => {
     const further: PolicyDecision = {
       decision: 'MODIFY',
       reasons,
       patch: [{ op: 'replace', path: '/limit', value: 10 }],
     };
-    assert.equal(enforceChecked(answering(further), input, modify, { limit: 5000 }).decision, 'DENY');
+    assert.equal((await enforceChecked(answering(further), input, modify, { limit: 5000 })).decision, 'DENY');
   });
 });

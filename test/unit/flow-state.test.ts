@@ -18,7 +18,7 @@ import {
   type FlowState,
   type OutcomeArgs,
 } from '../../services/decision/src/flow/index.js';
-import { maskParameters } from '../../services/decision/src/receipts/mask.js';
+import { createMasker, maskParameters } from '../../services/decision/src/receipts/mask.js';
 import {
   BOUNDS,
   awaitOutcome,
@@ -339,10 +339,11 @@ describe('what policy and receipts see', () => {
   test('a value under a masked parameter is hashed in the receipt, others are kept', () => {
     const parameters = { to: 'x@evil.io', api_token: 'https://hooks.x.io/abc', attendees: ['a@b.io'] };
     const { flow } = act(start(), 'mail.send', parameters);
-    const masked = maskParameters(parameters);
-    const kept = receiptFlow(flow, parameters, masked);
+    const masker = createMasker(new Uint8Array(32).fill(7));
+    const masked = maskParameters(parameters, [], masker);
+    const kept = receiptFlow(flow, parameters, masked, masker);
     assert.deepEqual(
-      kept.values.map((v) => [v.path, String(v.value).startsWith('sha256:')]),
+      kept.values.map((v) => [v.path, String(v.value).startsWith('hmac-sha256:')]),
       [
         ['to', false],
         ['api_token', true],

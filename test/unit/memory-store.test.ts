@@ -84,7 +84,8 @@ test('revocations match by token id, or by subject within its tenant', async () 
     (await store.load(TAG, { revocation: r })).revoked;
   assert.equal(await revoked({ tenant: 'a', sub: 'agent-1' }), true);
   assert.equal(await revoked({ tenant: 'b', sub: 'agent-1' }), false);
-  assert.equal(await revoked({ tenant: 'b', jti: 'tok-9', sub: 'x' }), true);
+  assert.equal(await revoked({ tenant: 'b', jti: 'tok-9', sub: 'x' }), false, 'a jti revocation is per tenant');
+  assert.equal(await revoked({ tenant: 'a', jti: 'tok-9', sub: 'x' }), true);
   assert.equal(await revoked({ tenant: 'a', jti: 'other', sub: 'agent-2' }), false);
 });
 

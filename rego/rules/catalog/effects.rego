@@ -273,6 +273,10 @@ text(x) := x if {
 # num(n): a number for a reason; whole numbers without an exponent (1e6 -> 1000000).
 num(n) := format_int(n, 10) if {
 	aarm.whole(n)
+
+	# format_int fails in WASM past 32 bits (the evaluation error was a 503 for any amount
+	# from 2^31 up); sprintf prints those without an exponent all the same.
+	abs(n) < 2147483648
 } else := sprintf("%v", [n])
 
 # --- the information flow (input.flow, read through the core library's flow helpers) ---

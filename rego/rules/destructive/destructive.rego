@@ -42,7 +42,7 @@ protected_targets(v) := (candidates & exact_resources) | {w |
 	some p in glob_patterns
 	regex.match(p, w)
 } if {
-	candidates := words(v.value) | other_values(v)
+	candidates := (words(v.value) | folded_words(v)) | other_values(v)
 }
 
 # The protected resources as exact names and as patterns (globs: "billing-*").
@@ -54,14 +54,20 @@ glob(r) if contains(r, "*")
 
 glob(r) if contains(r, "?")
 
+# folded_words(v): the words of v's folded form (zero-width and fullwidth spellings), if any.
+folded_words(v) := words(f) if {
+	f := aarm.folded(v.pointer)
+} else := set()
+
 words(s) := {m[0] | some m in regex.find_all_string_submatch_n(`[a-z0-9_-]+`, lower(s), -1)} if {
 	is_string(s)
 } else := set()
 
 other_values(v) := {lower(trim_space(p)) |
-	some name, p in aarm.params
-	is_string(p)
+	some name, _ in aarm.params
 	name != aarm.value_path(v)
+	some p in aarm.param_forms(name)
+	is_string(p)
 }
 
 # protection(v): why the destructive value v is protected (undefined when it is not).

@@ -6,7 +6,8 @@ import data.aarm
 # title: No production drops (the forbidden example of AARM)
 # description: |
 #   Dropping the production database (tool "db.drop", parameter database
-#   "production", compared case-insensitively and without surrounding blanks) is a
+#   "production", compared case-insensitively and without surrounding blanks, as sent or
+#   in its folded form: "production\u0000", "prod\u200buction", a fullwidth spelling) is a
 #   forbidden DENY that nothing may override: policy_id "no-prod-drop", risk CRITICAL.
 #   Fail closed: a db.drop whose database is missing or not a string cannot be told
 #   apart from a production drop, so it is denied as well (context priority, which
@@ -23,7 +24,8 @@ findings contains {
 	"risk": "CRITICAL",
 } if {
 	aarm.tool == "db.drop"
-	production(aarm.param("database"))
+	some db in aarm.param_forms("database")
+	production(db)
 }
 
 findings contains {

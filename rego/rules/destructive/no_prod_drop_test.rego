@@ -86,3 +86,15 @@ test_missing_or_garbled_database_denies if {
 		}]
 	}
 }
+
+test_zero_width_control_and_fullwidth_spellings_of_production_are_denied if {
+	every spelled in ["production\u0000", "prod\u200buction", "ｐｒｏｄｕｃｔｉｏｎ"] {
+		inp := {
+			"action": {"tool": "db.drop", "parameters": {"database": spelled}},
+			"flow": {"folded": {"/database": "production"}},
+		}
+		some f in data.aarm.rules.destructive.findings with input as inp
+		f.policy_id == "no-prod-drop"
+		f.forbidden == true
+	}
+}

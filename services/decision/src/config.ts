@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -45,8 +45,11 @@ const EnvSchema = z.object({
   ARBITER_POLICY_DIR: z.string().optional(),
   ARBITER_POLICY_POLL_MS: intFrom(0, 3_600_000, 2000),
   ARBITER_POLICY_COMPILE_TIMEOUT_MS: intFrom(1000, 600_000, 60_000),
+  ARBITER_EVAL_WORKERS: intFrom(1, 256, availableParallelism()),
+  ARBITER_EVAL_TIMEOUT_MS: intFrom(10, 60_000, 1000),
   ARBITER_OPA: z.string().optional(),
   ARBITER_SIGNING_KEY: z.string().optional(),
+  ARBITER_MASKING_KEY: z.string().optional(),
   ARBITER_AUTH: z.enum(['off', 'jwt']).default('off'),
   ARBITER_INSECURE_ALLOW_NO_AUTH: z.enum(['true', 'false']).default('false'),
   ARBITER_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
@@ -65,6 +68,7 @@ const EnvSchema = z.object({
   ARBITER_HISTORY_SIZE: intFrom(1, 1000, 20),
   ARBITER_SESSION_TTL_S: intFrom(60, 30 * 24 * 3600, 24 * 3600),
   ARBITER_MEMORY_MAX_BYTES: intFrom(1024 * 1024, 1024 ** 4, 256 * 1024 * 1024),
+  ARBITER_REVOCATION_TTL_S: intFrom(3600, 10 * 365 * 24 * 3600, 90 * 24 * 3600),
   ARBITER_CAPABILITY_TTL_S: intFrom(1, 3600, 60),
   ARBITER_WEBHOOK_URLS: z.string().optional(),
   ARBITER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -118,8 +122,15 @@ export interface Config {
     wasmCapabilities: string;
     pollMs: number;
     compileTimeoutMs: number;
+    /**
+     * Evaluation off the event loop (policy/pool.ts): ARBITER_EVAL_WORKERS threads, each
+     * evaluation bounded by ARBITER_EVAL_TIMEOUT_MS (and so is its wait for a free worker).
+     */
+    evaluation: { workers: number; timeoutMs: number };
   };
   signingKeyPath: string | undefined;
+  /** ARBITER_MASKING_KEY: a file of at least 32 bytes that keys masked receipt values; else derived from the signing key. */
+  maskingKeyPath: string | undefined;
   /** Older keys (PEM files) whose public halves stay in /v1/keys after a rotation. */
   verifyKeyPaths: string[];
   instance: { id: string; version: string };
@@ -153,6 +164,8 @@ export interface Config {
   sessionTtlSeconds: number;
   /** ARBITER_MEMORY_MAX_BYTES: what the embedded store may hold (serialized bytes); unused with Redis. */
   memoryMaxBytes: number;
+  /** ARBITER_REVOCATION_TTL_S: how long a subject revocation (or a jti one without exp) is kept. */
+  revocationTtlSeconds: number;
   webhooks: { urls: string[]; secret: string; timeoutMs: number; maxAttempts: number } | undefined;
   expirySweepMs: number;
   /** ARBITER_CAPABILITY_TTL_S: lifetime of the capability of an ALLOW/MODIFY (capabilities/). */
@@ -320,8 +333,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       wasmCapabilities: join(PROJECT_ROOT, 'node_modules', '@open-policy-agent', 'opa-wasm', 'capabilities.json'),
       pollMs: e.ARBITER_POLICY_POLL_MS,
       compileTimeoutMs: e.ARBITER_POLICY_COMPILE_TIMEOUT_MS,
+      evaluation: { workers: e.ARBITER_EVAL_WORKERS, timeoutMs: e.ARBITER_EVAL_TIMEOUT_MS },
     },
     signingKeyPath: e.ARBITER_SIGNING_KEY,
+    maskingKeyPath: e.ARBITER_MASKING_KEY,
     verifyKeyPaths: (e.ARBITER_VERIFY_KEYS ?? '').split(':').filter((p) => p.length > 0),
     instance: { id: e.ARBITER_INSTANCE_ID ?? `${hostname()}-${process.pid}`, version: projectVersion() },
     export: logsEndpoint
@@ -341,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historySize: e.ARBITER_HISTORY_SIZE,
     sessionTtlSeconds: e.ARBITER_SESSION_TTL_S,
     memoryMaxBytes: e.ARBITER_MEMORY_MAX_BYTES,
+    revocationTtlSeconds: e.ARBITER_REVOCATION_TTL_S,
     webhooks:
       webhookUrls.length > 0
         ? {

@@ -48,10 +48,10 @@ import type { DecideRequest } from './intercept/envelope.js';
 import type { TokenVerifier } from './intercept/identity.js';
 import { normaliseAction, type NormalisedAction } from './intercept/normalise.js';
 import { ENTRYPOINT } from './policy/compile.js';
-import type { PolicyEngine, PolicyVersion } from './policy/engine.js';
+import type { Policy, PolicyVersion } from './policy/policy.js';
 import { hashOf } from './receipts/canonical.js';
 import type { SigningKey } from './receipts/keys.js';
-import { maskingPaths, maskParameters } from './receipts/mask.js';
+import { maskerFor, maskingPaths, maskParameters, type Masker } from './receipts/mask.js';
 import type { Producer } from './receipts/header.js';
 import type { Notifier } from './notify/webhooks.js';
 import type { Metrics } from './telemetry/metrics.js';
@@ -60,7 +60,8 @@ export interface DecideDeps {
   /** Intent-drift measurement (AARM R7, docs/drift.md); undefined when ARBITER_DRIFT=off. */
   drift?: DriftEngine | undefined;
   store: SessionStore;
-  policy: PolicyEngine;
+  /** The compiled policy (policy/engine.ts, in worker threads) or a test double (policy/static.ts). */
+  policy: Policy;
   signingKey: SigningKey;
   metrics: Metrics;
   clock: () => Date;
@@ -224,7 +225,8 @@ async function decisionStep(
   const flow = prepareFlow(state.summary, meta.intent);
   const masking = maskingPaths(deps.policy.data);
   // Masked once: the receipt, the pending record and the drift text all take this copy.
-  const masked = receiptAction(action, masking);
+  const masker = maskerFor(deps.signingKey);
+  const masked = receiptAction(action, masking, masker);
 
   // drift (AARM R7): this action's distance from the session's intent, on the masked
   // parameters; policy sees it as input.drift. Refused actions are not measured.
@@ -253,6 +255,7 @@ async function decisionStep(
     now,
     at,
     masking,
+    masker,
     masked,
     refused,
     flow,
@@ -329,6 +332,8 @@ interface Step {
   at: string;
   /** Extra masking paths from the policy data (`data.aarm.masking.paths`). */
   masking: string[];
+  /** The deployment's keyed hash for masked receipt values. */
+  masker: Masker;
   /** The action as receipts keep it: parameters masked. */
   masked: ReturnType<typeof receiptAction>;
   /** Set when the identity or the session is not acceptable: the decision is this DENY. */
@@ -444,12 +449,18 @@ async function evaluate(
     now: step.at,
   };
   const { decision, version } = await deps.metrics.stage('evaluate', () => deps.policy.evaluate(input));
-  // A MODIFY's parameters are judged with their own flow: a rewritten recipient is a new value.
-  const recheck = (i: Record<string, unknown>) => {
+  // A MODIFY's parameters are judged with their own flow (a rewritten recipient is a new
+  // value), under the revision that asked for the rewrite; if that one is gone, no rewrite stands.
+  const recheck = async (i: Record<string, unknown>) => {
     const again = flowOf((i.action as { parameters: Record<string, unknown> }).parameters);
-    return deps.policy.evaluate({ ...i, flow: again.flow, provenance: again.provenance }).decision;
+    const evaluated = await deps.policy.evaluateAt(version.revision, {
+      ...i,
+      flow: again.flow,
+      provenance: again.provenance,
+    });
+    return evaluated?.decision ?? { decision: 'DENY' as const, reasons: [] };
   };
-  const enforcement = enforceChecked(recheck, input, decision, step.action.parameters);
+  const enforcement = await enforceChecked(recheck, input, decision, step.action.parameters);
   return { enforcement: ordering(step, enforcement), version, input, result: decision, flow };
 }
 
@@ -557,14 +568,14 @@ function pendingRecord(
   };
 }
 
-function receiptAction(action: NormalisedAction, masking: string[]) {
+function receiptAction(action: NormalisedAction, masking: string[], masker: Masker) {
   return {
     id: action.id,
     tool: action.tool,
     ...(action.operation !== undefined && { operation: action.operation }),
     ...(action.target !== undefined && { target: action.target }),
     parameters_hash: action.parametersHash,
-    parameters: maskParameters(action.parameters, masking),
+    parameters: maskParameters(action.parameters, masking, masker),
   };
 }
 
@@ -583,7 +594,7 @@ function receiptContent(args: {
     action: {
       ...masked,
       ...(enforcement.parameters && {
-        modified_parameters: maskParameters(enforcement.parameters, step.masking),
+        modified_parameters: maskParameters(enforcement.parameters, step.masking, step.masker),
         modified_parameters_hash: hashOf(enforcement.parameters),
       }),
     },
@@ -600,7 +611,7 @@ function receiptContent(args: {
       input: {
         ...args.input,
         action: { ...(args.input.action as object), parameters: masked.parameters },
-        flow: receiptFlow(args.input.flow, step.action.parameters, masked.parameters),
+        flow: receiptFlow(args.input.flow, step.action.parameters, masked.parameters, step.masker),
       },
       result: args.policyResult,
     }),

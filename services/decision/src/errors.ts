@@ -15,6 +15,8 @@ export const ERROR_CATALOGUE = {
   unsupported_media_type: { status: 415, message: 'the body must be application/json' },
   policy_build_failed: { status: 422, message: 'the policy could not be built; the previous one keeps serving' },
   policy_unavailable: { status: 503, message: 'no policy is loaded or it failed to evaluate' },
+  policy_timeout: { status: 503, message: 'the policy did not answer within its deadline' },
+  policy_busy: { status: 503, message: 'no policy evaluation worker came free in time; retry' },
   store_unavailable: { status: 503, message: 'the context store cannot serve' },
   contention: { status: 503, message: 'the session changed too often to commit; retry' },
   internal: { status: 500, message: 'internal error' },

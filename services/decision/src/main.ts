@@ -28,6 +28,7 @@ import {
   publicKeysFromJwks,
   type SigningKey,
 } from './receipts/keys.js';
+import { withMaskingKey } from './receipts/mask.js';
 import { createReceiptExporter, type ReceiptExporter } from './telemetry/exporter.js';
 import { Metrics } from './telemetry/metrics.js';
 import { setupTracing } from './telemetry/tracing.js';
@@ -99,6 +100,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     signingKey = config.signingKeyPath
       ? loadSigningKey(readFileSync(config.signingKeyPath, 'utf8'))
       : generateSigningKey();
+    if (config.maskingKeyPath) signingKey = withMaskingKey(signingKey, readFileSync(config.maskingKeyPath));
     verifyKeys = config.verifyKeyPaths.map((path) => publicKeyFromPem(readFileSync(path, 'utf8')));
     if (config.drift.mode === 'remote' && config.drift.apiKeyFile !== undefined) {
       driftApiKey = readFileSync(config.drift.apiKeyFile, 'utf8').trim();
@@ -111,11 +113,18 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
 
   const exporting = config.export !== undefined;
   const store: SessionStore = config.redis
-    ? new RedisSessionStore({ ...config.redis, ttlSeconds: config.sessionTtlSeconds, outbox: exporting }, (err) =>
-        logger.warn({ err: err.message }, 'redis connection error'),
+    ? new RedisSessionStore(
+        {
+          ...config.redis,
+          ttlSeconds: config.sessionTtlSeconds,
+          outbox: exporting,
+          revocationTtlSeconds: config.revocationTtlSeconds,
+        },
+        (err) => logger.warn({ err: err.message }, 'redis connection error'),
       )
     : new MemorySessionStore(config.sessionTtlSeconds, Date.now, {
         outbox: exporting,
+        revocationTtlSeconds: config.revocationTtlSeconds,
         maxBytes: config.memoryMaxBytes,
         onRefused: () => metrics.memoryStoreRefusals.inc(),
       });
@@ -165,6 +174,12 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     capabilities: config.policy.wasmCapabilities,
     timeoutMs: config.policy.compileTimeoutMs,
     now: clock,
+    // The decision that was evaluating is answered 503 DENY; the others keep their workers.
+    onWorkerReplaced: (event) =>
+      logger.warn(
+        { reason: event.reason, error: event.error, timeout_ms: config.policy.evaluation.timeoutMs },
+        'policy evaluation worker replaced',
+      ),
     onReload: (result) => {
       if (result.outcome === 'unchanged') return;
       for (const warning of result.warnings) logger.warn(warning);
@@ -243,6 +258,9 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     onCapabilityCheck: (event: CapabilityCheckEvent) => logger.info(event, 'capability checked'),
     maxBodyBytes: config.maxBodyBytes,
     metricsPublic: config.metricsPublic,
+    // With auth off on an address others reach (allowed only explicitly), nobody is verified:
+    // a vote on a gated approval or a deferral's resolution is refused rather than trusted.
+    refuseUnverifiedAnswers: config.auth.mode === 'off' && config.auth.exposed,
     jwks,
     exportBacklog: () => backlog,
   };
@@ -297,7 +315,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   );
   let server: Server | undefined;
   const close = async () => {
-    policy.stop();
+    await policy.stop();
     stopSweeper();
     clearInterval(backlogTimer);
     await exporter?.stop(2000);

@@ -19,8 +19,10 @@ import type { Outbox, OutboxEntry } from '../receipts/outbox.js';
 import type { Receipt } from '../receipts/types.js';
 import { tagOfId } from './ids.js';
 import {
+  DEFAULT_REVOCATION_TTL_SECONDS,
   emptySummary,
-  revocationFields,
+  revocationEntries,
+  revocationKeys,
   type Commit,
   type CommitResult,
   type LoadOptions,
@@ -52,6 +54,8 @@ export interface MemoryStoreOptions {
   maxBytes?: number;
   /** Called on each write refused because the store is full (a metric). */
   onRefused?: () => void;
+  /** How long a subject revocation (or a jti one without `exp`) is kept; default 90 days. */
+  revocationTtlSeconds?: number;
 }
 
 /** What the store holds now (for tests and metrics). */
@@ -156,7 +160,9 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, MemorySession>();
   /** Also in order of expiry (each write moves its entry to the end). */
   private readonly actionIndex = new Map<string, { tag: string; expiresAt: number }>();
-  private readonly revocations = new Set<string>();
+  /** Revocation key (types.ts revocationKeys) → when it may be forgotten. */
+  private readonly revocations = new Map<string, number>();
+  private readonly revocationTtlSeconds: number;
   /** Pending record id → its tenant and expiry, while it is pending. */
   private readonly pendingIndex = new Map<string, { tenant: string; kind: PendingRecord['kind']; expiresAt: number }>();
   private readonly events = new EventEmitter().setMaxListeners(0);
@@ -174,6 +180,7 @@ export class MemorySessionStore implements SessionStore {
   ) {
     this.maxBytes = options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES;
     this.onRefused = options.onRefused ?? (() => {});
+    this.revocationTtlSeconds = options.revocationTtlSeconds ?? DEFAULT_REVOCATION_TTL_SECONDS;
     this.outbox = options.outbox
       ? new MemoryOutbox(now, (delta) => {
           this.bytes += delta;
@@ -297,10 +304,11 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async load(tag: string, options: LoadOptions = {}): Promise<SessionState> {
+    const now = this.now();
     const revoked = options.revocation
-      ? revocationFields(options.revocation).some((f) => this.revocations.has(f))
+      ? revocationKeys(options.revocation).some((k) => (this.revocations.get(k) ?? -Infinity) > now)
       : false;
-    const s = this.live(tag, this.now());
+    const s = this.live(tag, now);
     const action = s && options.actionId !== undefined ? s.actions.get(options.actionId) : undefined;
     const pending = s && options.pendingId !== undefined ? s.pending.get(options.pendingId) : undefined;
     return {
@@ -427,12 +435,22 @@ export class MemorySessionStore implements SessionStore {
     return entry.tag === '*' ? 'ambiguous' : entry.tag;
   }
 
-  /** Never refused for space: a revocation only ever turns answers into DENY. */
+  /**
+   * Never refused for space: a revocation only ever turns answers into DENY. Expired
+   * revocations are forgotten here, so the list is bounded by what is still in force; a
+   * second revocation of the same key can lengthen its life, never shorten it.
+   */
   async addRevocation(revocation: Revocation): Promise<void> {
-    for (const field of revocationFields(revocation)) {
-      if (this.revocations.has(field)) continue;
-      this.revocations.add(field);
-      this.bytes += ENTRY_OVERHEAD + sizeOf(field);
+    const now = this.now();
+    for (const [key, expiresAt] of this.revocations) {
+      if (expiresAt > now) continue;
+      this.revocations.delete(key);
+      this.bytes -= ENTRY_OVERHEAD + sizeOf(key);
+    }
+    for (const { key, expiresAtMs } of revocationEntries(revocation, this.revocationTtlSeconds, now)) {
+      const known = this.revocations.get(key);
+      if (known === undefined) this.bytes += ENTRY_OVERHEAD + sizeOf(key);
+      this.revocations.set(key, Math.max(known ?? -Infinity, expiresAtMs));
     }
   }
 

@@ -11,7 +11,9 @@
  *   <prefix>{sN}:<T>:pending    hash    approval/deferral id -> record
  *   <prefix>{sN}:outbox         stream  the shard's committed receipts, until exported
  *   <prefix>actidx:<h>     string  tag of the session of a caller-chosen action id ('*': several)
- *   <prefix>revocations    hash    "jti:<jti>" / "sub:<tenant>:<sub>" -> revocation
+ *   <prefix>{rev}:t:<tenant>:jti:<jti>   string  revocation, expiring with the token (or the revocation TTL)
+ *   <prefix>{rev}:t:<tenant>:sub:<sub>   string  revocation, expiring after the revocation TTL
+ *   <prefix>revocations    hash    entries written before per-tenant keys: still read, never written
  *   <prefix>pending:<tenant>:<kind>  zset  pending approval/deferral ids by expiry (listing)
  *   <prefix>pending-due    zset    every pending id by expiry (the expiry sweeper)
  *   <prefix>events         channel ids of pending records that changed (wakes long-polls on every replica)
@@ -25,8 +27,11 @@ import type { Outbox, OutboxEntry } from '../receipts/outbox.js';
 import type { Receipt } from '../receipts/types.js';
 import { tagOfId } from './ids.js';
 import {
+  DEFAULT_REVOCATION_TTL_SECONDS,
   emptySummary,
-  revocationFields,
+  legacyRevocationFields,
+  revocationEntries,
+  revocationKeys,
   type Commit,
   type CommitResult,
   type LoadOptions,
@@ -71,6 +76,19 @@ else redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 return 1
 `;
 
+/**
+ * Stores each revocation entry unless one already outlives it: a second revocation of the
+ * same token or subject can lengthen its life, never shorten it.
+ */
+const REVOKE_SCRIPT = `
+for i = 1, #KEYS do
+  local ttl = tonumber(ARGV[i + 1])
+  local left = redis.call('PTTL', KEYS[i])
+  if left ~= -1 and left < ttl then redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl) end
+end
+return 1
+`;
+
 type ScriptFn = (...args: (string | number)[]) => Promise<string>;
 
 /** How many pending records one listing or sweep reads at most. */
@@ -91,6 +109,8 @@ export interface RedisStoreOptions {
   waitReplicas: number;
   /** Append every committed receipt to the export outbox (a stream read by a consumer group). */
   outbox?: boolean;
+  /** How long a subject revocation (or a jti one without `exp`) is kept; default 90 days. */
+  revocationTtlSeconds?: number;
 }
 
 const EXPORT_GROUP = 'exporters';
@@ -194,7 +214,7 @@ export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
   readonly outbox: Outbox | undefined;
   private readonly redis: RedisClient;
-  private readonly scripts: { commit: ScriptFn; open: ScriptFn; index: ScriptFn };
+  private readonly scripts: { commit: ScriptFn; open: ScriptFn; index: ScriptFn; revoke: ScriptFn };
   private subscriber: RedisClient | undefined;
   private readonly listeners = new Set<(id: string) => void>();
 
@@ -211,15 +231,20 @@ export class RedisSessionStore implements SessionStore {
     this.redis.defineCommand('arbiterCommit', { numberOfKeys: 6, lua: COMMIT_SCRIPT });
     this.redis.defineCommand('arbiterOpen', { numberOfKeys: 1, lua: OPEN_SCRIPT });
     this.redis.defineCommand('arbiterIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT });
+    this.redis.defineCommand('arbiterRevoke', { lua: REVOKE_SCRIPT });
     const outboxKeys = Array.from({ length: options.shards }, (_, shard) => this.outboxKey(shard));
     this.outbox = options.outbox
       ? new RedisOutbox(this.redis, outboxKeys, (what, op) => this.call(what, op))
       : undefined;
-    const r = this.redis as unknown as Record<'arbiterCommit' | 'arbiterOpen' | 'arbiterIndex', ScriptFn>;
+    const r = this.redis as unknown as Record<
+      'arbiterCommit' | 'arbiterOpen' | 'arbiterIndex' | 'arbiterRevoke',
+      ScriptFn
+    >;
     this.scripts = {
       commit: r.arbiterCommit.bind(this.redis),
       open: r.arbiterOpen.bind(this.redis),
       index: r.arbiterIndex.bind(this.redis),
+      revoke: r.arbiterRevoke.bind(this.redis),
     };
   }
 
@@ -245,8 +270,13 @@ export class RedisSessionStore implements SessionStore {
     return `${this.options.prefix}actidx:${h}`;
   }
 
-  private get revocationsKey(): string {
+  private get legacyRevocationsKey(): string {
     return `${this.options.prefix}revocations`;
+  }
+
+  /** One hash tag for every revocation key, so a lookup of several is one MGET on Redis Cluster too. */
+  private revocationKey(key: string): string {
+    return `${this.options.prefix}{rev}:${key}`;
   }
 
   private pendingListKey(tenant: string, kind: PendingRecord['kind']): string {
@@ -279,9 +309,10 @@ export class RedisSessionStore implements SessionStore {
 
   async load(tag: string, options: LoadOptions = {}): Promise<SessionState> {
     const k = this.keys(tag);
-    const fields = options.revocation ? revocationFields(options.revocation) : [];
+    const keys = options.revocation ? revocationKeys(options.revocation).map((k) => this.revocationKey(k)) : [];
+    const fields = options.revocation ? legacyRevocationFields(options.revocation) : [];
     // Sent together, answered in one round trip; the revocation list lives in its own slot.
-    const [replies, revocations] = await this.call('load', () =>
+    const [replies, revocations, legacy] = await this.call('load', () =>
       Promise.all([
         this.redis
           .multi()
@@ -289,7 +320,8 @@ export class RedisSessionStore implements SessionStore {
           .hget(k.actions, options.actionId ?? '')
           .hget(k.pending, options.pendingId ?? '')
           .exec(),
-        fields.length > 0 ? this.redis.hmget(this.revocationsKey, ...fields) : Promise.resolve([]),
+        keys.length > 0 ? this.redis.mget(...keys) : Promise.resolve([]),
+        fields.length > 0 ? this.redis.hmget(this.legacyRevocationsKey, ...fields) : Promise.resolve([]),
       ]),
     );
     const [sessionReply, actionReply, pendingReply] = replies ?? [];
@@ -308,7 +340,7 @@ export class RedisSessionStore implements SessionStore {
       head: head ?? null,
       action: action ? JSON.parse(action) : undefined,
       pending: pending ? JSON.parse(pending) : undefined,
-      revoked: revocations.some((r) => r !== null),
+      revoked: [...revocations, ...legacy].some((r) => r !== null),
     };
   }
 
@@ -423,9 +455,22 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async addRevocation(revocation: Revocation): Promise<void> {
-    const value = JSON.stringify(revocation);
-    const fields = revocationFields(revocation).flatMap((f) => [f, value]);
-    await this.call('addRevocation', () => this.redis.hset(this.revocationsKey, ...fields));
+    const now = Date.now();
+    const entries = revocationEntries(
+      revocation,
+      this.options.revocationTtlSeconds ?? DEFAULT_REVOCATION_TTL_SECONDS,
+      now,
+    );
+    if (entries.length === 0) return;
+    // PX (relative to this host's clock, the one tokens are verified by), as for redemptions.
+    await this.call('addRevocation', () =>
+      this.scripts.revoke(
+        entries.length,
+        ...entries.map((e) => this.revocationKey(e.key)),
+        JSON.stringify(revocation),
+        ...entries.map((e) => Math.max(1000, Math.ceil(e.expiresAtMs - now))),
+      ),
+    );
   }
 
   async listPending(tenant: string, kind: PendingRecord['kind'], limit: number): Promise<PendingRecord[]> {

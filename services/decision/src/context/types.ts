@@ -179,6 +179,8 @@ export interface Revocation {
   tenant: string;
   jti?: string;
   sub?: string;
+  /** The revoked token's `exp` (epoch seconds), when the admin names it: the jti entry ends with the token. */
+  exp?: number;
   reason?: string;
   at: string;
 }
@@ -234,8 +236,59 @@ export function emptySummary(): SessionSummary {
   };
 }
 
-/** The revocation list's field names: a token id, or a subject within its tenant. */
-export function revocationFields(r: { tenant: string; jti?: string; sub?: string }): string[] {
+/** How long a subject revocation (or a jti revocation without `exp`) is kept by default: 90 days. */
+export const DEFAULT_REVOCATION_TTL_SECONDS = 90 * 24 * 3600;
+
+/**
+ * A jti revocation with `exp` is kept this long past it: the largest clock tolerance the
+ * token verifier accepts (ARBITER_JWT_CLOCK_TOLERANCE_S ≤ 300), so it never lapses while
+ * the token could still verify.
+ */
+export const REVOCATION_EXP_LEEWAY_SECONDS = 300;
+
+/**
+ * A revocation's entries: the key each is stored under and when it may be forgotten.
+ * Keys are per tenant, with each part percent-encoded so that no tenant, token id or
+ * subject can spell another's key (`:` in a tenant, issue 12).
+ */
+export function revocationEntries(
+  r: Revocation,
+  ttlSeconds: number,
+  nowMs: number,
+): { key: string; expiresAtMs: number }[] {
+  const at = Date.parse(r.at);
+  const long = (Number.isFinite(at) ? at : nowMs) + ttlSeconds * 1000;
+  return [
+    ...(r.jti !== undefined
+      ? [
+          {
+            key: revocationKey(r.tenant, 'jti', r.jti),
+            expiresAtMs: r.exp !== undefined ? (r.exp + REVOCATION_EXP_LEEWAY_SECONDS) * 1000 : long,
+          },
+        ]
+      : []),
+    ...(r.sub !== undefined ? [{ key: revocationKey(r.tenant, 'sub', r.sub), expiresAtMs: long }] : []),
+  ];
+}
+
+/** The keys that a token id and subject of a tenant are looked up under. */
+export function revocationKeys(r: { tenant: string; jti?: string; sub?: string }): string[] {
+  return [
+    ...(r.jti !== undefined ? [revocationKey(r.tenant, 'jti', r.jti)] : []),
+    ...(r.sub !== undefined ? [revocationKey(r.tenant, 'sub', r.sub)] : []),
+  ];
+}
+
+function revocationKey(tenant: string, kind: 'jti' | 'sub', id: string): string {
+  return `t:${encodeURIComponent(tenant)}:${kind}:${encodeURIComponent(id)}`;
+}
+
+/**
+ * The field names of the revocation hash written before per-tenant keys (a jti for every
+ * tenant, an ambiguous `sub:<tenant>:<sub>`). Still read, with their old, broader meaning
+ * (fail closed), so an upgrade forgets no revocation; nothing writes them any more.
+ */
+export function legacyRevocationFields(r: { tenant: string; jti?: string; sub?: string }): string[] {
   return [
     ...(r.jti !== undefined ? [`jti:${r.jti}`] : []),
     ...(r.sub !== undefined ? [`sub:${r.tenant}:${r.sub}`] : []),

@@ -3,7 +3,7 @@
  * its parameters rewritten here; anything that cannot be carried out safely becomes DENY.
  */
 import fastJsonPatch from 'fast-json-patch';
-import type { PolicyDecision } from '../policy/engine.js';
+import type { PolicyDecision } from '../policy/policy.js';
 import { hashOf } from '../receipts/canonical.js';
 import type { Decision, Reason } from '../receipts/types.js';
 
@@ -91,16 +91,16 @@ export function enforce(policy: PolicyDecision, parameters: Record<string, unkno
  * MODIFY that changes nothing more, is a DENY: a rewrite must never produce an action the
  * policy would not have allowed as asked.
  */
-export function enforceChecked(
-  evaluate: (input: Record<string, unknown>) => PolicyDecision,
+export async function enforceChecked(
+  evaluate: (input: Record<string, unknown>) => Promise<PolicyDecision>,
   input: Record<string, unknown> & { action: Record<string, unknown> },
   decision: PolicyDecision,
   parameters: Record<string, unknown>,
-): Enforcement {
+): Promise<Enforcement> {
   const first = enforce(decision, parameters);
   if (first.decision !== 'MODIFY' || !first.parameters) return first;
   const modified = first.parameters;
-  const again = enforce(evaluate({ ...input, action: { ...input.action, parameters: modified } }), modified);
+  const again = enforce(await evaluate({ ...input, action: { ...input.action, parameters: modified } }), modified);
   const settled =
     again.decision === 'ALLOW' || (again.decision === 'MODIFY' && hashOf(again.parameters) === hashOf(modified));
   if (settled) return first;

@@ -16,16 +16,24 @@ import type { Caller } from '../intercept/agent.js';
 import type { WebhookEvent } from '../notify/webhooks.js';
 import { ENTRYPOINT } from '../policy/compile.js';
 import { hashOf } from '../receipts/canonical.js';
-import { maskingPaths, maskParameters } from '../receipts/mask.js';
+import { maskerFor, maskingPaths, maskParameters, maskStrings, maskText } from '../receipts/mask.js';
 import type { Decision, Reason, ReceiptApproval, ReceiptDeferral } from '../receipts/types.js';
 import { enforceChecked, MAX_DEFERRAL_ATTEMPTS, type Enforcement } from './enforce.js';
 
 /** How long a long-poll may wait at most (`?wait=`), so no request is held forever. */
 export const MAX_WAIT_SECONDS = 60;
 
-/** What GET /v1/approvals/{id} and /v1/deferrals/{id} show: never the raw parameters kept for re-evaluation. */
+/**
+ * What GET /v1/approvals/{id} and /v1/deferrals/{id} show: never the raw parameters kept
+ * for re-evaluation, nor the secrets the action's target or the intent spell out.
+ */
 export function pendingView(record: PendingRecord, now: Date, options: { withCapability: boolean }) {
-  const { input: _input, final, ...shown } = record;
+  const { input: _input, final, ...kept } = record;
+  const shown = {
+    ...kept,
+    action: maskStrings(kept.action),
+    ...(kept.intent !== undefined && { intent: maskText(kept.intent) }),
+  };
   const expired = record.status === 'pending' && Date.parse(record.expires_at) <= now.getTime();
   const status = expired ? 'expired' : record.status;
   const decision = expired ? 'DENY' : final?.decision;
@@ -89,7 +97,7 @@ interface Change {
   created?: PendingRecord;
 }
 
-type Step = (record: PendingRecord, state: SessionState, now: Date) => Change;
+type Step = (record: PendingRecord, state: SessionState, now: Date) => Change | Promise<Change>;
 
 function withoutDeferral(summary: SessionSummary, id: string): SessionSummary {
   return { ...summary, pending_deferrals: summary.pending_deferrals.filter((d) => d.id !== id) };
@@ -156,7 +164,7 @@ async function pendingStep(
   if (!state.pending || !state.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
   const now = deps.clock();
   const at = now.toISOString();
-  const change = step(state.pending, state, now);
+  const change = await step(state.pending, state, now);
   const closing = change.record.status === 'pending' ? undefined : change.record.final;
   const capability =
     closing &&
@@ -197,7 +205,11 @@ async function pendingStep(
           ...record.action,
           // A resolution that ended in MODIFY: what is executed must be in the signed record too.
           ...(record.final?.parameters && {
-            modified_parameters: maskParameters(record.final.parameters, maskingPaths(deps.policy.data)),
+            modified_parameters: maskParameters(
+              record.final.parameters,
+              maskingPaths(deps.policy.data),
+              maskerFor(deps.signingKey),
+            ),
             modified_parameters_hash: hashOf(record.final.parameters),
           }),
         },
@@ -297,6 +309,16 @@ export interface VoteRequest {
   approver?: string;
 }
 
+/** Who may answer an approval or a deferral beyond the route's roles (issue 12). */
+export interface AnswerRules {
+  /**
+   * With ARBITER_AUTH=off: refuse a caller nobody verified wherever the answer needs a
+   * verified one: a vote on an approval gated to groups (membership cannot be checked),
+   * and a deferral resolution (the PEP that asked cannot be told from an approver).
+   */
+  refuseUnverified: boolean;
+}
+
 /** The approver's identity: the verified caller, or with auth off the id the body names. */
 function approverOf(caller: Caller, body: VoteRequest): string {
   if (caller.verified) {
@@ -308,7 +330,35 @@ function approverOf(caller: Caller, body: VoteRequest): string {
   return body.approver;
 }
 
-export async function vote(deps: DecideDeps, caller: Caller, id: string, body: VoteRequest): Promise<PendingRecord> {
+/**
+ * Approver groups hold for every caller, admins included (separation of duties): a
+ * verified caller must carry one of the groups; an unverified one cannot show any, so it
+ * is refused unless the deployment lets unverified callers answer (local development).
+ */
+function checkGroups(record: PendingRecord, caller: Caller, rules: AnswerRules): void {
+  const groups = record.approvers ?? [];
+  if (groups.length === 0) return;
+  if (!caller.verified) {
+    if (rules.refuseUnverified)
+      throw new Refusal(
+        new ArbiterError(
+          'forbidden',
+          `only a verified member of ${groups.join(', ')} may approve this, and ARBITER_AUTH=off verifies nobody`,
+        ),
+      );
+    return;
+  }
+  if (!groups.some((g) => caller.groups.includes(g)))
+    throw new Refusal(new ArbiterError('forbidden', `only the groups ${groups.join(', ')} may approve this`));
+}
+
+export async function vote(
+  deps: DecideDeps,
+  caller: Caller,
+  id: string,
+  body: VoteRequest,
+  rules: AnswerRules,
+): Promise<PendingRecord> {
   if (tagOfId(id, 'apr') === undefined) throw new ArbiterError('not_found', 'no such approval');
   const approver = approverOf(caller, body);
   return answerOpen(deps, caller.tenant, id, (record, state, now) => {
@@ -319,16 +369,7 @@ export async function vote(deps: DecideDeps, caller: Caller, id: string, body: V
         new ArbiterError('forbidden', 'the agent, or with four-eyes the human who asked, may not approve this'),
       );
     }
-    if (
-      caller.verified &&
-      (record.approvers ?? []).length > 0 &&
-      !caller.roles.has('admin') &&
-      !record.approvers!.some((g) => caller.groups.includes(g))
-    ) {
-      throw new Refusal(
-        new ArbiterError('forbidden', `only the groups ${record.approvers!.join(', ')} may approve this`),
-      );
-    }
+    checkGroups(record, caller, rules);
     const votes = record.votes ?? [];
     if (votes.some((v) => v.approver === approver))
       throw new Refusal(new ArbiterError('conflict', 'this approver has answered already; nothing changed'));
@@ -380,19 +421,36 @@ export async function vote(deps: DecideDeps, caller: Caller, id: string, body: V
   });
 }
 
-function resolutionOutcome(
+async function resolutionOutcome(
   deps: DecideDeps,
   record: PendingRecord,
   resolution: Record<string, unknown>,
-): { enforcement: Enforcement } | { stale: true } {
+): Promise<{ enforcement: Enforcement } | { stale: true }> {
   const action = (record.input?.action ?? {}) as Record<string, unknown> & { parameters?: Record<string, unknown> };
   const input = { ...record.input, action, resolution };
-  const evaluated = deps.policy.evaluateAt(record.policy.revision, input);
+  const evaluated = await deps.policy.evaluateAt(record.policy.revision, input);
   if (!evaluated) return { stale: true };
   // The recheck of a MODIFY runs under the same revision; if it went meanwhile, no rewrite is trusted.
-  const recheck = (i: Record<string, unknown>) =>
-    deps.policy.evaluateAt(record.policy.revision, i)?.decision ?? { decision: 'DENY' as const, reasons: [] };
-  return { enforcement: enforceChecked(recheck, input, evaluated.decision, action.parameters ?? {}) };
+  const recheck = async (i: Record<string, unknown>) =>
+    (await deps.policy.evaluateAt(record.policy.revision, i))?.decision ?? { decision: 'DENY' as const, reasons: [] };
+  return { enforcement: await enforceChecked(recheck, input, evaluated.decision, action.parameters ?? {}) };
+}
+
+/**
+ * A DEFER waits for context that the side asking for the action does not have, so that
+ * side may not supply it (CONTRACT §3, roles approver or admin): not a PEP (unless it is
+ * an admin), not the agent itself, and with auth off nobody unverified unless allowed.
+ */
+function checkResolver(record: PendingRecord, caller: Caller, rules: AnswerRules): void {
+  const refuse = (message: string) => new Refusal(new ArbiterError('forbidden', message));
+  if (!caller.verified) {
+    if (rules.refuseUnverified)
+      throw refuse('a deferral is resolved by a verified approver, and ARBITER_AUTH=off verifies nobody');
+    return;
+  }
+  if (caller.roles.has('pep') && !caller.roles.has('admin'))
+    throw refuse('a PEP may not supply the context a deferral waits for; an approver resolves it');
+  if (caller.subject === record.identity.agent) throw refuse('the agent may not resolve its own deferral');
 }
 
 export async function resolveDeferral(
@@ -400,10 +458,12 @@ export async function resolveDeferral(
   caller: Caller,
   id: string,
   resolution: Record<string, unknown>,
+  rules: AnswerRules,
 ): Promise<PendingRecord> {
   if (tagOfId(id, 'dfr') === undefined) throw new ArbiterError('not_found', 'no such deferral');
-  return answerOpen(deps, caller.tenant, id, (record, state, now) => {
+  return answerOpen(deps, caller.tenant, id, async (record, state, now) => {
     const at = now.toISOString();
+    checkResolver(record, caller, rules);
     if (
       record.depends_on &&
       state.summary.pending_deferrals.some(
@@ -414,7 +474,19 @@ export async function resolveDeferral(
     }
     const attempts = (record.attempts ?? 0) + 1;
     const block = { attempts, resolution_hash: hashOf(resolution), resolved_by: caller.subject };
-    const outcome = resolutionOutcome(deps, { ...record }, resolution);
+    // As for approvals: a revoked identity is never authorised by a later answer.
+    if (state.revoked) {
+      const reasons = [
+        { policy_id: 'aarm.identity.revoked', reason: 'the agent identity was revoked while the deferral was pending' },
+      ];
+      return {
+        record: close({ ...record, attempts }, 'denied', 'DENY', reasons, at, ''),
+        decision: 'DENY',
+        reasons,
+        block,
+      };
+    }
+    const outcome = await resolutionOutcome(deps, { ...record }, resolution);
     if ('stale' in outcome) {
       const reasons = [
         {

@@ -9,7 +9,6 @@
  *   policyContext   the summary as policy sees it: never the salt or a fingerprint
  */
 import { higher, outcomeClassification, rankOf, toolClassification } from '../context/classify.js';
-import { hashOf } from '../receipts/canonical.js';
 import type { Classification, SessionSummary } from '../context/types.js';
 import type { Decision } from '../receipts/types.js';
 import { commandAnalysis, containsSecret, sqlEffect, sqlFlags, type Flag, type SqlEffect } from './analyse.js';
@@ -89,6 +88,12 @@ export interface FlowValue extends Omit<ParamValue, 'key' | 'secret'>, Provenanc
 }
 
 export interface FlowInput {
+  /**
+   * Parameter strings whose compatibility form differs from what was sent, by JSON pointer:
+   * NFKC, without control and format characters ("prod\u200buction", "ｐｒｏｄ" → "prod").
+   * Rules that compare names (protected resources) test both forms. At most FOLD_LIMIT.
+   */
+  folded?: Record<string, string>;
   operations: string[];
   /** Where `operations` came from: the catalog (or the request), or narrowed by the action's SQL. */
   operations_from: 'catalog' | 'statement';
@@ -191,6 +196,40 @@ function secretSource(flow: FlowState, value: string): string | undefined {
     if (entry) return entry[2];
   }
   return undefined;
+}
+
+/** At most this many folded strings an action, of at most FOLD_LENGTH characters, found within FOLD_LEAVES leaves. */
+const FOLD_LIMIT = 64;
+const FOLD_LENGTH = 1024;
+const FOLD_LEAVES = 1024;
+
+/** A string in its compatibility form, without control or format characters (zero-width, bidi marks). */
+function fold(s: string): string {
+  return s.normalize('NFKC').replace(/[\p{Cc}\p{Cf}]/gu, '');
+}
+
+/** The parameter strings whose folded form differs, by JSON pointer (bounded). */
+function foldedStrings(parameters: Record<string, unknown>): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  let found = 0;
+  let leaves = 0;
+  const stack: Array<[string, unknown]> = [['', parameters]];
+  while (stack.length > 0 && found < FOLD_LIMIT && leaves < FOLD_LEAVES) {
+    const [pointer, value] = stack.pop()!;
+    if (typeof value === 'string') {
+      leaves++;
+      if (value.length > FOLD_LENGTH) continue;
+      const folded = fold(value);
+      if (folded !== value) {
+        out[pointer] = folded;
+        found++;
+      }
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value))
+        stack.push([`${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, v]);
+    }
+  }
+  return found === 0 ? undefined : out;
 }
 
 /** Bounds on reading the entities values carry: per value, and over one action. */
@@ -423,8 +462,10 @@ export function actionFlow(a: ActionArgs): ActionFlow {
     a.parameters,
     read.values.filter((v) => v.kind === 'sql').map((v) => String(v.value)),
   );
+  const folded = foldedStrings(a.parameters);
   return {
     flow: {
+      ...(folded && { folded }),
       operations,
       operations_from: narrowed ? 'statement' : 'catalog',
       values,
@@ -551,12 +592,17 @@ export { sessionLevel };
  * input.flow as a receipt keeps it: the value of a parameter that the receipt masks (a
  * credential-like name, a masking path) is replaced by its hash there too.
  */
-export function receiptFlow(flow: FlowInput, raw: unknown, masked: unknown): FlowInput {
+export function receiptFlow(
+  flow: FlowInput,
+  raw: unknown,
+  masked: unknown,
+  masker: { hash(value: unknown): string },
+): FlowInput {
   let changed = false;
   const values = flow.values.map((v) => {
     if (!maskedAt(raw, masked, v.pointer)) return v;
     changed = true;
-    return { ...v, value: hashOf(v.value) };
+    return { ...v, value: masker.hash(v.value) };
   });
   return changed ? { ...flow, values } : flow;
 }

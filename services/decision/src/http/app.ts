@@ -16,11 +16,14 @@ import { ArbiterError } from '../errors.js';
 import { UNAUTHENTICATED_CALLER, type Caller } from '../intercept/agent.js';
 import { DecideRequestSchema, parseBody } from '../intercept/envelope.js';
 import type { Role } from '../intercept/identity.js';
+import type { PolicyEngine } from '../policy/engine.js';
 import type { Jwks } from '../receipts/keys.js';
 import { OpenSessionSchema, OutcomeSchema, openSession, recordOutcome, sessionView } from '../sessions.js';
 import { jsonBody } from './body.js';
 
 export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
+  /** The engine itself: /v1/policy shows its status and reloads it. */
+  policy: PolicyEngine;
   logger: Logger;
   maxBodyBytes: number;
   jwks: Jwks;
@@ -28,6 +31,12 @@ export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
   metricsPublic: boolean;
   /** The export backlog and its bound, when receipts are exported. */
   exportBacklog: () => { depth: number; max: number } | undefined;
+  /**
+   * With ARBITER_AUTH=off: refuse unverified callers a vote on a group-gated approval and
+   * any deferral resolution (enforce/pending.ts AnswerRules). Off by default, as local
+   * development on loopback works (CONTRACT §3); set when the port is reachable by others.
+   */
+  refuseUnverifiedAnswers?: boolean;
 }
 
 const traceContext = new W3CTraceContextPropagator();
@@ -58,6 +67,8 @@ export function decisionRoute(originalUrl: string): string | undefined {
   }
   const canonical = path
     .toLowerCase()
+    // Segment parameters (RFC 3986 §3.3, "/v1/decide;x"), which some proxies drop.
+    .replace(/;[^/\\]*/g, '')
     .replace(/[\\/]+/g, '/')
     .replace(/\/+$/, '');
   return DECISION_ROUTES.find((route) => canonical === route || canonical.startsWith(`${route}/`));
@@ -78,9 +89,12 @@ const RevocationSchema = z
   .object({
     jti: z.string().min(1).max(256).optional(),
     sub: z.string().min(1).max(256).optional(),
+    /** The revoked token's exp claim (epoch seconds): the jti entry is kept only until the token is dead anyway. */
+    exp: z.number().int().positive().max(253402300799).optional(),
     reason: z.string().max(1024).optional(),
   })
-  .refine((r) => r.jti !== undefined || r.sub !== undefined, { message: 'name a jti or a sub', path: ['jti'] });
+  .refine((r) => r.jti !== undefined || r.sub !== undefined, { message: 'name a jti or a sub', path: ['jti'] })
+  .refine((r) => r.exp === undefined || r.jti !== undefined, { message: 'exp belongs to a jti', path: ['exp'] });
 
 function errorBody(err: ArbiterError, req: Request) {
   const body: Record<string, unknown> = err.toBody();
@@ -284,15 +298,18 @@ export function createApp(deps: AppDeps): express.Express {
     });
   };
   pendingRoutes('approval', '/v1/approvals', ['approver', 'pep', 'auditor', 'admin']);
-  pendingRoutes('deferral', '/v1/deferrals', ['pep', 'auditor', 'admin']);
+  // Approvers resolve deferrals, so they list and read them too.
+  pendingRoutes('deferral', '/v1/deferrals', ['approver', 'pep', 'auditor', 'admin']);
+  const answerRules = { refuseUnverified: deps.refuseUnverifiedAnswers ?? false };
   app.post('/v1/approvals/:id', allow('approver', 'admin'), async (req, res) => {
     const body = parseBody(VoteSchema, req.body);
-    const record = await vote(deps, caller(res), String(req.params.id), body);
+    const record = await vote(deps, caller(res), String(req.params.id), body, answerRules);
     res.json(pendingView(record, deps.clock(), runsActions(res)));
   });
-  app.post('/v1/deferrals/:id/resolve', allow('pep', 'approver', 'admin'), async (req, res) => {
+  // Not the PEP: it would supply the very context its own DEFER waits for (CONTRACT §3).
+  app.post('/v1/deferrals/:id/resolve', allow('approver', 'admin'), async (req, res) => {
     const body = parseBody(ResolveSchema, req.body);
-    const record = await resolveDeferral(deps, caller(res), String(req.params.id), body.context);
+    const record = await resolveDeferral(deps, caller(res), String(req.params.id), body.context, answerRules);
     res.json(pendingView(record, deps.clock(), runsActions(res)));
   });
 

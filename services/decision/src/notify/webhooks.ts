@@ -9,10 +9,13 @@
  * `notify` never throws and never waits: deliveries run on promises and unref'd timers, bounded
  * by `concurrency` requests in flight and `maxQueue` deliveries waiting (queued or backing off).
  * Outcomes go to the injected `onResult` callback (metrics, logs); the secret is never reported,
- * and reported URLs carry neither credentials nor query string.
+ * and reported URLs carry neither credentials nor query string. Events leave for chat and
+ * ticket systems: their data goes out with the secrets its text spells out masked (the
+ * intent, the action's target and parameters: receipts/mask.ts maskStrings, issue 12).
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errorMessage } from '../errors.js';
+import { maskStrings } from '../receipts/mask.js';
 
 export type WebhookEventType = 'approval.requested' | 'deferral.requested' | 'approval.resolved' | 'deferral.resolved';
 
@@ -23,7 +26,7 @@ export interface WebhookEvent {
   tenant: string;
   /** RFC 3339. */
   occurred_at: string;
-  /** What the receiver needs; the caller passes masked data only. */
+  /** What the receiver needs; the caller passes parameters masked already, the notifier masks the text. */
   data: Record<string, unknown>;
 }
 
@@ -329,7 +332,7 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
         let body: string;
         try {
           const { id, tenant, occurred_at, data } = event;
-          body = JSON.stringify({ type, id, tenant, occurred_at, data });
+          body = JSON.stringify({ type, id, tenant, occurred_at, data: maskStrings(data) });
         } catch (thrown) {
           reportAll(type, 'failed', `event is not serialisable: ${errorMessage(thrown)}`);
           return;

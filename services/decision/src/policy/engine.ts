@@ -1,37 +1,14 @@
 /**
- * The loaded policy and its lifecycle: compile, load into opa-wasm, evaluate, and swap on
- * change. A new policy replaces the old only once it compiled and loaded; until then the
- * old one keeps serving, and a failed build is reported, never installed.
+ * The loaded policy and its lifecycle: compile, install in the evaluation workers (pool.ts),
+ * evaluate, and swap on change. A new revision serves only once every worker holds it and
+ * it answered an empty input with a well-formed decision; until then the old one keeps
+ * serving, and a failed build is reported, never installed.
  */
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { z } from 'zod';
 import { ArbiterError, asError } from '../errors.js';
-import { DECISIONS } from '../receipts/types.js';
 import { compileSnapshot, ENTRYPOINT, type CompileOptions } from './compile.js';
+import { compileModule, EvalPool, jsonBytes, QUEUE_PER_WORKER, type PoolStatus } from './pool.js';
+import { checkedDecision, PolicyDecisionSchema, type Evaluation, type Policy, type PolicyVersion } from './policy.js';
 import { snapshotSources, type SourceSnapshot } from './sources.js';
-
-/** What `data.aarm.decision` must look like; anything else is a policy failure (503 DENY). */
-const PolicyFinding = z.object({
-  policy_id: z.string(),
-  reason: z.string(),
-  effect: z.enum(DECISIONS as [string, ...string[]]).optional(),
-  priority: z.number().optional(),
-  risk: z.string().optional(),
-});
-
-export const PolicyDecisionSchema = z.object({
-  decision: z.enum(DECISIONS as ['ALLOW', 'DENY', 'MODIFY', 'STEP_UP', 'DEFER']),
-  reasons: z.array(PolicyFinding),
-  patch: z.array(z.record(z.string(), z.unknown())).optional(),
-  approvers: z.array(z.string()).optional(),
-  quorum: z.number().int().min(1).optional(),
-  four_eyes: z.boolean().optional(),
-  context_needed: z.array(z.string()).optional(),
-  timeout_s: z.number().positive().optional(),
-  risk: z.string().optional(),
-  default: z.boolean().optional(),
-});
-export type PolicyDecision = z.infer<typeof PolicyDecisionSchema>;
 
 /** WASM linear memory is capped so that one pathological input cannot take the process. */
 const MAX_WASM_PAGES = 4096; // 256 MiB
@@ -39,21 +16,9 @@ const MAX_WASM_PAGES = 4096; // 256 MiB
 /** Earlier revisions kept loaded, so a deferral is resolved under the policy that deferred it. */
 const KEPT_REVISIONS = 8;
 
-interface LoadedPolicy {
-  evaluate(input: unknown, entrypoint?: string | number): Array<{ result?: unknown }>;
-  setData(data: unknown): void;
-}
-
 interface Loaded {
   version: PolicyVersion;
-  policy: LoadedPolicy;
   data: unknown;
-}
-
-export interface PolicyVersion {
-  revision: string;
-  hash: string;
-  loadedAt: string;
 }
 
 export interface PolicyStatus {
@@ -61,6 +26,8 @@ export interface PolicyStatus {
   hash: string | null;
   loaded_at: string | null;
   last_error: { message: string; hash: string | null; at: string } | null;
+  /** The evaluation workers (pool.ts). */
+  evaluation: PoolStatus;
 }
 
 export type ReloadResult =
@@ -73,11 +40,16 @@ export interface PolicyEngineOptions extends CompileOptions {
   coreDir: string;
   dirs: string[];
   pollMs: number;
+  /** ARBITER_EVAL_WORKERS and ARBITER_EVAL_TIMEOUT_MS. */
+  evaluation: { workers: number; timeoutMs: number };
+  /** An evaluation worker was replaced (deadline, crash): for the log. */
+  onWorkerReplaced?: (event: { reason: 'timeout' | 'crash' | 'exit'; error?: string }) => void;
   now?: () => Date;
   onReload?: (result: ReloadResult) => void;
 }
 
-export class PolicyEngine {
+export class PolicyEngine implements Policy {
+  private readonly pool: EvalPool;
   private loaded: Loaded | undefined;
   /** The current revision and the ones before it, newest last, at most KEPT_REVISIONS. */
   private readonly revisions = new Map<string, Loaded>();
@@ -87,7 +59,16 @@ export class PolicyEngine {
   private reloading: Promise<ReloadResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: PolicyEngineOptions) {}
+  constructor(private readonly options: PolicyEngineOptions) {
+    this.pool = new EvalPool({
+      size: options.evaluation.workers,
+      timeoutMs: options.evaluation.timeoutMs,
+      queueMax: options.evaluation.workers * QUEUE_PER_WORKER,
+      entrypoint: ENTRYPOINT,
+      maxPages: MAX_WASM_PAGES,
+      ...(options.onWorkerReplaced && { onReplace: options.onWorkerReplaced }),
+    });
+  }
 
   get version(): PolicyVersion | undefined {
     return this.loaded?.version;
@@ -105,41 +86,31 @@ export class PolicyEngine {
       hash: v?.hash ?? null,
       loaded_at: v?.loadedAt ?? null,
       last_error: this.lastError,
+      evaluation: this.pool.status(),
     };
   }
 
   /**
-   * Evaluates the entrypoint. Throws policy_unavailable when no policy is loaded, the
-   * evaluation aborts, or the result is not a well-formed decision: never a default ALLOW.
+   * Evaluates the entrypoint with the revision serving now, in a worker. Rejects with
+   * policy_unavailable when no policy is loaded, the evaluation fails or its result is not
+   * a well-formed decision, policy_timeout past the deadline, policy_busy when no worker
+   * came free in time: never a default ALLOW.
    */
-  evaluate(input: unknown): { decision: PolicyDecision; version: PolicyVersion } {
-    if (!this.loaded) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
-    return this.evaluateWith(this.loaded, input);
+  async evaluate(input: Record<string, unknown>): Promise<Evaluation> {
+    // Taken once: the revision named to the worker is the one reported, whatever reloads meanwhile.
+    const loaded = this.loaded;
+    if (!loaded) throw new ArbiterError('policy_unavailable', 'no policy is loaded');
+    return { decision: checkedDecision(await this.pool.run(loaded.version.revision, input)), version: loaded.version };
   }
 
   /**
    * Evaluates with an earlier revision, if this replica still holds it (the last
    * KEPT_REVISIONS it loaded); undefined otherwise, and the caller must not fall back.
    */
-  evaluateAt(revision: string, input: unknown): { decision: PolicyDecision; version: PolicyVersion } | undefined {
+  async evaluateAt(revision: string, input: Record<string, unknown>): Promise<Evaluation | undefined> {
     const loaded = this.revisions.get(revision);
-    return loaded && this.evaluateWith(loaded, input);
-  }
-
-  private evaluateWith(loaded: Loaded, input: unknown): { decision: PolicyDecision; version: PolicyVersion } {
-    let raw: unknown;
-    try {
-      raw = loaded.policy.evaluate(input, ENTRYPOINT)[0]?.result;
-    } catch (err) {
-      throw new ArbiterError('policy_unavailable', undefined, { cause: asError(err) });
-    }
-    const parsed = PolicyDecisionSchema.safeParse(raw);
-    if (!parsed.success) {
-      throw new ArbiterError('policy_unavailable', undefined, {
-        cause: new Error(`policy returned a malformed decision: ${parsed.error.issues[0]?.message ?? 'undefined'}`),
-      });
-    }
-    return { decision: parsed.data, version: loaded.version };
+    if (!loaded) return undefined;
+    return { decision: checkedDecision(await this.pool.run(revision, input)), version: loaded.version };
   }
 
   /** Recompiles if the sources changed (or always, with force). Concurrent calls share one build. */
@@ -161,23 +132,32 @@ export class PolicyEngine {
         return { outcome: 'failed', error: this.lastError?.message ?? 'build failed', serving: current, warnings: [] };
       }
       const bundle = await compileSnapshot(snapshot, this.options);
-      const policy = (await loadPolicy(bundle.wasm, { initial: 5, maximum: MAX_WASM_PAGES })) as LoadedPolicy;
-      policy.setData(bundle.data);
-      // A policy whose decision is undefined or malformed on an empty input would deny
-      // everything with 503s: refuse it here and keep the one that works.
-      const probe = PolicyDecisionSchema.safeParse(policy.evaluate({}, ENTRYPOINT)[0]?.result);
-      if (!probe.success) throw new Error(`data.aarm.decision is not a well-formed decision on an empty input`);
       const version: PolicyVersion = {
         hash: snapshot.hash,
         revision: snapshot.hash.slice('sha256:'.length, 'sha256:'.length + 12),
         loadedAt: now().toISOString(),
       };
-      this.loaded = { version, policy, data: bundle.data };
+      // The same sources as a revision still held: the workers have it already.
+      if (!this.revisions.has(version.revision)) {
+        const probe = await this.pool.install({
+          revision: version.revision,
+          module: await compileModule(bundle.wasm),
+          data: jsonBytes(bundle.data),
+        });
+        // A policy whose decision is undefined or malformed on an empty input would deny
+        // everything with 503s: refuse it here and keep the one that works.
+        if (!PolicyDecisionSchema.safeParse(probe).success) {
+          this.pool.drop(version.revision);
+          throw new Error(`data.aarm.decision is not a well-formed decision on an empty input`);
+        }
+      }
+      this.loaded = { version, data: bundle.data };
       this.revisions.delete(version.revision);
       this.revisions.set(version.revision, this.loaded);
       for (const old of this.revisions.keys()) {
         if (this.revisions.size <= KEPT_REVISIONS) break;
         this.revisions.delete(old);
+        this.pool.drop(old);
       }
       this.lastError = null;
       this.failedHash = null;
@@ -213,8 +193,10 @@ export class PolicyEngine {
     this.timer = setTimeout(tick, this.options.pollMs).unref();
   }
 
-  stop(): void {
+  /** Stops watching and ends the evaluation workers; evaluations still waiting fail (503 DENY). */
+  async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.pool.close();
   }
 }

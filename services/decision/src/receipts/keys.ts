@@ -12,6 +12,11 @@ export interface SigningKey {
   kid: string;
   privateKey: KeyObject;
   publicKey: KeyObject;
+  /**
+   * The key of the HMAC that masks secrets in receipts (mask.ts withMaskingKey); when
+   * absent, one is derived from privateKey.
+   */
+  maskingKey?: Buffer;
 }
 
 export interface Ed25519Jwk {

@@ -1,12 +1,15 @@
 /**
  * Signing and hashing of single receipts. The signature covers the RFC 8785 form of the
  * receipt without `signature`; the receipt hash (what `prev_hash` links to) covers it all.
+ * What is signed is first masked (mask.ts maskReceipt): every receipt, of every kind and
+ * whoever built it, is kept without the secrets its text, signals or result spelled out.
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalize, canonicalMembers, hashOf, sha256Hex } from './canonical.js';
 import { errorMessage } from '../errors.js';
 import { isRecord } from './guards.js';
 import type { SigningKey } from './keys.js';
+import { maskerFor, maskReceipt } from './mask.js';
 import type { Receipt, ReceiptBody, ReceiptSignature } from './types.js';
 
 export type SignatureCheck =
@@ -26,8 +29,9 @@ export function signReceipt(body: ReceiptBody, key: SigningKey): Receipt {
  */
 export function signAndHash(body: ReceiptBody, key: SigningKey): { receipt: Receipt; hash: string } {
   // A Receipt is also a ReceiptBody: re-signing one must not sign its old signature.
-  const { signature: _old, ...unsigned } = body as ReceiptBody & { signature?: unknown };
-  const members = canonicalMembers(unsigned as Record<string, unknown>);
+  const { signature: _old, ...rest } = body as ReceiptBody & { signature?: unknown };
+  const unsigned = maskReceipt(rest, maskerFor(key));
+  const members = canonicalMembers(unsigned);
   const value = sign(null, Buffer.from(`{${members.map(([, m]) => m).join(',')}}`, 'utf8'), key.privateKey);
   const signature: ReceiptSignature = { alg: 'EdDSA', kid: key.kid, value: value.toString('base64url') };
   const signed = [...members, ['signature', `"signature":${canonicalize(signature)}`] as [string, string]].sort(

@@ -1,0 +1,48 @@
+/**
+ * One HTTP request with the path, headers and bytes exactly as given: fetch would normalise
+ * the path, set a content type and refuse some headers, which the edge tests must send.
+ */
+import { request } from 'node:http';
+
+export interface RawAnswer {
+  status: number;
+  /** The parsed JSON body, or the text when it is not JSON. */
+  body: any;
+}
+
+export function sendRaw(
+  base: string,
+  method: string,
+  path: string,
+  body: string | Buffer | undefined,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON: kept as text, and the asserts on it fail
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
