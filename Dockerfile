@@ -26,7 +26,7 @@
 # It runs as the non-root user arbiter (UID/GID 10001, the chart's securityContext) and
 # writes only to /tmp (policy compiles), so it runs with a read-only root filesystem.
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:26.12.1-bookworm-slim
 ARG OPA_IMAGE=openpolicyagent/opa:1.22.3-static
 
 # The official static opa build; only its binary is taken.

@@ -4,9 +4,14 @@
 SHELL := /bin/bash
 OPA_VERSION := 1.22.3
 HELM_VERSION := 3.22.0
+# The Node.js LTS everything runs on (the machine's own node only fetches it).
+NODE_VERSION := 26.12.1
 TOOLS := $(CURDIR)/.tools/bin
 OPA := $(TOOLS)/opa
 HELM := $(TOOLS)/helm
+# A stamp named after the version, so a new pin installs again (and node_modules follow it).
+NODE := $(CURDIR)/.tools/node/v$(NODE_VERSION)
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 NODE_STAMP := node_modules/.arbiter-setup
 BUILD_STAMP := dist/.arbiter-build
 TS_SOURCES := $(shell find services test bench -name '*.ts' 2>/dev/null) tsconfig.json
@@ -18,11 +23,15 @@ export ARBITER_OPA ?= $(OPA)
 .PHONY: setup setup-service run test test-unit test-rego test-chart lint typecheck bench bench-export eval clean
 
 # What the service needs; `make setup` adds helm (for the chart tests), which `make run` does not wait for.
-setup-service: $(NODE_STAMP) $(OPA) $(BUILD_STAMP)
+setup-service: $(NODE) $(NODE_STAMP) $(OPA) $(BUILD_STAMP)
 
 setup: setup-service $(HELM)
 
-$(NODE_STAMP): package.json package-lock.json
+# The pinned Node.js, from the npm registry (quick when already there).
+$(NODE):
+	NODE_VERSION=$(NODE_VERSION) ./scripts/install-node.sh
+
+$(NODE_STAMP): package.json package-lock.json $(NODE)
 	npm ci --no-audit --no-fund
 	@touch $@
 
