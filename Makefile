@@ -20,7 +20,7 @@ TEST_FILES = $(shell find test -name '*.test.ts' -not -path 'test/chart/*' | sor
 
 export ARBITER_OPA ?= $(OPA)
 
-.PHONY: setup setup-service run test test-unit test-rego test-chart lint typecheck bench bench-export eval clean
+.PHONY: setup setup-service run test test-unit test-rego test-chart lint typecheck bench bench-export bench-compare eval clean
 
 # What the service needs; `make setup` adds helm (for the chart tests), which `make run` does not wait for.
 setup-service: $(NODE) $(NODE_STAMP) $(OPA) $(BUILD_STAMP)
@@ -62,13 +62,15 @@ typecheck: $(NODE_STAMP)
 
 lint: $(OPA) $(NODE_STAMP)
 	npx prettier --check "services/**/*.ts" "test/**/*.ts" "bench/**/*.ts" "examples/**/*.ts" "eval/**/*.ts"
-	@test -z "$$($(OPA) fmt --list rego)" || { echo "rego files need opa fmt:"; $(OPA) fmt --list rego; exit 1; }
-	$(OPA) check --strict rego
+	@test -z "$$($(OPA) fmt --list rego test/cases)" || { echo "rego files need opa fmt:"; $(OPA) fmt --list rego test/cases; exit 1; }
+	$(OPA) check --strict rego decision_cases:test/cases
 	./scripts/check-rego-tests.sh rego
 	node scripts/check-catalogs.mjs
 
+# The decision cases (test/cases/*.json) as data under decision_cases, beside their test; they
+# run as one test that takes seconds in opa's evaluator, past its default 5 s timeout on a busy machine.
 test-rego: $(OPA)
-	$(OPA) test rego
+	$(OPA) test --timeout 2m rego decision_cases:test/cases
 
 test-unit: setup-service
 	./scripts/ensure-redis.sh
@@ -86,6 +88,13 @@ bench-export: setup-service
 bench: setup-service
 	./scripts/ensure-redis.sh
 	node --import tsx bench/decide.bench.ts
+
+# Arbiter (Redis; memory) beside `opa run --server` (decision log on; off) and a node:http echo,
+# in one run (bench/compare.ts, about three minutes); writes its figures into BENCHMARKS.md.
+# Load from wrk when it is on PATH (Debian: apt-get install wrk), else from node.
+bench-compare: setup-service
+	./scripts/ensure-redis.sh
+	node --import tsx bench/compare.ts --write BENCHMARKS.md
 
 # The detection corpus (eval/README.md) replayed through a real Arbiter per company; a
 # measurement: missed targets do not fail it, a malformed corpus or an Arbiter that cannot start does.

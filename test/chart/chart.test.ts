@@ -181,19 +181,48 @@ describe('Redis', () => {
     );
   });
 
-  test('Sentinel with TLS (the production example): rediss+sentinel://, the CA mounted for Node', () => {
+  test('Sentinel with TLS (the production example): rediss+sentinel://, the CA mounted for the Redis connections only', () => {
     const objects = render({ values: [CI_VALUES[1]!], bare: true });
     const { literal } = containerEnv(objects);
     assert.equal(
       literal.get('ARBITER_REDIS_URL'),
       'rediss+sentinel://redis-sentinel-0.redis-sentinel.redis.svc.cluster.local:26379,redis-sentinel-1.redis-sentinel.redis.svc.cluster.local:26379,redis-sentinel-2.redis-sentinel.redis.svc.cluster.local:26379/arbiter',
     );
-    const ca = literal.get('NODE_EXTRA_CA_CERTS') ?? '';
+    // NODE_EXTRA_CA_CERTS would make every outbound TLS connection (JWKS, webhooks, OTLP) trust it.
+    assert.equal(literal.get('NODE_EXTRA_CA_CERTS'), undefined);
+    const ca = literal.get('ARBITER_REDIS_TLS_CA') ?? '';
     const mount = container(objects).volumeMounts.find((m: { mountPath: string }) => ca.startsWith(`${m.mountPath}/`));
-    assert.ok(mount, 'NODE_EXTRA_CA_CERTS points into a mounted volume');
+    assert.ok(mount, 'ARBITER_REDIS_TLS_CA points into a mounted volume');
     assert.equal(
       podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name).secret.secretName,
       'arbiter-redis-ca',
+    );
+  });
+
+  test('TLS on the listener: the Secret mounted, HTTPS probes; with a client CA, mTLS and TCP probes', () => {
+    const tlsOnly = render({
+      set: ['tls.existingSecret=arbiter-tls', 'serviceMonitor.enabled=true', 'metrics.public=true'],
+    });
+    const { literal } = containerEnv(tlsOnly);
+    const mount = container(tlsOnly).volumeMounts.find((m: { name: string }) => m.name === 'tls');
+    assert.equal(literal.get('ARBITER_TLS_CERT'), `${mount.mountPath}/tls.crt`);
+    assert.equal(literal.get('ARBITER_TLS_KEY'), `${mount.mountPath}/tls.key`);
+    assert.equal(literal.get('ARBITER_TLS_CLIENT_CA'), undefined);
+    const volume = podSpec(tlsOnly).volumes.find((v: { name: string }) => v.name === 'tls');
+    assert.equal(volume.projected.sources[0].secret.name, 'arbiter-tls');
+    assert.equal(container(tlsOnly).readinessProbe.httpGet.scheme, 'HTTPS');
+    assert.equal(get(tlsOnly, 'ServiceMonitor').spec.endpoints[0].scheme, 'https');
+
+    const mtls = render({ set: ['tls.existingSecret=arbiter-tls', 'tls.clientCaSecret=pep-ca'] });
+    assert.equal(containerEnv(mtls).literal.get('ARBITER_TLS_CLIENT_CA'), `${mount.mountPath}/client-ca.crt`);
+    const sources = podSpec(mtls).volumes.find((v: { name: string }) => v.name === 'tls').projected.sources;
+    assert.equal(sources[1].secret.name, 'pep-ca');
+    // The kubelet cannot present a client certificate.
+    assert.deepEqual(container(mtls).readinessProbe.tcpSocket, { port: 'http' });
+    assert.equal(container(mtls).readinessProbe.httpGet, undefined);
+    assert.match(
+      renderFails({ set: ['tls.clientCaSecret=pep-ca'] }),
+      /tls.clientCaSecret \(mTLS\) needs tls.existingSecret/,
     );
   });
 

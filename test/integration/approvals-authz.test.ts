@@ -20,7 +20,7 @@ import { NO_NOTIFIER } from '../../services/decision/src/notify/webhooks.js';
 import { publicJwk, publicKeysFromJwks } from '../../services/decision/src/receipts/keys.js';
 import { Metrics } from '../../services/decision/src/telemetry/metrics.js';
 import { startTestArbiter, uniqueSession, type TestArbiter } from '../support/arbiter.js';
-import { createTestIssuer, type TestIssuer } from '../support/tokens.js';
+import { createTestIssuer, type TestIssuer, jwtEnv } from '../support/tokens.js';
 
 const FLOWS = join(import.meta.dirname, '..', 'fixtures', 'policies', 'flows');
 const ISSUER = 'https://idp.test';
@@ -61,10 +61,7 @@ describe('with ARBITER_AUTH=jwt, who may answer', () => {
     arbiter = await startTestArbiter({
       env: {
         ARBITER_POLICY_DIR: dir,
-        ARBITER_AUTH: 'jwt',
-        ARBITER_JWKS_FILE: await idp.writeJwksFile(dir),
-        ARBITER_JWT_ISSUER: ISSUER,
-        ARBITER_JWT_AUDIENCE: AUDIENCE,
+        ...(await jwtEnv(idp, dir, { issuer: ISSUER, audience: AUDIENCE })),
       },
     });
   });

@@ -20,6 +20,7 @@ import { generateSigningKey, publicKeysFromJwks } from '../../services/decision/
 import { verifyReceipts } from '../../services/decision/src/receipts/verify.js';
 import { freePort } from '../support/process.js';
 import { startTestArbiter, uniqueSession, type StoreKind, type TestArbiter } from '../support/arbiter.js';
+import { createTestIssuer, jwtEnv } from '../support/tokens.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -364,5 +365,87 @@ describe('the example tool server fails closed', () => {
     } finally {
       await tools.close();
     }
+  });
+});
+
+describe('with ARBITER_AUTH=jwt, a capability bound to the PEP it was issued to', () => {
+  const ISSUER = 'https://idp.test';
+  const AUDIENCE = 'arbiter';
+  let arbiter: TestArbiter;
+  let dir: string;
+  let agentToken: string;
+  const bearer: Record<string, { authorization: string }> = {};
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'arbiter-cap-azp-'));
+    const idp = await createTestIssuer();
+    for (const [sub, tenant] of [
+      ['gateway-a', 'acme'],
+      ['gateway-b', 'acme'],
+    ] as const) {
+      const token = await idp.sign({ sub, tenant, roles: ['pep'] }, { issuer: ISSUER, audience: AUDIENCE });
+      bearer[sub] = { authorization: `Bearer ${token}` };
+    }
+    agentToken = await idp.sign(
+      { sub: 'agent-1', tenant: 'acme', scope: 'files:read', jti: 'jti-azp-agent' },
+      { issuer: ISSUER, audience: `${AUDIENCE}:agent` },
+    );
+    arbiter = await startTestArbiter({
+      env: {
+        ...(await jwtEnv(idp, dir, { issuer: ISSUER, audience: AUDIENCE })),
+      },
+    });
+  });
+  after(async () => {
+    await arbiter.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('another PEP of the tenant can neither verify nor redeem it, and does not use it up', async () => {
+    const parameters = { path: '/srv/a.txt' };
+    const issued = await issueCapability(
+      {
+        holder: 'gateway-a',
+        tenant: 'acme',
+        sessionId: 's-azp',
+        actionId: 'act-azp',
+        tool: 'files.read',
+        operation: 'read',
+        parametersHash: hashOf(parameters),
+        receiptId: 'rcpt-azp',
+        scope: 'read',
+        now: new Date(),
+      },
+      arbiter.signingKey,
+    );
+    const body = { capability: issued.token, tool: 'files.read', parameters, scope: 'read' };
+    for (const redeem of [false, true]) {
+      const other = await arbiter.post('/v1/capabilities/verify', { ...body, redeem }, bearer['gateway-b']);
+      assert.equal(other.status, 200, JSON.stringify(other.body));
+      assert.deepEqual(other.body, { valid: false, reason: 'wrong_caller' });
+    }
+    const own = await arbiter.post('/v1/capabilities/verify', { ...body, redeem: true }, bearer['gateway-a']);
+    assert.equal(own.body.valid, true, JSON.stringify(own.body));
+    const again = await arbiter.post('/v1/capabilities/verify', { ...body, redeem: true }, bearer['gateway-a']);
+    assert.deepEqual(again.body, { valid: false, reason: 'already_used' });
+  });
+
+  test('a decision binds its capability to the PEP that asked; a replay by another PEP comes without it', async () => {
+    const request = {
+      action: { id: 'act-bound', tool: 'files.read', operation: 'read', parameters: { path: '/srv/b.txt' } },
+      session: { id: uniqueSession('cap-bound') },
+      identity: { agent_token: agentToken },
+    };
+    const first = await arbiter.post('/v1/decide', request, bearer['gateway-a']);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.decision, 'ALLOW');
+    const claims = JSON.parse(Buffer.from(first.body.capability.split('.')[1], 'base64url').toString('utf8'));
+    assert.equal(claims.azp, 'gateway-a');
+    const replay = await arbiter.post('/v1/decide', request, bearer['gateway-b']);
+    assert.equal(replay.status, 200, JSON.stringify(replay.body));
+    assert.equal(replay.body.decision, 'ALLOW');
+    assert.equal(replay.body.capability, undefined, 'another PEP of the tenant is not handed the capability');
+    const own = await arbiter.post('/v1/decide', request, bearer['gateway-a']);
+    assert.equal(own.body.capability, first.body.capability);
   });
 });

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,57 +19,22 @@ import { loadConfig } from '../../services/decision/src/config.js';
 import { StartError, startArbiter } from '../../services/decision/src/main.js';
 import { decideBody, startTestArbiter, TEST_REDIS_URL, uniqueSession, type TestArbiter } from '../support/arbiter.js';
 import { freePort } from '../support/process.js';
-import { createTestIssuer } from '../support/tokens.js';
+import { sendRaw, type RawAnswer } from '../support/raw-http.js';
+import { createTestIssuer, jwtEnv } from '../support/tokens.js';
 
 const DECISIONS = ['ALLOW', 'DENY', 'MODIFY', 'STEP_UP', 'DEFER'];
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'services', 'decision', 'src', 'cli', 'main.ts');
 
-interface Answer {
-  status: number;
-  body: any;
-}
-
-/** One request with the path and bytes exactly as given (fetch would normalise the path). */
-function send(
+/** One request with the path and bytes exactly as given, as JSON when it has a body. */
+const send = (
   base: string,
   method: string,
   path: string,
   body: string | Buffer | undefined,
   headers: Record<string, string> = {},
-): Promise<Answer> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method,
-        path,
-        headers: {
-          ...(body !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
-          ...headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON: kept as text, and the asserts on it fail
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+): Promise<RawAnswer> =>
+  sendRaw(base, method, path, body, { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers });
 
 /** A decide envelope as raw text, so keys can repeat and escapes stay as written. */
 const envelope = (session: string, parameters: string, tool = '"email.send"') =>
@@ -93,10 +57,7 @@ describe('every answer on the decide route, however spelled, is a decision or DE
     token.auditor = await caller('auditor-1', ['auditor']);
     arbiter = await startTestArbiter({
       env: {
-        ARBITER_AUTH: 'jwt',
-        ARBITER_JWKS_FILE: await idp.writeJwksFile(dir),
-        ARBITER_JWT_ISSUER: ISSUER,
-        ARBITER_JWT_AUDIENCE: AUDIENCE,
+        ...(await jwtEnv(idp, dir, { issuer: ISSUER, audience: AUDIENCE })),
         ARBITER_MAX_BODY_BYTES: '4096',
       },
     });
@@ -127,7 +88,7 @@ describe('every answer on the decide route, however spelled, is a decision or DE
     status: number;
     /** Reached only by the decide handler itself (a 404 on any other spelling). */
     inHandler: boolean;
-    send: (path: string, session: string) => Promise<Answer>;
+    send: (path: string, session: string) => Promise<RawAnswer>;
   }> = [
     {
       name: 'no caller token',

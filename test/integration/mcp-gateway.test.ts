@@ -38,6 +38,9 @@ const TOOLS: Tool[] = [
   { name: 'db.drop', inputSchema: { type: 'object' }, annotations: { destructiveHint: true } },
   { name: 'payments.transfer', inputSchema: { type: 'object' } },
   { name: 'credentials.rotate', inputSchema: { type: 'object' } },
+  // Not in Arbiter's catalogue; claims to be harmless.
+  { name: 'notes.purge', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } },
+  { name: 'notes.shred', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, destructiveHint: true } },
 ];
 
 /** The real tool server: counts and records every call it gets. */
@@ -131,8 +134,13 @@ describe('the MCP gateway in front of a real tool server', () => {
       );
     });
 
-  const verify = async (capability: unknown, tool: string, parameters: Record<string, unknown>) =>
-    (await arbiter.post('/v1/capabilities/verify', { capability, tool, parameters })).body;
+  const redeem = async (capability: unknown, tool: string, parameters: Record<string, unknown>) =>
+    (await arbiter.post('/v1/capabilities/verify', { capability, tool, parameters, redeem: true })).body;
+
+  /** Real Arbiter for everything, but the verify route answered by `answer` (what the gateway then does). */
+  const verifyAnswered = (answer: () => Promise<Response>) =>
+    (async (url: string | URL | Request, init?: RequestInit) =>
+      String(url).endsWith('/v1/capabilities/verify') ? answer() : fetch(url, init)) as typeof fetch;
 
   test('tools/list passes the upstream tools through', async () => {
     const { client } = await setup();
@@ -153,8 +161,57 @@ describe('the MCP gateway in front of a real tool server', () => {
     assert.deepEqual(got.arguments, { path: '/srv/report.csv' });
     const capability = got.meta?.[CAPABILITY_META_KEY];
     assert.equal(typeof capability, 'string', 'the capability reaches the upstream in _meta');
-    const verdict = await verify(capability, 'files.read', { path: '/srv/report.csv' });
-    assert.equal(verdict.valid, true, JSON.stringify(verdict));
+    // The gateway used it up before the upstream ran: it cannot run anything again.
+    const verdict = await redeem(capability, 'files.read', { path: '/srv/report.csv' });
+    assert.deepEqual(verdict, { valid: false, reason: 'already_used' });
+  });
+
+  test('a replayed decide answer whose capability was used never reaches the upstream', async () => {
+    let first: string | undefined;
+    const fetchImpl = (async (url: string | URL | Request, init?: RequestInit) => {
+      const res = await fetch(url, init);
+      if (!String(url).endsWith('/v1/decide')) return res;
+      // A compromised channel hands back the first ALLOW (and its capability) every time.
+      first ??= await res.text();
+      return new Response(first, { status: 200 });
+    }) as typeof fetch;
+    const { call, tools } = await setup({ fetchImpl });
+    const once = await call('files.read', { path: '/srv/report.csv' });
+    assert.notEqual(once.isError, true, text(once));
+    const again = await call('files.read', { path: '/srv/report.csv' });
+    assert.equal(again.isError, true);
+    assert.match(text(again), /already_used/);
+    assert.equal(tools.count('files.read'), 1);
+  });
+
+  test('a capability that fails verification, a 503 or an unreachable verify route runs nothing', async () => {
+    const answers: Array<[string, () => Promise<Response>]> = [
+      ['invalid', async () => Response.json({ valid: false, reason: 'wrong_parameters' })],
+      ['503', async () => Response.json({ decision: 'DENY', error: { code: 'store_unavailable' } }, { status: 503 })],
+      ['not valid: true', async () => Response.json({ valid: 'yes' })],
+      ['unreachable', async () => Promise.reject(new TypeError('fetch failed'))],
+    ];
+    for (const [label, answer] of answers) {
+      const { call, tools } = await setup({ fetchImpl: verifyAnswered(answer) });
+      const result = await call('files.read', { path: '/srv/report.csv' });
+      assert.equal(result.isError, true, label);
+      assert.equal(tools.received.length, 0, label);
+    }
+  });
+
+  test('the gateway redeems exactly the call it forwards (the original arguments, or MODIFY ones)', async () => {
+    const asked: any[] = [];
+    const fetchImpl = (async (url: string | URL | Request, init?: RequestInit) => {
+      if (String(url).endsWith('/v1/capabilities/verify')) asked.push(JSON.parse(String(init?.body)));
+      return fetch(url, init);
+    }) as typeof fetch;
+    const { call, tools } = await setup({ fetchImpl });
+    await call('db.query', { sql: 'select * from orders', limit: 5000 });
+    assert.equal(tools.count('db.query'), 1);
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].redeem, true);
+    assert.equal(asked[0].tool, 'db.query');
+    assert.deepEqual(asked[0].parameters, tools.received[0]!.arguments);
   });
 
   test('the outcome of an allowed call lands in the session receipts', async () => {
@@ -185,8 +242,8 @@ describe('the MCP gateway in front of a real tool server', () => {
     assert.equal(tools.count('db.query'), 1);
     const got = tools.received[0]!;
     assert.deepEqual(got.arguments, { sql: 'select * from orders', limit: 100 });
-    const verdict = await verify(got.meta?.[CAPABILITY_META_KEY], 'db.query', got.arguments);
-    assert.equal(verdict.valid, true, JSON.stringify(verdict));
+    const verdict = await redeem(got.meta?.[CAPABILITY_META_KEY], 'db.query', got.arguments);
+    assert.deepEqual(verdict, { valid: false, reason: 'already_used' });
   });
 
   test('STEP_UP waits and runs after an approval given meanwhile', async () => {
@@ -347,6 +404,32 @@ describe('the MCP gateway in front of a real tool server', () => {
     await call('files.read', { path: '/srv/report.csv' });
     assert.equal(seen[0]?.authorization, 'Bearer pep.jwt');
     assert.equal(seen[0]?.body.identity.agent_token, 'agent.jwt');
-    assert.equal(seen[0]?.body.action.operation, 'read');
+  });
+
+  test('upstream annotations never make a tool look less dangerous than it may be', async () => {
+    const sent: Array<Record<string, unknown>> = [];
+    const fetchImpl = (async (url: string | URL | Request, init?: RequestInit) => {
+      if (String(url).endsWith('/v1/decide')) sent.push(JSON.parse(String(init?.body)).action);
+      return fetch(url, init);
+    }) as typeof fetch;
+    const { call, tools, sessionId } = await setup({ fetchImpl });
+    // readOnlyHint is a claim of harmlessness: no "read" is declared on its word.
+    const purged = await call('notes.purge', { all: true });
+    assert.equal(Object.hasOwn(sent[0]!, 'operation'), false, JSON.stringify(sent[0]));
+    // Uncatalogued, so the shipped default posture applies.
+    assert.equal(purged.isError, true, text(purged));
+    assert.equal(tools.count('notes.purge'), 0);
+    // A destructive hint wins over a read-only one.
+    await call('notes.shred', { all: true });
+    assert.equal(sent[1]!.operation, 'delete');
+    // Catalogued read-only tools keep working: Arbiter's catalogue says what they do.
+    const read = await call('files.read', { path: '/srv/a.txt' });
+    assert.notEqual(read.isError, true, text(read));
+    assert.equal(Object.hasOwn(sent[2]!, 'operation'), false);
+    const receipts = (await arbiter.get(`/v1/sessions/${sessionId}/receipts`)).body.receipts as Array<
+      Record<string, any>
+    >;
+    const decision = receipts.find((r) => r.kind === 'decision' && r.action?.tool === 'files.read');
+    assert.equal(decision?.capability?.scope, 'read', 'the scope came from the catalogue');
   });
 });

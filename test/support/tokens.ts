@@ -119,3 +119,17 @@ export async function serveJwks(
       })),
   };
 }
+
+/** The environment of an Arbiter that verifies callers with this issuer's keys (written into `dir`). */
+export async function jwtEnv(
+  idp: TestIssuer,
+  dir: string,
+  claims: { issuer: string; audience: string },
+): Promise<Record<string, string>> {
+  return {
+    ARBITER_AUTH: 'jwt',
+    ARBITER_JWKS_FILE: await idp.writeJwksFile(dir),
+    ARBITER_JWT_ISSUER: claims.issuer,
+    ARBITER_JWT_AUDIENCE: claims.audience,
+  };
+}

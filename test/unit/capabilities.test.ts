@@ -9,7 +9,9 @@ import { SignJWT } from 'jose';
 import {
   CAPABILITY_SCOPES,
   CAPABILITY_TYP,
+  capabilityHeldBy,
   catalogOperation,
+  checkUnredeemed,
   DEFAULT_CAPABILITY_TTL_SECONDS,
   grantCapability,
   HmacCredentialBroker,
@@ -560,6 +562,40 @@ describe('verifyCapabilityRequest (POST /v1/capabilities/verify)', () => {
     assert.equal((await verifyCapabilityRequest(d, body)).valid, true);
   });
 
+  it('without redeem refuses a capability that was redeemed before (single use for every verifier)', async () => {
+    const d = deps();
+    const issued = await issue();
+    const body = { capability: issued.token, tool: 'files.read', parameters: PARAMS };
+    assert.equal((await verifyCapabilityRequest(d, { ...body, redeem: true })).valid, true);
+    assert.deepEqual(await verifyCapabilityRequest(d, body), { valid: false, reason: 'already_used' });
+  });
+
+  it('answers 503 (store_unavailable) when it cannot tell whether the capability was used', async () => {
+    const broken: CapabilityRedemptions = {
+      redeem: async () => 'first',
+      used: async () => Promise.reject(new Error('redis down')),
+    };
+    const issued = await issue();
+    const body = { capability: issued.token, tool: 'files.read', parameters: PARAMS };
+    await assert.rejects(
+      verifyCapabilityRequest(deps({ redemptions: broken }), body),
+      (err: unknown) => err instanceof ArbiterError && err.code === 'store_unavailable',
+    );
+  });
+
+  it('refuses a capability bound to another caller of the same tenant, without using it up', async () => {
+    const d = deps();
+    const issued = await issue({ holder: 'pep-a' });
+    const body = { capability: issued.token, tool: 'files.read', parameters: PARAMS, redeem: true };
+    for (const redeem of [false, true]) {
+      assert.deepEqual(await verifyCapabilityRequest(d, { ...body, redeem }, { tenant: 'default', subject: 'pep-b' }), {
+        valid: false,
+        reason: 'wrong_caller',
+      });
+    }
+    assert.equal((await verifyCapabilityRequest(d, body, { tenant: 'default', subject: 'pep-a' })).valid, true);
+  });
+
   it('refuses a capability of another tenant than the caller’s, without using it up', async () => {
     const d = deps();
     const issued = await issue({ tenant: 'acme' });
@@ -692,6 +728,41 @@ describe('HmacCredentialBroker: a downstream credential limited to the action', 
   });
 });
 
+describe('binding to the caller that asked (azp)', () => {
+  it('is signed into the token and checked only when the verifier names a caller', async () => {
+    const issued = await issue({ holder: 'pep-a' });
+    assert.equal(segments(issued.token).payload.azp, 'pep-a');
+    assert.equal((await verify(issued.token, { holder: 'pep-a' })).valid, true);
+    assert.deepEqual(await verify(issued.token, { holder: 'pep-b' }), { valid: false, reason: 'wrong_caller' });
+    // Offline verification by the tool itself names no caller.
+    assert.equal((await verify(issued.token)).valid, true);
+    // Issued without a verified caller (ARBITER_AUTH=off): any caller of the tenant.
+    assert.equal((await verify((await issue()).token, { holder: 'pep-b' })).valid, true);
+  });
+
+  it('capabilityHeldBy hands a bound capability only to its caller, and garbage to nobody', async () => {
+    const bound = await issue({ holder: 'pep-a' });
+    assert.equal(capabilityHeldBy(bound.token, 'pep-a'), true);
+    assert.equal(capabilityHeldBy(bound.token, 'pep-b'), false);
+    assert.equal(capabilityHeldBy((await issue()).token, 'pep-b'), true);
+    assert.equal(capabilityHeldBy('not.a.token', 'pep-a'), false);
+  });
+
+  it('checkUnredeemed: valid until redeemed, then already_used, and never uses anything up', async () => {
+    const redemptions = new MemoryCapabilityRedemptions(() => at(1000).getTime());
+    const issued = await issue();
+    const args = { token: issued.token, tool: 'files.read', parameters: PARAMS, now: at(1000), keys, redemptions };
+    assert.equal((await checkUnredeemed(args)).valid, true);
+    assert.equal((await checkUnredeemed(args)).valid, true);
+    assert.equal(await redemptions.used(issued.jti), false);
+    assert.equal((await redeemCapability(args)).valid, true);
+    assert.equal(await redemptions.used(issued.jti), true);
+    assert.deepEqual(await checkUnredeemed(args), { valid: false, reason: 'already_used' });
+    // A refused check does not even ask the store.
+    assert.deepEqual(await checkUnredeemed({ ...args, tool: 'db.drop' }), { valid: false, reason: 'wrong_tool' });
+  });
+});
+
 describe('grantCapability: what a decision grants', () => {
   const deps = {
     signingKey: key,
@@ -735,6 +806,14 @@ describe('grantCapability: what a decision grants', () => {
       reason: 'wrong_parameters',
     });
     assert.equal(granted.receipt.params, hashOf(modified));
+  });
+
+  it('binds the capability to the caller that asked, when one is named', async () => {
+    const granted = await grantCapability(deps, { ...grant, decision: 'ALLOW', holder: 'pep-a' });
+    assert.ok(granted);
+    assert.equal(segments(granted.token).payload.azp, 'pep-a');
+    const unbound = await grantCapability(deps, { ...grant, decision: 'ALLOW' });
+    assert.equal(segments(unbound!.token).payload.azp, undefined);
   });
 
   it('DENY, STEP_UP and DEFER grant nothing', async () => {

@@ -149,6 +149,12 @@ Combinations the schema cannot express; each stops the render with a message nam
 {{- if and $multi (not (include "arbiter.signingSecret" .)) }}
 {{- fail "several pods need one shared signing key (signing.existingSecret or signing.privateKeyPem): with ephemeral keys each pod signs with its own key" }}
 {{- end }}
+{{- if and $v.tls.clientCaSecret (not $v.tls.existingSecret) }}
+{{- fail "tls.clientCaSecret (mTLS) needs tls.existingSecret: client certificates are asked for over TLS only" }}
+{{- end }}
+{{- if and $v.redis.tls.caSecret (or (eq $v.redis.mode "none") (not $v.redis.tls.enabled)) }}
+{{- fail "redis.tls.caSecret needs redis.tls.enabled (and a redis.mode other than none)" }}
+{{- end }}
 {{- if and (eq $v.redis.mode "standalone") (not $v.redis.url) }}
 {{- fail "redis.mode standalone needs redis.url (redis://host:6379 or rediss://host:6379)" }}
 {{- end }}

@@ -42,6 +42,14 @@ const EnvSchema = z.object({
     .regex(/^[^{}]+$/, 'must not contain { or }: the service places its own hash tags')
     .default('arbiter:'),
   ARBITER_REDIS_TIMEOUT_MS: intFrom(10, 60_000, 1000),
+  ARBITER_REDIS_TLS_CA: z.string().min(1).optional(),
+  ARBITER_TLS_CERT: z.string().min(1).optional(),
+  ARBITER_TLS_KEY: z.string().min(1).optional(),
+  ARBITER_TLS_CLIENT_CA: z.string().min(1).optional(),
+  ARBITER_ACCESS_LOG: z.enum(['on', 'off']).default('on'),
+  ARBITER_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(0),
+  ARBITER_RATE_LIMIT_BURST: intFrom(0, 10_000_000, 0),
+  ARBITER_RATE_LIMIT_MAX_CALLERS: intFrom(1, 10_000_000, 10_000),
   ARBITER_POLICY_DIR: z.string().optional(),
   ARBITER_POLICY_POLL_MS: intFrom(0, 3_600_000, 2000),
   ARBITER_POLICY_COMPILE_TIMEOUT_MS: intFrom(1000, 600_000, 60_000),
@@ -109,8 +117,23 @@ export interface Config {
   port: number;
   host: string;
   redis:
-    | { url: string; password?: string; prefix: string; timeoutMs: number; shards: number; waitReplicas: number }
+    | {
+        url: string;
+        password?: string;
+        /** ARBITER_REDIS_TLS_CA: a PEM bundle trusted for the Redis connection only (not process-wide). */
+        tlsCaPath?: string;
+        prefix: string;
+        timeoutMs: number;
+        shards: number;
+        waitReplicas: number;
+      }
     | undefined;
+  /** HTTPS on Arbiter's own listener (files read once at start); undefined: plain HTTP. */
+  tls: { certPath: string; keyPath: string; clientCaPath?: string } | undefined;
+  /** ARBITER_ACCESS_LOG: one line per request at info (http/access-log.ts). */
+  accessLog: boolean;
+  /** Per-caller token buckets (http/rate-limit.ts); undefined when ARBITER_RATE_LIMIT_RPS=0. */
+  rateLimit: { rps: number; burst: number; maxCallers: number } | undefined;
   /** Key prefix used by whichever store is active. */
   prefix: string;
   policy: {
@@ -275,6 +298,31 @@ function authSettings(e: z.infer<typeof EnvSchema>): Config['auth'] {
   };
 }
 
+/** Both files or neither: a certificate without its key (or the reverse) is a typo, not plain HTTP. */
+function tlsSettings(e: z.infer<typeof EnvSchema>): Config['tls'] {
+  if (e.ARBITER_TLS_CERT === undefined && e.ARBITER_TLS_KEY === undefined) {
+    if (e.ARBITER_TLS_CLIENT_CA !== undefined) {
+      throw new ConfigError(
+        'ARBITER_TLS_CLIENT_CA needs ARBITER_TLS_CERT and ARBITER_TLS_KEY: client certificates are asked for over TLS only',
+      );
+    }
+    return undefined;
+  }
+  if (e.ARBITER_TLS_CERT === undefined || e.ARBITER_TLS_KEY === undefined) {
+    throw new ConfigError('ARBITER_TLS_CERT and ARBITER_TLS_KEY go together: set both, or neither for plain HTTP');
+  }
+  return {
+    certPath: e.ARBITER_TLS_CERT,
+    keyPath: e.ARBITER_TLS_KEY,
+    ...(e.ARBITER_TLS_CLIENT_CA !== undefined && { clientCaPath: e.ARBITER_TLS_CLIENT_CA }),
+  };
+}
+
+/** Whether a Redis URL connects with TLS (rediss://…, or ?tls=1 on the multi-host forms). */
+function redisUsesTls(url: string): boolean {
+  return url.startsWith('rediss') || /[?&]tls=(1|true)(&|$)/.test(url);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -283,6 +331,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const auth = authSettings(e);
+  const tls = tlsSettings(e);
+  if (
+    e.ARBITER_REDIS_TLS_CA !== undefined &&
+    !(e.ARBITER_REDIS_URL !== undefined && redisUsesTls(e.ARBITER_REDIS_URL))
+  ) {
+    throw new ConfigError(
+      'ARBITER_REDIS_TLS_CA needs a TLS Redis URL (rediss://, or ?tls=1 on redis+sentinel:// and redis+cluster://)',
+    );
+  }
   const dirs = (e.ARBITER_POLICY_DIR ?? join(PROJECT_ROOT, 'rego'))
     .split(':')
     .filter((d) => d.length > 0)
@@ -319,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? {
           url: e.ARBITER_REDIS_URL,
           ...(e.ARBITER_REDIS_PASSWORD !== undefined && { password: e.ARBITER_REDIS_PASSWORD }),
+          ...(e.ARBITER_REDIS_TLS_CA !== undefined && { tlsCaPath: e.ARBITER_REDIS_TLS_CA }),
           prefix: e.ARBITER_REDIS_PREFIX,
           timeoutMs: e.ARBITER_REDIS_TIMEOUT_MS,
           shards: e.ARBITER_REDIS_SHARDS,
@@ -326,6 +384,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : undefined,
     prefix: e.ARBITER_REDIS_PREFIX,
+    tls,
+    accessLog: e.ARBITER_ACCESS_LOG === 'on',
+    // Off by default: a PEP gateway speaks for all its agents under one subject, so no
+    // number fits every deployment, and a wrong one denies legitimate actions (docs/operations.md).
+    rateLimit:
+      e.ARBITER_RATE_LIMIT_RPS > 0
+        ? {
+            rps: e.ARBITER_RATE_LIMIT_RPS,
+            burst:
+              e.ARBITER_RATE_LIMIT_BURST > 0
+                ? e.ARBITER_RATE_LIMIT_BURST
+                : Math.max(1, Math.ceil(2 * e.ARBITER_RATE_LIMIT_RPS)),
+            maxCallers: e.ARBITER_RATE_LIMIT_MAX_CALLERS,
+          }
+        : undefined,
     policy: {
       coreDir: join(PROJECT_ROOT, 'rego', 'aarm'),
       dirs,

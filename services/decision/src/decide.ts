@@ -26,6 +26,7 @@
 import { context as otelContext, isSpanContextValid, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import type { ReceiptContent, SessionChain, Signed, StepResult } from './chain/chain.js';
 import { grantCapability, type GrantedCapability } from './capabilities/grant.js';
+import { capabilityHeldBy } from './capabilities/token.js';
 import { newId, sessionTag } from './context/ids.js';
 import type { PendingRecord, SessionMeta, SessionState, SessionStore, SessionSummary } from './context/types.js';
 import { catalogEntryOf, driftStep, type DriftEngine, type DriftInput } from './drift/index.js';
@@ -143,7 +144,17 @@ async function decideInSpan(
   const identity = await resolveAgent(deps.verifier, caller, request.identity);
 
   // context … commit: one append to the session's chain (chain/), in the session's turn
-  const asked: Asked = { request, tenant: caller.tenant, tag, action, identity, now, at: now.toISOString(), trace };
+  const asked: Asked = {
+    request,
+    tenant: caller.tenant,
+    tag,
+    action,
+    identity,
+    now,
+    at: now.toISOString(),
+    trace,
+    holder: caller.verified ? caller.subject : undefined,
+  };
   const decided = await deps.chain.append(
     tag,
     {
@@ -176,6 +187,8 @@ interface Asked {
   now: Date;
   at: string;
   trace: { traceId: string; spanId: string } | undefined;
+  /** The verified caller a capability is bound to (its `azp`); none with auth off. */
+  holder: string | undefined;
 }
 
 /** fresh: decided now; otherwise the replay of the action id's first answer. */
@@ -219,7 +232,13 @@ async function decisionStep(
         `this action id cannot be replayed: ${refused.reasons[0]?.reason ?? 'refused'}`,
       );
     }
-    return { done: { response: state.action.response as unknown as DecideResponse, fresh: false } };
+    const first = state.action.response as unknown as DecideResponse;
+    // Its capability is bound to the caller it was granted to: another caller of the tenant
+    // gets the answer without it.
+    const { capability: granted, ...rest } = first;
+    const response =
+      granted !== undefined && asked.holder !== undefined && !capabilityHeldBy(granted, asked.holder) ? rest : first;
+    return { done: { response, fresh: false } };
   }
   // The flow state this decision reads and advances: created with the session (salt, intent).
   const flow = prepareFlow(state.summary, meta.intent);
@@ -256,6 +275,7 @@ async function decisionStep(
     at,
     masking,
     masker,
+    holder: asked.holder,
     masked,
     refused,
     flow,
@@ -278,6 +298,7 @@ async function decisionStep(
     ...(action.operation !== undefined && { operation: action.operation }),
     parametersHash: action.parametersHash,
     ...(enforcement.parameters && { modifiedParameters: enforcement.parameters }),
+    ...(asked.holder !== undefined && { holder: asked.holder }),
     receiptId,
     now,
   });
@@ -331,6 +352,8 @@ interface Step {
   now: Date;
   at: string;
   /** Extra masking paths from the policy data (`data.aarm.masking.paths`). */
+  /** The verified caller that asked (capabilities are bound to it). */
+  holder: string | undefined;
   masking: string[];
   /** The deployment's keyed hash for masked receipt values. */
   masker: Masker;
@@ -544,6 +567,7 @@ function pendingRecord(
     tenant: step.meta.tenant,
     action: step.masked,
     identity: step.identity.receipt,
+    ...(step.holder !== undefined && { requested_by: step.holder }),
     reasons: enforcement.reasons,
     ...(enforcement.approval && { approvers: enforcement.approval.approvers }),
     ...(enforcement.deferral && { context_needed: enforcement.deferral.contextNeeded }),

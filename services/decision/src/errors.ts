@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   conflict: { status: 409, message: 'the request conflicts with an earlier one' },
   payload_too_large: { status: 413, message: 'the body is larger than the configured limit' },
   unsupported_media_type: { status: 415, message: 'the body must be application/json' },
+  rate_limited: { status: 429, message: 'too many requests from this caller; retry after the Retry-After seconds' },
   policy_build_failed: { status: 422, message: 'the policy could not be built; the previous one keeps serving' },
   policy_unavailable: { status: 503, message: 'no policy is loaded or it failed to evaluate' },
   policy_timeout: { status: 503, message: 'the policy did not answer within its deadline' },

@@ -3,7 +3,8 @@
  * a Redis client, a logger, a clock or a key.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
@@ -14,6 +15,7 @@ import type { CapabilityCheckEvent } from './capabilities/http.js';
 import { SessionChain } from './chain/chain.js';
 import { createDriftEngine } from './drift/index.js';
 import { createApp } from './http/app.js';
+import { TokenBuckets } from './http/rate-limit.js';
 import { startExpirySweeper } from './enforce/pending.js';
 import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
 import { createWebhookNotifier, NO_NOTIFIER, type Notifier } from './notify/webhooks.js';
@@ -59,6 +61,8 @@ export interface StartOptions {
  */
 export class StartError extends Error {}
 
+type Server = HttpServer | HttpsServer;
+
 const LISTEN_PROBLEMS: Record<string, string> = {
   EADDRINUSE: 'the address is already in use',
   EACCES: 'permission denied',
@@ -96,6 +100,8 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   let signingKey: SigningKey;
   let verifyKeys: SigningKey['publicKey'][];
   let driftApiKey: string | undefined;
+  let redisTlsCa: string | undefined;
+  let tlsOptions: ServerOptions | undefined;
   try {
     signingKey = config.signingKeyPath
       ? loadSigningKey(readFileSync(config.signingKeyPath, 'utf8'))
@@ -104,6 +110,20 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     verifyKeys = config.verifyKeyPaths.map((path) => publicKeyFromPem(readFileSync(path, 'utf8')));
     if (config.drift.mode === 'remote' && config.drift.apiKeyFile !== undefined) {
       driftApiKey = readFileSync(config.drift.apiKeyFile, 'utf8').trim();
+    }
+    if (config.redis?.tlsCaPath !== undefined) redisTlsCa = readFileSync(config.redis.tlsCaPath, 'utf8');
+    if (config.tls) {
+      tlsOptions = {
+        cert: readFileSync(config.tls.certPath),
+        key: readFileSync(config.tls.keyPath),
+        minVersion: 'TLSv1.2',
+        // mTLS: the handshake itself refuses a client without a certificate from this CA.
+        ...(config.tls.clientCaPath !== undefined && {
+          ca: readFileSync(config.tls.clientCaPath),
+          requestCert: true,
+          rejectUnauthorized: true,
+        }),
+      };
     }
   } catch (err) {
     throw new StartError(`cannot load the keys: ${errorMessage(err)}`, { cause: err });
@@ -116,6 +136,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     ? new RedisSessionStore(
         {
           ...config.redis,
+          ...(redisTlsCa !== undefined && { tlsCa: redisTlsCa }),
           ttlSeconds: config.sessionTtlSeconds,
           outbox: exporting,
           revocationTtlSeconds: config.revocationTtlSeconds,
@@ -253,10 +274,15 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     drift,
     capabilityTtlSeconds: config.capabilityTtlSeconds,
     capabilityKeys: publicKeysFromJwks(jwks),
-    redemptions: { redeem: (jti: string, expiresAtMs: number) => store.redeemCapability(jti, expiresAtMs) },
+    redemptions: {
+      redeem: (jti: string, expiresAtMs: number) => store.redeemCapability(jti, expiresAtMs),
+      used: (jti: string) => store.capabilityRedeemed(jti),
+    },
     // AARM R9 "credential usage logged": every check, never the token itself.
     onCapabilityCheck: (event: CapabilityCheckEvent) => logger.info(event, 'capability checked'),
     maxBodyBytes: config.maxBodyBytes,
+    accessLog: config.accessLog,
+    ...(config.rateLimit && { rateLimiter: new TokenBuckets(config.rateLimit) }),
     metricsPublic: config.metricsPublic,
     // With auth off on an address others reach (allowed only explicitly), nobody is verified:
     // a vote on a gated approval or a deferral's resolution is refused rather than trusted.
@@ -327,7 +353,14 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     await store.close();
     await tracing.shutdown();
   };
-  const listening = createServer(app);
+  let listening: Server;
+  try {
+    listening = tlsOptions ? createHttpsServer(tlsOptions, app) : createHttpServer(app);
+  } catch (err) {
+    // A certificate and key that do not match, or a file that is not PEM.
+    await close();
+    throw new StartError(`cannot use the TLS certificate: ${errorMessage(err)}`, { cause: err });
+  }
   try {
     await listen(listening, config.port, config.host);
   } catch (err) {
@@ -340,8 +373,16 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
   server.headersTimeout = 10_000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  logger.info({ url, store: store.kind, kid: signingKey.kid }, 'arbiter listening');
+  const url = `${tlsOptions ? 'https' : 'http'}://${host}:${address.port}`;
+  logger.info(
+    {
+      url,
+      store: store.kind,
+      kid: signingKey.kid,
+      tls: config.tls ? (config.tls.clientCaPath ? 'mtls' : 'tls') : 'off',
+    },
+    'arbiter listening',
+  );
 
   return { url, policy, store, signingKey, close };
 }

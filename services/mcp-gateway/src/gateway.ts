@@ -1,9 +1,10 @@
 /**
  * The reference PEP for MCP: a gateway between an MCP client (the agent) and an upstream
  * MCP server. Every tools/call is mediated: resolved (meta-tools), normalised into an
- * action, decided by Arbiter (POST /v1/decide), and only then, and only as decided, run
- * upstream. Anything but a clean ALLOW or MODIFY ends in an isError tool result and no
- * upstream call (AARM R1: no fail-open mode).
+ * action, decided by Arbiter (POST /v1/decide), its capability verified and redeemed
+ * (POST /v1/capabilities/verify, redeem: true), and only then, and only as decided, run
+ * upstream. Anything but a clean ALLOW or MODIFY with a capability used up for exactly
+ * this call ends in an isError tool result and no upstream call (AARM R1: no fail-open mode).
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -128,10 +129,18 @@ export function outputHash(content: unknown): string {
     .digest('hex')}`;
 }
 
-/** readOnlyHint → read, destructiveHint → delete, anything else → write. */
-export function operationOf(tool: Tool | undefined): 'read' | 'write' | 'delete' {
-  if (tool?.annotations?.readOnlyHint === true) return 'read';
+/**
+ * The operation declared for a tool, from the upstream's annotations, which may only make
+ * an action look more dangerous, never less: the upstream may be compromised.
+ * destructiveHint → delete; readOnlyHint (alone) → no operation at all; anything else →
+ * write. Without an operation Arbiter's catalogue (data.aarm.catalog) states what a
+ * catalogued tool does, and for an uncatalogued one the policy's default posture applies
+ * (no rule may treat it as a read) and its capability gets scope "none". A declared "read"
+ * would instead let a destructive tool pass for a read wherever the catalogue is silent.
+ */
+export function operationOf(tool: Tool | undefined): 'write' | 'delete' | undefined {
   if (tool?.annotations?.destructiveHint === true) return 'delete';
+  if (tool?.annotations?.readOnlyHint === true) return undefined;
   return 'write';
 }
 
@@ -377,10 +386,10 @@ export function createGateway(options: GatewayOptions): Server {
     progress: (m: string) => Promise<void>,
   ) => {
     const { chain, call } = resolve(name, args);
-    const described = await describe(call.tool, signal);
+    const operation = operationOf(await describe(call.tool, signal));
     const action = {
       tool: call.tool,
-      operation: operationOf(described),
+      ...(operation !== undefined && { operation }),
       parameters: call.arguments,
       // The name the agent called, kept for audit when it was a meta-tool.
       ...(chain.length > 0 && { target: `meta-tool:${[...chain, call.tool].join('>')}` }),
@@ -416,7 +425,29 @@ export function createGateway(options: GatewayOptions): Server {
       default:
         throw new Refusal('Arbiter denied the action', answer.reasons, answer.action_id);
     }
+    await redeem(call.tool, go, signal);
     return { tool: call.tool, go };
+  };
+
+  /**
+   * Uses the capability up for exactly the call about to run (tool and arguments) before
+   * the upstream sees it: a capability that is not valid now, was used before, or whose
+   * use Arbiter cannot record (unreachable, 503) runs nothing.
+   */
+  const redeem = async (tool: string, go: Go, signal: AbortSignal) => {
+    const verdict = await arbiter(
+      'POST',
+      '/v1/capabilities/verify',
+      { capability: go.capability, tool, parameters: go.arguments, redeem: true },
+      options.requestTimeoutMs,
+      signal,
+    ).catch((err: unknown) => {
+      throw err instanceof Refusal ? new Refusal(err.message, [], go.actionId) : err;
+    });
+    if (!isObject(verdict) || verdict.valid !== true) {
+      const reason = isObject(verdict) && typeof verdict.reason === 'string' ? verdict.reason : 'unrecognised answer';
+      throw new Refusal(`Arbiter refused the capability (${reason})`, [], go.actionId);
+    }
   };
 
   /** Best effort: a failed report is logged and changes nothing for the caller. */

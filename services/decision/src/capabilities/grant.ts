@@ -57,6 +57,7 @@ export async function grantCapability(
   const issued = await issueCapability(
     {
       ...(grant.agent !== undefined && { agent: grant.agent }),
+      ...(grant.holder !== undefined && { holder: grant.holder }),
       tenant: grant.tenant,
       sessionId: grant.sessionId,
       actionId: grant.actionId,

@@ -10,6 +10,11 @@
  * way only `valid: true` lets the call run. Parameters carrying a prototype key
  * (`__proto__`, `constructor.prototype`) are a 400, never valid: the schema would drop the
  * key, so the check would pass for parameters other than those the tool runs with.
+ *
+ * Single use: with `redeem` the capability is used up; without it the check still refuses
+ * a capability that was redeemed before ('already_used'), when the redemption store can
+ * say so. A capability bound to a caller (`azp`) is refused to every other caller
+ * ('wrong_caller') and not used up.
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
@@ -18,6 +23,7 @@ import { DecideRequestSchema, parseBody } from '../intercept/envelope.js';
 import type { CapabilityRedemptions } from './redemptions.js';
 import {
   CAPABILITY_SCOPES,
+  checkUnredeemed,
   MAX_CAPABILITY_LENGTH,
   redeemCapability,
   verifyCapability,
@@ -68,13 +74,13 @@ export interface CapabilityVerifyDeps {
 
 /**
  * The handler: parses the body (400 naming the field), verifies and, with `redeem`,
- * redeems. `caller` is the verified caller: with it, a capability of another tenant is
- * refused as 'wrong_tenant' (and is not used up).
+ * redeems. `caller` is who asks: with it, a capability of another tenant is refused as
+ * 'wrong_tenant', and one bound to another caller as 'wrong_caller' (neither is used up).
  */
 export async function verifyCapabilityRequest(
   deps: CapabilityVerifyDeps,
   body: unknown,
-  caller?: { tenant: string },
+  caller?: { tenant: string; subject?: string },
 ): Promise<VerifyCapabilityResponse> {
   const request = parseBody(VerifyCapabilitySchema, body);
   const args = {
@@ -83,21 +89,22 @@ export async function verifyCapabilityRequest(
     parameters: request.parameters,
     ...(request.scope !== undefined && { scope: request.scope }),
     ...(caller !== undefined && { tenant: caller.tenant }),
+    ...(caller?.subject !== undefined && { holder: caller.subject }),
     now: deps.clock(),
     keys: deps.capabilityKeys,
     clockToleranceSeconds: deps.capabilityClockToleranceSeconds ?? 0,
   };
+  const { redemptions } = deps;
   let result: CapabilityRedemption;
-  if (request.redeem === true) {
-    try {
-      result = await redeemCapability({ ...args, redemptions: deps.redemptions });
-    } catch (err) {
-      if (err instanceof ArbiterError) throw err;
-      // Unknown whether the use was recorded: the call must not run.
-      throw new ArbiterError('store_unavailable', 'the capability could not be redeemed', { cause: err });
-    }
-  } else {
-    result = await verifyCapability(args);
+  try {
+    if (request.redeem === true) result = await redeemCapability({ ...args, redemptions });
+    else if (redemptions.used !== undefined)
+      result = await checkUnredeemed({ ...args, redemptions: { used: (jti) => redemptions.used!(jti) } });
+    else result = await verifyCapability(args);
+  } catch (err) {
+    if (err instanceof ArbiterError) throw err;
+    // Unknown whether the capability was (or now is) used: the call must not run.
+    throw new ArbiterError('store_unavailable', 'the capability redemption could not be checked', { cause: err });
   }
   deps.onCapabilityCheck?.({
     valid: result.valid,

@@ -24,13 +24,20 @@ export interface CapabilityRedemptions {
    * answers 'first'. Rejects (never answers 'first') when the record cannot be written.
    */
   redeem(jti: string, expiresAtMs: number): Promise<Redemption>;
+  /**
+   * Whether `jti` has been redeemed (and its record is still held). Read-only. With it, a
+   * check without redemption refuses a used capability ('already_used'), so single use
+   * holds for every verifier, not only for those that redeem. Rejects when the record
+   * cannot be read.
+   */
+  used?(jti: string): Promise<boolean>;
 }
 
 /** How often, at most, the in-memory set drops records of capabilities that have expired. */
 const SWEEP_INTERVAL_MS = 1000;
 
 export class MemoryCapabilityRedemptions implements CapabilityRedemptions {
-  private readonly used = new Map<string, number>();
+  private readonly records = new Map<string, number>();
   private lastSweep = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -41,20 +48,25 @@ export class MemoryCapabilityRedemptions implements CapabilityRedemptions {
     const now = this.now();
     this.sweep(now);
     // Check and set with no await in between: the event loop makes the pair atomic.
-    const known = this.used.get(jti);
+    const known = this.records.get(jti);
     if (known !== undefined && known > now) return 'again';
-    this.used.set(jti, expiresAtMs);
+    this.records.set(jti, expiresAtMs);
     return 'first';
+  }
+
+  async used(jti: string): Promise<boolean> {
+    const known = this.records.get(jti);
+    return known !== undefined && known > this.now();
   }
 
   /** Records still held (for tests and metrics). */
   get size(): number {
-    return this.used.size;
+    return this.records.size;
   }
 
   private sweep(now: number): void {
     if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
     this.lastSweep = now;
-    for (const [jti, expiresAt] of this.used) if (expiresAt <= now) this.used.delete(jti);
+    for (const [jti, expiresAt] of this.records) if (expiresAt <= now) this.records.delete(jti);
   }
 }

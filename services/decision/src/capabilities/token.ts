@@ -8,7 +8,8 @@
  *
  * Token:
  *   header  { "alg": "EdDSA", "typ": "aarm-capability+jwt", "kid": <RFC 7638 thumbprint> }
- *   claims  { "iss": "arbiter", "sub": <agent>, "aud": <tool>, "jti": <128-bit random>,
+ *   claims  { "iss": "arbiter", "sub": <agent>, "aud": <tool>, "azp"?: <the PEP that asked>,
+ *             "jti": <128-bit random>,
  *             "iat", "nbf", "exp",
  *             "aarm": { "tool", "scope", "operation"?, "params": "sha256:…", "receipt",
  *                       "session", "action", "tenant" } }
@@ -69,6 +70,11 @@ export interface CapabilityClaims {
   sub?: string;
   /** The tool: the only audience that may accept it. */
   aud: string;
+  /**
+   * The authorised party (as in OIDC): the verified caller (PEP) the decision was answered
+   * to. Only it may verify or redeem the capability at Arbiter, or read it back.
+   */
+  azp?: string;
   jti: string;
   iat: number;
   nbf: number;
@@ -86,6 +92,7 @@ export type CapabilityRefusal =
   | 'wrong_parameters'
   | 'wrong_scope'
   | 'wrong_tenant'
+  | 'wrong_caller'
   | 'not_a_capability';
 
 export type CapabilityVerification =
@@ -96,6 +103,8 @@ export type CapabilityRedemption =
 
 export interface IssueCapabilityArgs {
   agent?: string;
+  /** The verified caller (PEP subject) that asked for the decision: becomes `azp`. */
+  holder?: string;
   tenant: string;
   sessionId: string;
   actionId: string;
@@ -131,6 +140,11 @@ export interface VerifyCapabilityArgs {
   scope?: string;
   /** When given, a capability of another tenant is refused ('wrong_tenant'). */
   tenant?: string;
+  /**
+   * The caller asking. When given, a capability bound to another caller (`azp`) is refused
+   * ('wrong_caller'); one without `azp` (issued with ARBITER_AUTH=off) passes.
+   */
+  holder?: string;
   now: Date;
   /** kid → Ed25519 public key, e.g. publicKeysFromJwks(GET /v1/keys). */
   keys: Map<string, KeyObject>;
@@ -251,6 +265,7 @@ export async function issueCapability(args: IssueCapabilityArgs, key: SigningKey
     iss: CAPABILITY_ISSUER,
     ...(args.agent !== undefined && { sub: args.agent }),
     aud: args.tool,
+    ...(args.holder !== undefined && { azp: args.holder }),
     jti,
     iat,
     nbf: iat,
@@ -275,8 +290,8 @@ const refuse = (reason: CapabilityRefusal): { valid: false; reason: CapabilityRe
 
 /**
  * Checks a capability for one call, in this order: form, algorithm (EdDSA only), type
- * (typ "aarm-capability+jwt"), key, signature, issuer, time, tenant, tool, parameters,
- * scope. Never throws for anything the token holds; the first failed check is the reason.
+ * (typ "aarm-capability+jwt"), key, signature, issuer, time, tenant, caller, tool,
+ * parameters, scope. Never throws for anything the token holds; the first failed check is the reason.
  */
 export async function verifyCapability(args: VerifyCapabilityArgs): Promise<CapabilityVerification> {
   const { token } = args;
@@ -328,6 +343,9 @@ export async function verifyCapability(args: VerifyCapabilityArgs): Promise<Capa
   if (nowMs < claims.nbf * 1000 - tolerance) return refuse('not_yet_valid');
 
   if (args.tenant !== undefined && claims.aarm.tenant !== args.tenant) return refuse('wrong_tenant');
+  // Another PEP of the same tenant may neither check nor use up what was granted to this one.
+  if (args.holder !== undefined && claims.azp !== undefined && claims.azp !== args.holder)
+    return refuse('wrong_caller');
   if (claims.aud !== args.tool || claims.aarm.tool !== args.tool) return refuse('wrong_tool');
   if (!parametersMatch(claims.aarm.params, args)) return refuse('wrong_parameters');
   // Exact match, and only the seven can be asked for: "none" (or anything else) matches
@@ -351,6 +369,30 @@ export async function redeemCapability(
   const holdUntil = (verified.claims.exp + (args.clockToleranceSeconds ?? 0)) * 1000;
   const redemption = await args.redemptions.redeem(verified.claims.jti, holdUntil);
   return redemption === 'first' ? verified : { valid: false, reason: 'already_used' };
+}
+
+/**
+ * verifyCapability, then whether the capability was redeemed already: what a check without
+ * redemption answers, so a used capability is never reported valid again. Uses nothing up.
+ * Rejects when the redemption record cannot be read: the caller must then not run the action.
+ */
+export async function checkUnredeemed(
+  args: VerifyCapabilityArgs & { redemptions: Required<Pick<CapabilityRedemptions, 'used'>> },
+): Promise<CapabilityRedemption> {
+  const verified = await verifyCapability(args);
+  if (!verified.valid) return verified;
+  return (await args.redemptions.used(verified.claims.jti)) ? { valid: false, reason: 'already_used' } : verified;
+}
+
+/**
+ * Whether `caller` may be handed `token` (a decide replay, a closed approval or deferral):
+ * a capability bound to another caller (`azp`) is not shown to it. A token that cannot be
+ * read is shown to nobody.
+ */
+export function capabilityHeldBy(token: string, caller: string): boolean {
+  const claims = inspectCapability(token)?.claims;
+  if (!isRecord(claims)) return false;
+  return claims.azp === undefined || claims.azp === caller;
 }
 
 /** The claims without verifying anything: for display and logs only, never for a decision. */
@@ -385,8 +427,9 @@ const numericDate = (v: unknown): v is number => typeof v === 'number' && Number
 
 /** The claims in the shape we issue them, or undefined. */
 function readClaims(raw: Record<string, unknown>): CapabilityClaims | undefined {
-  const { sub, aud, jti, iat, nbf, exp, aarm } = raw;
+  const { sub, aud, azp, jti, iat, nbf, exp, aarm } = raw;
   if (sub !== undefined && !nonEmpty(sub)) return undefined;
+  if (azp !== undefined && !nonEmpty(azp)) return undefined;
   if (!nonEmpty(aud) || !nonEmpty(jti) || !numericDate(iat) || !numericDate(nbf) || !numericDate(exp)) return undefined;
   if (!isRecord(aarm)) return undefined;
   const { tool, scope, operation, params, receipt, session, action, tenant } = aarm;
@@ -399,6 +442,7 @@ function readClaims(raw: Record<string, unknown>): CapabilityClaims | undefined 
     iss: CAPABILITY_ISSUER,
     ...(sub !== undefined && { sub }),
     aud,
+    ...(azp !== undefined && { azp }),
     jti,
     iat,
     nbf,

@@ -277,6 +277,10 @@ export class MemorySessionStore implements SessionStore {
     return this.redemptions.redeem(jti, expiresAtMs);
   }
 
+  async capabilityRedeemed(jti: string): Promise<boolean> {
+    return this.redemptions.used(jti);
+  }
+
   private live(tag: string, now: number): MemorySession | undefined {
     const s = this.sessions.get(tag);
     if (s && s.expiresAt <= now) {

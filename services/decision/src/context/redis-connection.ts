@@ -20,6 +20,12 @@ export interface ConnectionOptions {
   password?: string;
   timeoutMs: number;
   /**
+   * PEM CA bundle trusted for this connection's TLS only (ARBITER_REDIS_TLS_CA). Given to
+   * ioredis as `tls.ca` rather than NODE_EXTRA_CA_CERTS, which would make every outbound
+   * TLS connection of the process (JWKS, webhooks, OTLP, embeddings) trust it too.
+   */
+  tlsCa?: string;
+  /**
    * A pub/sub subscriber: it waits for messages indefinitely and re-subscribes after a
    * reconnect, so it queues while disconnected and has no command timeout.
    */
@@ -64,6 +70,7 @@ function parseMultiHost(url: string): {
 }
 
 export function connectRedis(options: ConnectionOptions): RedisClient {
+  const tls = options.tlsCa !== undefined ? { ca: options.tlsCa } : {};
   const common: RedisOptions = {
     // Fail fast instead of queueing: a decision waiting on a dead Redis must become a
     // 503 DENY within the timeout, not hang (fail closed, bounded waits).
@@ -85,7 +92,7 @@ export function connectRedis(options: ConnectionOptions): RedisClient {
       name,
       ...(password !== undefined && { password }),
       ...(p.query.get('sentinelPassword') !== null && { sentinelPassword: p.query.get('sentinelPassword')! }),
-      ...(p.tls && { tls: {}, enableTLSForSentinelMode: true }),
+      ...(p.tls && { tls, enableTLSForSentinelMode: true }),
       // After a failover the client reconnects to the new primary found through the sentinels.
       sentinelRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
@@ -99,12 +106,17 @@ export function connectRedis(options: ConnectionOptions): RedisClient {
         ...common,
         ...(password !== undefined && { password }),
         ...(p.username !== undefined && { username: p.username }),
-        ...(p.tls && { tls: {} }),
+        ...(p.tls && { tls }),
       },
       clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
       slotsRefreshTimeout: options.timeoutMs,
     };
     return new Cluster(endpoints(p.hosts, 6379), clusterOptions);
   }
-  return new Redis(url, { ...common, ...(options.password !== undefined && { password: options.password }) });
+  return new Redis(url, {
+    ...common,
+    ...(options.password !== undefined && { password: options.password }),
+    // ioredis turns rediss:// into TLS with the system CAs; the explicit options win.
+    ...(url.startsWith('rediss://') && options.tlsCa !== undefined && { tls }),
+  });
 }

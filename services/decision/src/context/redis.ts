@@ -97,6 +97,8 @@ const PENDING_SCAN_LIMIT = 1000;
 export interface RedisStoreOptions {
   url: string;
   password?: string;
+  /** PEM CA bundle for this connection's TLS only (redis-connection.ts). */
+  tlsCa?: string;
   prefix: string;
   timeoutMs: number;
   ttlSeconds: number;
@@ -226,6 +228,7 @@ export class RedisSessionStore implements SessionStore {
       url: options.url,
       timeoutMs: options.timeoutMs,
       ...(options.password !== undefined && { password: options.password }),
+      ...(options.tlsCa !== undefined && { tlsCa: options.tlsCa }),
     });
     this.redis.on('error', onError);
     this.redis.defineCommand('arbiterCommit', { numberOfKeys: 6, lua: COMMIT_SCRIPT });
@@ -454,6 +457,11 @@ export class RedisSessionStore implements SessionStore {
     return set === 'OK' ? 'first' : 'again';
   }
 
+  async capabilityRedeemed(jti: string): Promise<boolean> {
+    const key = `${this.options.prefix}cap:${jti}`;
+    return (await this.call('capabilityRedeemed', () => this.redis.exists(key))) === 1;
+  }
+
   async addRevocation(revocation: Revocation): Promise<void> {
     const now = Date.now();
     const entries = revocationEntries(
@@ -512,6 +520,7 @@ export class RedisSessionStore implements SessionStore {
         timeoutMs: this.options.timeoutMs,
         subscriber: true,
         ...(this.options.password !== undefined && { password: this.options.password }),
+        ...(this.options.tlsCa !== undefined && { tlsCa: this.options.tlsCa }),
       });
       this.subscriber.on('error', () => {});
       this.subscriber.on('message', (_channel: string, id: string) => {

@@ -94,6 +94,8 @@ export interface PendingRecord {
   /** The exact action waiting: its parameter hash binds any later approval to it. */
   action: Omit<ReceiptAction, 'modified_parameters' | 'modified_parameters_hash'>;
   identity: Receipt['identity'];
+  /** The verified caller that asked for the decision: the capability of the closing answer is bound to it. */
+  requested_by?: string;
   reasons: { policy_id: string; reason: string }[];
   approvers?: string[];
   context_needed?: string[];
@@ -207,6 +209,8 @@ export interface SessionStore {
    * expiresAtMs. Atomic: of concurrent calls for one jti, on any replica, exactly one gets 'first'.
    */
   redeemCapability(jti: string, expiresAtMs: number): Promise<'first' | 'again'>;
+  /** Whether the capability `jti` was redeemed (and its record has not expired). */
+  capabilityRedeemed(jti: string): Promise<boolean>;
   /** A tenant's approvals or deferrals that are still pending, soonest to expire first. */
   listPending(tenant: string, kind: PendingRecord['kind'], limit: number): Promise<PendingRecord[]>;
   /** Ids of pending records whose expiry is at or before `nowMs` (for the expiry sweeper). */

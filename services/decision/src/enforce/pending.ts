@@ -10,6 +10,7 @@ import type { StepResult } from '../chain/chain.js';
 import { newId, tagOfId } from '../context/ids.js';
 import type { ActionRecord, PendingRecord, SessionState, SessionSummary } from '../context/types.js';
 import { grantCapability } from '../capabilities/grant.js';
+import { capabilityHeldBy } from '../capabilities/token.js';
 import type { DecideDeps } from '../decide.js';
 import { ArbiterError } from '../errors.js';
 import type { Caller } from '../intercept/agent.js';
@@ -27,7 +28,15 @@ export const MAX_WAIT_SECONDS = 60;
  * What GET /v1/approvals/{id} and /v1/deferrals/{id} show: never the raw parameters kept
  * for re-evaluation, nor the secrets the action's target or the intent spell out.
  */
-export function pendingView(record: PendingRecord, now: Date, options: { withCapability: boolean }) {
+/**
+ * `withCapability`: the caller may run actions (pep, admin); `holder`: the verified caller,
+ * who sees the capability only when it is bound to them (or to nobody).
+ */
+export function pendingView(
+  record: PendingRecord,
+  now: Date,
+  options: { withCapability: boolean; holder?: string | undefined },
+) {
   const { input: _input, final, ...kept } = record;
   const shown = {
     ...kept,
@@ -38,7 +47,11 @@ export function pendingView(record: PendingRecord, now: Date, options: { withCap
   const status = expired ? 'expired' : record.status;
   const decision = expired ? 'DENY' : final?.decision;
   // The capability runs the action: only for the PEP that will run it (and admins), never for approvers or auditors.
-  const capability = expired || !options.withCapability ? undefined : final?.capability;
+  const granted = expired || !options.withCapability ? undefined : final?.capability;
+  const capability =
+    granted !== undefined && options.holder !== undefined && !capabilityHeldBy(granted, options.holder)
+      ? undefined
+      : granted;
   const { capability: _token, ...finalShown } = final ?? {};
   return {
     ...shown,
@@ -178,6 +191,7 @@ async function pendingStep(
       ...(change.record.action.operation !== undefined && { operation: change.record.action.operation }),
       parametersHash: change.record.action.parameters_hash,
       ...(closing.parameters && { modifiedParameters: closing.parameters }),
+      ...(change.record.requested_by !== undefined && { holder: change.record.requested_by }),
       receiptId,
       now,
     }));

@@ -19,7 +19,9 @@ import type { Role } from '../intercept/identity.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { Jwks } from '../receipts/keys.js';
 import { OpenSessionSchema, OutcomeSchema, openSession, recordOutcome, sessionView } from '../sessions.js';
+import { accessLog, requestIds } from './access-log.js';
 import { jsonBody } from './body.js';
+import { rateLimit, type RateLimiter } from './rate-limit.js';
 
 export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
   /** The engine itself: /v1/policy shows its status and reloads it. */
@@ -37,6 +39,10 @@ export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
    * development on loopback works (CONTRACT §3); set when the port is reachable by others.
    */
   refuseUnverifiedAnswers?: boolean;
+  /** One line per request at info (ARBITER_ACCESS_LOG, default on). */
+  accessLog?: boolean;
+  /** Per-caller limit on /v1 (ARBITER_RATE_LIMIT_RPS); absent: no limit. */
+  rateLimiter?: RateLimiter;
 }
 
 const traceContext = new W3CTraceContextPropagator();
@@ -126,9 +132,9 @@ function caller(res: Response): Caller {
 }
 
 /** Whether the caller may hold the capability that runs an approved or resolved action. */
-function runsActions(res: Response): { withCapability: boolean } {
-  const roles = caller(res).roles;
-  return { withCapability: roles.has('pep') || roles.has('admin') };
+function runsActions(res: Response): { withCapability: boolean; holder: string | undefined } {
+  const c = caller(res);
+  return { withCapability: c.roles.has('pep') || c.roles.has('admin'), holder: c.verified ? c.subject : undefined };
 }
 
 /** The route needs one of these roles (with ARBITER_AUTH=off every caller has them all). */
@@ -152,6 +158,9 @@ export function createApp(deps: AppDeps): express.Express {
   // /v1/decide/ is not the decide route and ends in 404 (with DENY, see decisionRoute).
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
+
+  app.use(requestIds);
+  if (deps.accessLog) app.use(accessLog(logger, decisionRoute));
 
   // Operations: open, for probes and scrapers.
   app.get('/healthz', (_req, res) => {
@@ -213,6 +222,8 @@ export function createApp(deps: AppDeps): express.Express {
     } satisfies Caller;
     next();
   });
+  // After authentication, so a verified caller is limited as itself; before the body is read.
+  if (deps.rateLimiter) app.use('/v1', rateLimit(deps.rateLimiter));
   app.use(requireJson);
   app.use(jsonBody(deps.maxBodyBytes));
 
@@ -321,8 +332,14 @@ export function createApp(deps: AppDeps): express.Express {
     logger.info({ tenant: revocation.tenant, jti: body.jti, sub: body.sub }, 'revocation added');
     res.status(201).json(revocation);
   });
+  // Compile errors name files, rules and lines of the policy: admins only (issue 12).
   app.get('/v1/policy', (_req, res) => {
-    res.json(policy.status());
+    const status = policy.status();
+    if (caller(res).roles.has('admin')) {
+      res.json(status);
+      return;
+    }
+    res.json({ revision: status.revision, hash: status.hash, loaded_at: status.loaded_at });
   });
   app.post('/v1/policy/reload', allow('admin'), async (_req, res) => {
     const result = await policy.reload(true);
