@@ -29,6 +29,10 @@
 #       nothing else is at stake.
 #   A pure read (web.fetch of a search result) is never judged: following a link is
 #   what reading the web is; a URL that carries data out is the exfiltration pack's.
+#   Except bank details stored by a record write (no send, pay, grant or execute) in a
+#   session without instruction-like content: STEP_UP (the tool's approvers, else
+#   ["finance"]), risk HIGH, with call-back advice, whatever the session holds: the
+#   change may be what the user asked for, the account's holder is what a human checks.
 #   The reason names each value (never free text, SQL or a command line), the tool
 #   whose output it came from, and why the decision is a DENY.
 # custom:
@@ -122,9 +126,46 @@ findings contains {
 } if {
 	not aarm.read_only
 	not stored_contact
+	not stored_account
 	count(severe) > 0
 	labels := {label(v) | some v in aarm.flow_values; flagged(v)}
 	count(labels) > 0
+}
+
+# stored_account: a record write (nothing is sent, paid, granted or run now) that stores
+# bank details taken from what the agent read (an employee's new salary account from
+# their e-mail), with no instruction-like content in the session. The change itself may
+# be what the user asked for; whether the account is the holder's is what a human settles
+# by calling back. After instruction-like content it stays a DENY.
+stored_account if {
+	count(aarm.operations & {"send", "grant", "pay", "execute"}) == 0
+	aarm.injection_score < aarm.injection_step_up_at
+	some v in aarm.flow_values
+	flagged(v)
+	v.kind == "account"
+	every w in aarm.flow_values {
+		account_or_unflagged(w)
+	}
+}
+
+account_or_unflagged(v) if not flagged(v)
+
+account_or_unflagged(v) if v.kind == "account"
+
+findings contains {
+	"approvers": aarm.catalog_approvers(["finance"]),
+	"effect": "STEP_UP",
+	"policy_id": "malicious-output",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.tool, " stores bank details taken from untrusted tool output: ", concat("; ", sort(labels)),
+		": bank details that arrive in content are how payroll and invoice fraud work; call the account holder back on a number you already have before approving",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.lets_through
+	stored_account
+	labels := {label(v) | some v in aarm.flow_values; flagged(v)}
 }
 
 # reply: the action only sends, and every flagged value is a correspondent (an e-mail
@@ -171,6 +212,7 @@ findings contains {
 	aarm.lets_through
 	not aarm.read_only
 	not stored_contact
+	not stored_account
 	count(severe) == 0
 	labels := {label(v) | some v in aarm.flow_values; flagged(v)}
 	count(labels) > 0

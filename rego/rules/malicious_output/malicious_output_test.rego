@@ -84,7 +84,7 @@ test_a_bank_account_change_from_an_invoice_is_judged if {
 	v := fx.val("fields.payroll_iban", "account", "GB33BUKB20201555555555", {"destination": false, "inside": false, "registered": false, "origin": "untrusted", "source": {"tool": "mail.read"}})
 	inp := fx.act("hr.update_employee", {"fields": {"payroll_iban": "GB33BUKB20201555555555"}}, fx.flow(["write"], [v], ticket), "CONFIDENTIAL")
 	some f in findings(inp)
-	f.effect == "DENY"
+	f.effect == "STEP_UP"
 	contains(f.reason, "parameter fields.payroll_iban (GB33...5555), first seen in untrusted output of mail.read, not in the payee register")
 	not contains(f.reason, "GB33BUKB20201555555555")
 }
@@ -156,4 +156,33 @@ test_a_record_update_that_stores_a_contact_from_a_mail_is_not_judged if {
 	# a personal mailbox or a lookalike stored from content is still judged
 	count(findings(update(fx.outside_email("fields.billing_email", "j.roth.billing@gmail.com", "untrusted", "mail.read")))) == 1
 	count(findings(update(object.union(contact, {"lookalike": true})))) == 1
+}
+
+# --- bank details stored from content ----------------------------------------------------------
+
+stored_iban(session) := fx.act(
+	"hr.update_employee", {"iban": "GB29NWBK60161331926819"},
+	fx.flow(
+		["write"], [fx.val("iban", "account", "GB29NWBK60161331926819", {
+			"destination": false, "inside": false, "registered": false, "origin": "untrusted",
+			"source": {"tool": "mail.search"},
+		})],
+		session,
+	),
+	"CONFIDENTIAL",
+)
+
+test_bank_details_stored_from_a_mail_need_a_call_back_not_a_refusal if {
+	fs := fx.findings("malicious_output", stored_iban(fx.untrusted("mail.search", 0.1, 1)))
+	count(fs) == 1
+	some f in fs
+	f.effect == "STEP_UP"
+	f.approvers == ["finance"]
+	contains(f.reason, "call the account holder back")
+	fx.decide(stored_iban(fx.untrusted("mail.search", 0.1, 1))).decision == "STEP_UP"
+}
+
+test_after_instruction_like_content_storing_bank_details_is_denied if {
+	d := fx.decide(stored_iban(fx.untrusted("mail.search", 0.9, 1)))
+	d.decision == "DENY"
 }
