@@ -40,7 +40,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY services ./services
 RUN npx tsc -p tsconfig.json \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && npm sbom --sbom-format cyclonedx --omit dev > sbom.cdx.json
 
 FROM ${NODE_IMAGE} AS runtime
 ARG ARBITER_UID=10001
@@ -59,6 +60,8 @@ COPY --from=opa /opa /usr/local/bin/opa
 # Owned by root and not writable by the service: nothing in the image changes at run time.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/services ./dist/services
+# The software bill of materials of what ships (CycloneDX, from the lockfile by npm).
+COPY --from=build /app/sbom.cdx.json ./sbom.cdx.json
 COPY package.json ./
 COPY rego ./rego
 COPY bin ./bin

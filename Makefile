@@ -20,7 +20,7 @@ TEST_FILES = $(shell find test -name '*.test.ts' -not -path 'test/chart/*' | sor
 
 export ARBITER_OPA ?= $(OPA)
 
-.PHONY: setup setup-service run test test-unit test-rego test-chart lint typecheck bench bench-export bench-compare eval clean
+.PHONY: setup setup-service run test test-unit test-rego test-chart lint typecheck bench bench-export bench-compare eval sbom clean
 
 # What the service needs; `make setup` adds helm (for the chart tests), which `make run` does not wait for.
 setup-service: $(NODE) $(NODE_STAMP) $(OPA) $(BUILD_STAMP)
@@ -100,6 +100,13 @@ bench-compare: setup-service
 # measurement: missed targets do not fail it, a malformed corpus or an Arbiter that cannot start does.
 eval: setup-service
 	node --import tsx eval/run.ts --json eval/results.json --markdown EVAL.md
+
+# The software bill of materials of the production dependencies (CycloneDX JSON, by npm from
+# the lockfile); the image carries the same at /app/sbom.cdx.json.
+sbom: $(NODE_STAMP)
+	@mkdir -p dist
+	npm sbom --sbom-format cyclonedx --omit dev > dist/sbom.cdx.json
+	@echo "wrote dist/sbom.cdx.json"
 
 clean:
 	rm -rf dist node_modules .tools

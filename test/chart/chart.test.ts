@@ -407,6 +407,30 @@ describe('secrets are referenced, never inlined', () => {
     );
   });
 
+  test('masking.existingSecret mounts the masking key and ARBITER_MASKING_KEY names it, as config.ts reads it', () => {
+    const objects = render({ set: ['masking.existingSecret=arbiter-masking', 'masking.secretKey=hmac.key'] });
+    const { literal } = containerEnv(objects);
+    const file = literal.get('ARBITER_MASKING_KEY');
+    assert.equal(file, '/etc/arbiter/masking/masking-key');
+    assert.deepEqual(mountedFrom(objects, file!), { secretName: 'arbiter-masking', key: 'hmac.key' });
+    const config = loadConfig({
+      ...Object.fromEntries(literal),
+      ARBITER_INSTANCE_ID: POD_NAME,
+      ARBITER_OPA: '/usr/local/bin/opa',
+    });
+    assert.equal(config.maskingKeyPath, file);
+    const prod = render({ values: [CI_VALUES[1]!], bare: true });
+    assert.equal(
+      mountedFrom(prod, containerEnv(prod).literal.get('ARBITER_MASKING_KEY')!).secretName,
+      'arbiter-masking',
+    );
+    // Unset, the key derives from the signing key: no variable, no volume.
+    const plain = render();
+    assert.equal(containerEnv(plain).literal.has('ARBITER_MASKING_KEY'), false);
+    assert.ok(!JSON.stringify(podSpec(plain)).includes('masking'), 'no masking volume');
+    assert.match(renderFails({ set: ['masking.existingSecret=Not_A_Name'] }), /masking\/existingSecret/);
+  });
+
   test('the schema refuses a literal secret in extraEnv', () => {
     assert.match(
       renderFails({ set: ['extraEnv[0].name=ARBITER_WEBHOOK_SECRET', 'extraEnv[0].value=0123456789abcdef'] }),
@@ -414,6 +438,18 @@ describe('secrets are referenced, never inlined', () => {
     );
   });
 });
+
+/** The Secret volume item mounted at path: its Secret's name and key. */
+const mountedFrom = (objects: Manifest[], path: string) => {
+  const mount = container(objects).volumeMounts.find((m: { mountPath: string }) => path.startsWith(`${m.mountPath}/`));
+  assert.ok(mount, `${path} is on a mounted volume`);
+  assert.equal(mount.readOnly, true);
+  const volume = podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name);
+  assert.ok(volume.secret, `${path} comes from a Secret`);
+  const item = volume.secret.items.find((i: { path: string }) => `${mount.mountPath}/${i.path}` === path);
+  assert.ok(item, `${path} is an item of the Secret volume`);
+  return { secretName: volume.secret.secretName as string, key: item.key as string };
+};
 
 describe('intent drift', () => {
   const REMOTE = [
@@ -432,20 +468,6 @@ describe('intent drift', () => {
       ARBITER_OPA: '/usr/local/bin/opa',
     }).drift;
   };
-  /** The Secret volume item mounted at path: its Secret's name and key. */
-  const mountedFrom = (objects: Manifest[], path: string) => {
-    const mount = container(objects).volumeMounts.find((m: { mountPath: string }) =>
-      path.startsWith(`${m.mountPath}/`),
-    );
-    assert.ok(mount, `${path} is on a mounted volume`);
-    assert.equal(mount.readOnly, true);
-    const volume = podSpec(objects).volumes.find((v: { name: string }) => v.name === mount.name);
-    assert.ok(volume.secret, `${path} comes from a Secret`);
-    const item = volume.secret.items.find((i: { path: string }) => `${mount.mountPath}/${i.path}` === path);
-    assert.ok(item, `${path} is an item of the Secret volume`);
-    return { secretName: volume.secret.secretName as string, key: item.key as string };
-  };
-
   test('off by default: ARBITER_DRIFT=off and nothing else, no volume, no egress', () => {
     const objects = render();
     assert.deepEqual(driftVars(objects), ['ARBITER_DRIFT']);
@@ -830,16 +852,18 @@ describe('/metrics with authentication on', () => {
         'serviceMonitor.bearerTokenSecret.key=jwt',
       ],
     });
-    assert.deepEqual(endpointOf(objects).bearerTokenSecret, { name: 'prometheus-arbiter', key: 'jwt' });
+    // authorization.credentials (bearerTokenSecret is deprecated): the operator re-reads the Secret on change.
+    assert.deepEqual(endpointOf(objects).authorization, {
+      type: 'Bearer',
+      credentials: { name: 'prometheus-arbiter', key: 'jwt' },
+    });
+    assert.equal(endpointOf(objects).bearerTokenSecret, undefined);
     assert.equal(containerEnv(objects).literal.get('ARBITER_METRICS_PUBLIC'), 'false');
     const prod = render({ values: [CI_VALUES[1]!], bare: true });
     assert.equal(containerEnv(prod).literal.get('ARBITER_AUTH'), 'jwt');
     assert.equal(containerEnv(prod).literal.get('ARBITER_METRICS_PUBLIC'), 'false');
-    assert.deepEqual(endpointOf(prod).bearerTokenSecret, { name: 'arbiter-metrics-token', key: 'token' });
-    assert.equal(
-      endpointOf(render({ set: [...INSECURE, 'serviceMonitor.enabled=true'] })).bearerTokenSecret,
-      undefined,
-    );
+    assert.deepEqual(endpointOf(prod).authorization?.credentials, { name: 'arbiter-metrics-token', key: 'token' });
+    assert.equal(endpointOf(render({ set: [...INSECURE, 'serviceMonitor.enabled=true'] })).authorization, undefined);
   });
 
   test('a ServiceMonitor that could not scrape (jwt, metrics not public, no token) fails to render', () => {
@@ -853,7 +877,7 @@ describe('/metrics with authentication on', () => {
   test('metrics.public=true: the ServiceMonitor renders without a token', () => {
     const objects = render({ set: [...JWT, 'serviceMonitor.enabled=true', 'metrics.public=true'] });
     assert.equal(endpointOf(objects).path, '/metrics');
-    assert.equal(endpointOf(objects).bearerTokenSecret, undefined);
+    assert.equal(endpointOf(objects).authorization, undefined);
     assert.equal(containerEnv(objects).literal.get('ARBITER_METRICS_PUBLIC'), 'true');
   });
 
@@ -921,8 +945,6 @@ describe('README and values stay in step', () => {
   test('every variable config.ts reads is set by the chart, or knowingly left to extraEnv', () => {
     const NOT_EXPOSED: Record<string, string> = {
       ARBITER_OPA: 'set by the image (/usr/local/bin/opa)',
-      ARBITER_MASKING_KEY:
-        'a key file: mount a Secret with extraVolumes and set it with extraEnv; without it the key derives from the signing key',
       OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'otel.protocol covers both signals; extraEnv for a different one',
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'otel.protocol covers both signals; extraEnv for a different one',
       OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'otel.headers covers both signals; extraEnv (valueFrom) for separate ones',

@@ -5,6 +5,9 @@
  * the upstream (or does not) and what the client gets back.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -24,7 +27,9 @@ import {
   wrapperMetaTool,
   type GatewayOptions,
 } from '../../services/mcp-gateway/src/gateway.js';
+import { tokenFile } from '../../services/mcp-gateway/src/token-file.js';
 import { startTestArbiter, uniqueSession, type TestArbiter } from '../support/arbiter.js';
+import { createTestIssuer, jwtEnv, type TestIssuer } from '../support/tokens.js';
 
 interface Received {
   tool: string;
@@ -77,6 +82,46 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
 const text = (result: CallToolResult) =>
   result.content.map((c) => (c.type === 'text' ? c.text : JSON.stringify(c))).join('\n');
 
+/** Upstream ⇄ gateway ⇄ client, all in memory, with a session of its own. */
+async function connectGateway(
+  arbiterUrl: string,
+  cleanups: Array<() => Promise<void>>,
+  overrides: Partial<GatewayOptions> = {},
+) {
+  const sessionId = uniqueSession('mcp');
+  const tools = upstreamServer();
+  const [upstreamClientSide, upstreamServerSide] = InMemoryTransport.createLinkedPair();
+  await tools.server.connect(upstreamServerSide);
+  const upstream = new Client({ name: 'gateway-upstream', version: '1.0.0' });
+  await upstream.connect(upstreamClientSide);
+
+  const logs: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+  const gateway = createGateway({
+    arbiterUrl,
+    upstream,
+    sessionId,
+    agent: 'agent-1',
+    human: 'alice',
+    approvalWaitSeconds: 30,
+    requestTimeoutMs: 5000,
+    logger: (level, message, fields) => logs.push({ level, message, ...(fields && { fields }) }),
+    ...overrides,
+  });
+  const [clientSide, gatewaySide] = InMemoryTransport.createLinkedPair();
+  await gateway.connect(gatewaySide);
+  const client = new Client({ name: 'agent', version: '1.0.0' });
+  await client.connect(clientSide);
+  cleanups.push(async () => {
+    await client.close();
+    await gateway.close();
+    await upstream.close();
+    await tools.server.close();
+  });
+  const call = async (name: string, args: Record<string, unknown>) =>
+    (await client.callTool({ name, arguments: args })) as CallToolResult;
+  return { sessionId, tools, client, call, logs };
+}
+
 describe('the MCP gateway in front of a real tool server', () => {
   let arbiter: TestArbiter;
   const cleanups: Array<() => Promise<void>> = [];
@@ -89,41 +134,7 @@ describe('the MCP gateway in front of a real tool server', () => {
     await arbiter.stop();
   });
 
-  /** Upstream ⇄ gateway ⇄ client, all in memory, with a session of its own. */
-  async function setup(overrides: Partial<GatewayOptions> = {}) {
-    const sessionId = uniqueSession('mcp');
-    const tools = upstreamServer();
-    const [upstreamClientSide, upstreamServerSide] = InMemoryTransport.createLinkedPair();
-    await tools.server.connect(upstreamServerSide);
-    const upstream = new Client({ name: 'gateway-upstream', version: '1.0.0' });
-    await upstream.connect(upstreamClientSide);
-
-    const logs: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
-    const gateway = createGateway({
-      arbiterUrl: arbiter.url,
-      upstream,
-      sessionId,
-      agent: 'agent-1',
-      human: 'alice',
-      approvalWaitSeconds: 30,
-      requestTimeoutMs: 5000,
-      logger: (level, message, fields) => logs.push({ level, message, ...(fields && { fields }) }),
-      ...overrides,
-    });
-    const [clientSide, gatewaySide] = InMemoryTransport.createLinkedPair();
-    await gateway.connect(gatewaySide);
-    const client = new Client({ name: 'agent', version: '1.0.0' });
-    await client.connect(clientSide);
-    cleanups.push(async () => {
-      await client.close();
-      await gateway.close();
-      await upstream.close();
-      await tools.server.close();
-    });
-    const call = async (name: string, args: Record<string, unknown>) =>
-      (await client.callTool({ name, arguments: args })) as CallToolResult;
-    return { sessionId, tools, client, call, logs };
-  }
+  const setup = (overrides: Partial<GatewayOptions> = {}) => connectGateway(arbiter.url, cleanups, overrides);
 
   const pendingOf = async (kind: 'approval' | 'deferral', sessionId: string) =>
     eventually(`a pending ${kind} of ${sessionId}`, async () => {
@@ -431,5 +442,95 @@ describe('the MCP gateway in front of a real tool server', () => {
     >;
     const decision = receipts.find((r) => r.kind === 'decision' && r.action?.tool === 'files.read');
     assert.equal(decision?.capability?.scope, 'read', 'the scope came from the catalogue');
+  });
+});
+
+describe('the MCP gateway with ARBITER_AUTH=jwt and rotated token files', () => {
+  const ISSUER = 'https://idp.test';
+  const AUDIENCE = 'arbiter';
+  let dir: string;
+  let idp: TestIssuer;
+  let arbiter: TestArbiter;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'arbiter-mcp-tokens-'));
+    idp = await createTestIssuer();
+    arbiter = await startTestArbiter({ env: await jwtEnv(idp, dir, { issuer: ISSUER, audience: AUDIENCE }) });
+  });
+  after(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    await arbiter.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The kubelet swaps a projected token in atomically; a rename does the same. */
+  const rotate = async (path: string, token: string) => {
+    await writeFile(`${path}.tmp`, token);
+    await rename(`${path}.tmp`, path);
+  };
+  const callerToken = (expiresIn: number) =>
+    idp.sign({ sub: 'gateway', roles: ['pep'], tenant: 'acme' }, { issuer: ISSUER, audience: AUDIENCE, expiresIn });
+  const agentToken = (expiresIn: number) =>
+    idp.sign(
+      { sub: 'agent-1', tenant: 'acme', jti: `jti-${Math.random()}` },
+      { issuer: ISSUER, audience: `${AUDIENCE}:agent`, expiresIn },
+    );
+
+  test('a rotated token file is used by the next call once the last read is a second old, without a restart', async () => {
+    const callerFile = join(dir, 'caller-token');
+    const agentFile = join(dir, 'agent-token');
+    await rotate(callerFile, await callerToken(-60));
+    await rotate(agentFile, await agentToken(-60));
+    let now = 1_000_000;
+    const clock = () => now;
+    const { call, tools } = await connectGateway(arbiter.url, cleanups, {
+      callerToken: tokenFile(callerFile, { now: clock }),
+      agentToken: tokenFile(agentFile, { now: clock }),
+    });
+
+    const expired = await call('files.read', { path: '/srv/a.txt' });
+    assert.equal(expired.isError, true, text(expired));
+    assert.match(text(expired), /401/);
+    assert.equal(tools.count('files.read'), 0);
+
+    await rotate(callerFile, await callerToken(600));
+    await rotate(agentFile, await agentToken(600));
+    // Within the interval the files are not read again: I/O stays bounded whatever the call rate.
+    now += 999;
+    const cached = await call('files.read', { path: '/srv/a.txt' });
+    assert.equal(cached.isError, true, text(cached));
+    assert.equal(tools.count('files.read'), 0);
+
+    now += 1;
+    const fresh = await call('files.read', { path: '/srv/a.txt' });
+    assert.notEqual(fresh.isError, true, text(fresh));
+    assert.equal(tools.count('files.read'), 1, 'the new tokens were sent and accepted');
+  });
+
+  test('a token file that is gone or empty at the next read runs nothing', async () => {
+    const callerFile = join(dir, 'caller-token-2');
+    await rotate(callerFile, await callerToken(600));
+    let now = 0;
+    const { call, tools, logs } = await connectGateway(arbiter.url, cleanups, {
+      callerToken: tokenFile(callerFile, { now: () => now }),
+      agentToken: await agentToken(600),
+    });
+    const ok = await call('files.read', { path: '/srv/a.txt' });
+    assert.notEqual(ok.isError, true, text(ok));
+
+    await rm(callerFile);
+    now += 1000;
+    const gone = await call('files.read', { path: '/srv/a.txt' });
+    assert.equal(gone.isError, true);
+    assert.match(text(gone), /caller token could not be read/);
+    assert.doesNotMatch(text(gone), new RegExp(dir), 'the path stays in the gateway log, not the agent');
+
+    await rotate(callerFile, '\n');
+    now += 1000;
+    const empty = await call('files.read', { path: '/srv/a.txt' });
+    assert.equal(empty.isError, true);
+    assert.equal(tools.count('files.read'), 1);
+    assert.ok(logs.some((l) => l.level === 'error' && /empty/.test(String(l.fields?.error))));
   });
 });

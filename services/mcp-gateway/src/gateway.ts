@@ -16,6 +16,7 @@ import {
   type ListToolsResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { TokenSource } from './token-file.js';
 
 /** What a meta-tool resolver returns: the real tool and its arguments. */
 export interface ResolvedCall {
@@ -41,10 +42,13 @@ export interface GatewayOptions {
   intent?: string;
   agent: string;
   human?: string;
-  /** The agent's own JWT, sent as identity.agent_token. */
-  agentToken?: string;
-  /** The gateway's own token, sent as `Authorization: Bearer …` (role `pep` with ARBITER_AUTH=jwt). */
-  callerToken?: string;
+  /** The agent's own JWT, sent as identity.agent_token; a TokenSource (tokenFile) is asked before each decide. */
+  agentToken?: string | TokenSource;
+  /**
+   * The gateway's own token, sent as `Authorization: Bearer …` (role `pep` with ARBITER_AUTH=jwt);
+   * a TokenSource is asked before each request, so a rotated token file is picked up.
+   */
+  callerToken?: string | TokenSource;
   /** Longest total wait for a STEP_UP approval or a DEFER resolution, 0..MAX_APPROVAL_WAIT_SECONDS. */
   approvalWaitSeconds: number;
   /** Timeout of each request to Arbiter (a long-poll gets its wait on top). */
@@ -207,11 +211,25 @@ export function createGateway(options: GatewayOptions): Server {
 
   // --- Arbiter over HTTP ------------------------------------------------------------------
 
-  const headers = (): Record<string, string> => ({
-    'content-type': 'application/json',
-    accept: 'application/json',
-    ...(options.callerToken && { authorization: `Bearer ${options.callerToken}` }),
-  });
+  /** A token that cannot be read is a Refusal: nothing is sent without the configured token. */
+  const current = async (which: 'agent' | 'caller', token: string | TokenSource | undefined) => {
+    if (typeof token !== 'function') return token;
+    try {
+      return await token();
+    } catch (err) {
+      log('error', `the ${which} token could not be read`, { error: err instanceof Error ? err.message : String(err) });
+      throw new Refusal(`the gateway's ${which} token could not be read`);
+    }
+  };
+
+  const headers = async (): Promise<Record<string, string>> => {
+    const callerToken = await current('caller', options.callerToken);
+    return {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(callerToken && { authorization: `Bearer ${callerToken}` }),
+    };
+  };
 
   /** One request to Arbiter: the parsed JSON body of a 200, else a Refusal. */
   const arbiter = async (
@@ -221,12 +239,13 @@ export function createGateway(options: GatewayOptions): Server {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<unknown> => {
+    const requestHeaders = await headers();
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     try {
       res = await fetchImpl(`${base}${path}`, {
         method,
-        headers: headers(),
+        headers: requestHeaders,
         ...(body !== undefined && { body: JSON.stringify(body) }),
         signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
@@ -394,13 +413,14 @@ export function createGateway(options: GatewayOptions): Server {
       // The name the agent called, kept for audit when it was a meta-tool.
       ...(chain.length > 0 && { target: `meta-tool:${[...chain, call.tool].join('>')}` }),
     };
+    const agentToken = await current('agent', options.agentToken);
     const request = {
       action,
       session: { id: options.sessionId, ...(options.intent !== undefined && { intent: options.intent }) },
       identity: {
         agent: options.agent,
         ...(options.human !== undefined && { human: options.human }),
-        ...(options.agentToken !== undefined && { agent_token: options.agentToken }),
+        ...(agentToken !== undefined && { agent_token: agentToken }),
       },
       signals: {},
     };

@@ -11,17 +11,18 @@
  *   ARBITER_HUMAN, ARBITER_INTENT  optional
  *   ARBITER_AGENT_TOKEN_FILE       file holding the agent's JWT (identity.agent_token)
  *   ARBITER_CALLER_TOKEN_FILE      file holding the gateway's bearer token
+ *                                  (both re-read at most once a second, so rotation needs no restart)
  *   ARBITER_APPROVAL_WAIT_S        longest wait for STEP_UP/DEFER (default 300, max 3600)
  *   ARBITER_REQUEST_TIMEOUT_MS     timeout of each request to Arbiter (default 5000)
  *   MCP_GATEWAY_META_TOOLS         comma-separated names of generic wrappers of the form
  *                                  { "name": tool, "arguments": {…} } (e.g. call_tool)
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createGateway, wrapperMetaTool, type MetaToolResolver } from './gateway.js';
+import { tokenFile, type TokenSource } from './token-file.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -29,9 +30,13 @@ function required(name: string): string {
   return value;
 }
 
-function tokenFrom(name: string): string | undefined {
+/** The token file a variable names, read once now so a wrong path fails the start rather than every call. */
+async function tokenFrom(name: string): Promise<TokenSource | undefined> {
   const file = process.env[name];
-  return file ? readFileSync(file, 'utf8').trim() : undefined;
+  if (!file) return undefined;
+  const source = tokenFile(file);
+  await source();
+  return source;
 }
 
 /** `-- command args…` on the command line, else MCP_UPSTREAM_COMMAND and MCP_UPSTREAM_ARGS. */
@@ -55,6 +60,9 @@ async function main(): Promise<void> {
     if (name.trim()) metaTools[name.trim()] = wrapperMetaTool();
   }
 
+  const agentToken = await tokenFrom('ARBITER_AGENT_TOKEN_FILE');
+  const callerToken = await tokenFrom('ARBITER_CALLER_TOKEN_FILE');
+
   // The upstream gets the safe default environment, none of the gateway's own settings.
   const upstream = new Client({ name: 'arbiter-mcp-gateway', version: '0.1.0' });
   await upstream.connect(
@@ -72,8 +80,8 @@ async function main(): Promise<void> {
     agent,
     ...(process.env.ARBITER_HUMAN && { human: process.env.ARBITER_HUMAN }),
     ...(process.env.ARBITER_INTENT && { intent: process.env.ARBITER_INTENT }),
-    agentToken: tokenFrom('ARBITER_AGENT_TOKEN_FILE'),
-    callerToken: tokenFrom('ARBITER_CALLER_TOKEN_FILE'),
+    agentToken,
+    callerToken,
     approvalWaitSeconds: Number(process.env.ARBITER_APPROVAL_WAIT_S ?? 300),
     requestTimeoutMs: Number(process.env.ARBITER_REQUEST_TIMEOUT_MS ?? 5000),
     metaTools,
