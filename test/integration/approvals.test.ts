@@ -152,7 +152,12 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const first = await answer(asked.approval.id, 'carol');
       assert.equal(first.body.status, 'pending');
       assert.equal((await answer(asked.approval.id, 'carol')).status, 409, 'the same approver twice is one vote');
-      const second = await answer(asked.approval.id, 'dave');
+      // The deciding vote's request id is in its receipt (issue 12): the approver's log line meets it.
+      const second = await arbiter.post(
+        `/v1/approvals/${asked.approval.id}`,
+        { decision: 'approve', approver: 'dave', reason: 'dave says approve' },
+        { 'X-Request-Id': 'vote-dave-1' },
+      );
       assert.equal(second.body.status, 'approved');
       assert.deepEqual(
         second.body.votes.map((v: { approver: string }) => v.approver),
@@ -164,6 +169,9 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
         ['decision:STEP_UP', 'approval:STEP_UP', 'approval:ALLOW'],
       );
       assert.equal(chain[2].approval.approver, 'dave');
+      assert.equal(chain[2].request_id, 'vote-dave-1');
+      assert.notEqual(chain[1].request_id, undefined, 'a vote without X-Request-Id gets a generated one');
+      assert.notEqual(chain[1].request_id, chain[2].request_id);
       assert.equal(verifyReceipts(chain, publicKeysFromJwks((await arbiter.get('/v1/keys')).body)).ok, true);
     });
 

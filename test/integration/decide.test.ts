@@ -3,13 +3,18 @@
  * real WASM, behind the real HTTP server, on both stores (real Redis for 'redis').
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { publicKeysFromJwks } from '../../services/decision/src/receipts/keys.js';
 import { verifyReceipts } from '../../services/decision/src/receipts/verify.js';
 import { decideBody, startTestArbiter, uniqueSession, type StoreKind, type TestArbiter } from '../support/arbiter.js';
 
 const ECHO_POLICY = join(import.meta.dirname, '..', 'fixtures', 'policies', 'echo');
+const RECEIPT_SCHEMA = join(import.meta.dirname, '..', '..', 'schemas', 'receipt.v1.schema.json');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 for (const store of ['memory', 'redis'] as StoreKind[]) {
   describe(`decide on the ${store} store with the shipped policy`, () => {
@@ -160,6 +165,33 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       // The same check fails once a receipt is edited.
       const forged = structuredClone(chainA);
       forged[2].decision = 'ALLOW'; // it was the default DENY of an unknown tool
+      assert.equal(verifyReceipts(forged, keys).ok, false);
+    });
+
+    test("the request's X-Request-Id is signed into its receipt; an unusable one is replaced", async () => {
+      const ajv = new Ajv2020({ strict: true, allErrors: true });
+      addFormatsModule.default(ajv);
+      const validate = ajv.compile(JSON.parse(readFileSync(RECEIPT_SCHEMA, 'utf8')) as object);
+      const session = uniqueSession('request-id');
+      const asked = await arbiter.post('/v1/decide', decideBody(session, 'email.send', { to: 'x@example.com' }), {
+        'X-Request-Id': 'abc-123',
+      });
+      assert.equal(asked.status, 200, JSON.stringify(asked.body));
+      // Spaces are not plain characters: Arbiter answers with an id of its own.
+      const odd = await arbiter.post('/v1/decide', decideBody(session, 'db.drop', { database: 'production' }), {
+        'X-Request-Id': 'abc 123',
+      });
+      const receipts = (await arbiter.get(`/v1/sessions/${session}/receipts`)).body.receipts;
+      assert.equal(receipts[0].receipt_id, asked.body.receipt.id);
+      assert.equal(receipts[0].request_id, 'abc-123');
+      assert.equal(receipts[1].receipt_id, odd.body.receipt.id);
+      assert.match(receipts[1].request_id, UUID);
+      for (const receipt of receipts) assert.ok(validate(receipt), JSON.stringify(validate.errors));
+      // Inside the signed body: the chain verifies, and fails once the id is changed.
+      const keys = publicKeysFromJwks((await arbiter.get('/v1/keys')).body);
+      assert.deepEqual(verifyReceipts(receipts, keys).problems, []);
+      const forged = structuredClone(receipts);
+      forged[0].request_id = 'abc-124';
       assert.equal(verifyReceipts(forged, keys).ok, false);
     });
 

@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { loadConfig } from '../../services/decision/src/config.js';
+import { MAX_JSON_ARRAY_LENGTH } from '../../services/decision/src/intercept/envelope.js';
 import { StartError, startArbiter } from '../../services/decision/src/main.js';
 import { decideBody, startTestArbiter, TEST_REDIS_URL, uniqueSession, type TestArbiter } from '../support/arbiter.js';
 import { freePort } from '../support/process.js';
@@ -230,7 +231,8 @@ describe('every answer on the decide route, however spelled, is a decision or DE
 describe('bodies that readers would read differently are refused with 400 DENY', () => {
   let arbiter: TestArbiter;
   before(async () => {
-    arbiter = await startTestArbiter({ env: { ARBITER_MAX_BODY_BYTES: '8192' } });
+    // Room for 1,001 recipients; still far below the decompressed bomb below.
+    arbiter = await startTestArbiter({ env: { ARBITER_MAX_BODY_BYTES: '32768' } });
   });
   after(() => arbiter.stop());
 
@@ -375,6 +377,24 @@ describe('bodies that readers would read differently are refused with 400 DENY',
     const unknown = await send(arbiter.url, 'POST', '/v1/decide', Buffer.from('x'), { 'content-encoding': 'compress' });
     assert.equal(unknown.status, 415);
     assert.equal(unknown.body.decision, 'DENY');
+  });
+
+  test('an array past the per-member cap is refused naming its path; one at the cap is decided', async () => {
+    const recipients = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => `u${i}@x.io`));
+    await refused(
+      envelope(uniqueSession('cap'), `{"subject":"hi","to":${recipients(MAX_JSON_ARRAY_LENGTH + 1)}}`),
+      'invalid_request',
+      new RegExp(`^action\\.parameters\\.to: the array has more than ${MAX_JSON_ARRAY_LENGTH} elements$`),
+    );
+    const res = await send(
+      arbiter.url,
+      'POST',
+      '/v1/decide',
+      envelope(uniqueSession('cap'), `{"subject":"hi","to":${recipients(MAX_JSON_ARRAY_LENGTH)}}`),
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
+    assert.ok(DECISIONS.includes(res.body.decision));
+    assert.match(res.body.receipt.hash, /^sha256:/);
   });
 
   test('a capability is not valid for parameters that carry __proto__', async () => {

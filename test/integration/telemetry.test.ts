@@ -69,7 +69,9 @@ describe('telemetry', () => {
 
   test('each decision is exported as an aarm.decide span with its AARM attributes', async () => {
     const session = uniqueSession('span');
-    const res = await arbiter.post('/v1/decide', decideBody(session, 'db.query', { limit: 1000 }));
+    const res = await arbiter.post('/v1/decide', decideBody(session, 'db.query', { limit: 1000 }), {
+      'X-Request-Id': 'span-req-1',
+    });
     await arbiter.stop(); // shutdown flushes the batch processor
     const span = spans.find((s) =>
       s.attributes.some((a) => a.key === 'aarm.session' && a.value.stringValue === session),
@@ -80,5 +82,6 @@ describe('telemetry', () => {
     assert.equal(attr('aarm.decision'), 'MODIFY');
     assert.equal(attr('aarm.tool'), 'db.query');
     assert.equal(attr('aarm.receipt_id'), res.body.receipt.id);
+    assert.equal(attr('arbiter.request_id'), 'span-req-1', 'the access log id ties the span to its log line');
   });
 });

@@ -99,20 +99,26 @@ const tracer = trace.getTracer('arbiter');
 /**
  * `parent` is the caller's W3C trace context: the span (and so the receipt's trace_id)
  * continues the caller's trace. Without a tracing SDK the span is not recorded, and the
- * receipt carries the caller's own trace and span ids.
+ * receipt carries the caller's own trace and span ids. `requestId` (the access log's, issue
+ * 12) goes into the span and the receipt, so a log line, a trace and a receipt meet.
  */
 export async function decide(
   deps: DecideDeps,
   caller: Caller,
   request: DecideRequest,
   parent: Context = otelContext.active(),
+  requestId?: string,
 ): Promise<DecideResponse> {
   return tracer.startActiveSpan('aarm.decide', {}, parent, async (span) => {
     try {
-      span.setAttributes({ 'aarm.tool': request.action.tool, 'aarm.session': request.session.id });
+      span.setAttributes({
+        'aarm.tool': request.action.tool,
+        'aarm.session': request.session.id,
+        ...(requestId !== undefined && { 'arbiter.request_id': requestId }),
+      });
       const sc = span.spanContext();
       const trace = isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : undefined;
-      const response = await decideInSpan(deps, caller, request, trace);
+      const response = await decideInSpan(deps, caller, request, trace, requestId);
       span.setAttributes({
         'aarm.decision': response.decision,
         'aarm.action_id': response.action_id,
@@ -134,6 +140,7 @@ async function decideInSpan(
   caller: Caller,
   request: DecideRequest,
   trace: { traceId: string; spanId: string } | undefined,
+  requestId: string | undefined,
 ): Promise<DecideResponse> {
   const started = performance.now();
   const now = deps.clock();
@@ -153,6 +160,7 @@ async function decideInSpan(
     now,
     at: now.toISOString(),
     trace,
+    requestId,
     holder: caller.verified ? caller.subject : undefined,
   };
   const decided = await deps.chain.append(
@@ -187,6 +195,8 @@ interface Asked {
   now: Date;
   at: string;
   trace: { traceId: string; spanId: string } | undefined;
+  /** The HTTP request's id (X-Request-Id), signed into the receipt. */
+  requestId: string | undefined;
   /** The verified caller a capability is bound to (its `azp`); none with auth off. */
   holder: string | undefined;
 }
@@ -312,7 +322,16 @@ async function decisionStep(
       meta: !state.meta && drift?.intentEmbedding ? { ...meta, intent_embedding: drift.intentEmbedding } : meta,
       at,
       trace: asked.trace,
-      content: receiptContent({ step, enforcement, version, pending, input, policyResult, capability }),
+      content: receiptContent({
+        step,
+        enforcement,
+        version,
+        pending,
+        input,
+        policyResult,
+        capability,
+        requestId: asked.requestId,
+      }),
       summary: {
         ...advanceSummary(
           state.summary,
@@ -611,6 +630,7 @@ function receiptContent(args: {
   input: (Record<string, unknown> & { flow: FlowInput }) | undefined;
   policyResult: unknown;
   capability: GrantedCapability | undefined;
+  requestId: string | undefined;
 }): ReceiptContent {
   const { step, enforcement, version, pending } = args;
   const masked = step.masked;
@@ -640,6 +660,7 @@ function receiptContent(args: {
       result: args.policyResult,
     }),
     ...(args.capability && { capability: args.capability.receipt }),
+    ...(args.requestId !== undefined && { request_id: args.requestId }),
   };
 }
 

@@ -134,11 +134,12 @@ export async function recordOutcome(
   caller: Caller,
   actionId: string,
   body: z.infer<typeof OutcomeSchema>,
+  requestId?: string,
 ): Promise<OutcomeResponse> {
   const tag = await locateAction(deps, caller, actionId, body.session_id);
   const at = deps.clock().toISOString();
   return deps.chain.append(tag, { actionId }, (state, { receiptId }) =>
-    outcomeStep(deps, caller, body, at, state, receiptId),
+    outcomeStep(deps, caller, body, at, state, receiptId, requestId),
   );
 }
 
@@ -150,6 +151,7 @@ function outcomeStep(
   at: string,
   state: SessionState,
   receiptId: string,
+  requestId: string | undefined,
 ): StepResult<OutcomeResponse> {
   // Another tenant's session reads as absent: ids must not reveal what exists elsewhere.
   if (!state.meta || state.meta.tenant !== caller.tenant || !state.action) {
@@ -219,6 +221,7 @@ function outcomeStep(
           ...(body.content !== undefined && { entities: outcome.entities }),
           ...(body.facts !== undefined && { facts: Object.keys(body.facts).sort() }),
         },
+        ...(requestId !== undefined && { request_id: requestId }),
       },
       summary,
       action: () => updated,

@@ -136,8 +136,15 @@ function close(
 /**
  * Applies `step` to the pending record `id` as one append to its session's chain (chain/),
  * with a receipt of kind approval/deferral. Returns the record as it stands after the step.
+ * `requestId`: the HTTP request that answered it (none for an expiry, which no request makes).
  */
-async function transition(deps: DecideDeps, tenant: string, id: string, step: Step): Promise<PendingRecord> {
+async function transition(
+  deps: DecideDeps,
+  tenant: string,
+  id: string,
+  requestId: string | undefined,
+  step: Step,
+): Promise<PendingRecord> {
   const tag = tagOfId(id, 'apr', 'dfr');
   if (tag === undefined) throw new ArbiterError('not_found', 'no such approval or deferral');
   // The record's action and captured identity never change: read once which action record
@@ -156,7 +163,7 @@ async function transition(deps: DecideDeps, tenant: string, id: string, step: St
     },
   };
   const { record, created, at } = await deps.chain.append(tag, load, (state, { receiptId }) =>
-    pendingStep(deps, step, state, receiptId),
+    pendingStep(deps, step, state, receiptId, requestId),
   );
   if (record.status !== 'pending') {
     await deps.store.unindexPending([record]).catch(() => {});
@@ -173,6 +180,7 @@ async function pendingStep(
   step: Step,
   state: SessionState,
   receiptId: string,
+  requestId: string | undefined,
 ): Promise<StepResult<{ record: PendingRecord; created: PendingRecord | undefined; at: string }>> {
   if (!state.pending || !state.meta) throw new ArbiterError('not_found', 'no such approval or deferral');
   const now = deps.clock();
@@ -244,6 +252,7 @@ async function pendingStep(
                 status: record.status,
               },
             }),
+        ...(requestId !== undefined && { request_id: requestId }),
       },
       summary: closed && record.kind === 'deferral' ? withoutDeferral(state.summary, record.id) : state.summary,
       ...(action && { action: () => action }),
@@ -275,10 +284,16 @@ class Refusal extends Error {
  * Applies an answer (a vote, a resolution) to a record that must still be open, both
  * before the transition and inside it, where the check is atomic with the commit.
  */
-async function answerOpen(deps: DecideDeps, tenant: string, id: string, step: Step): Promise<PendingRecord> {
+async function answerOpen(
+  deps: DecideDeps,
+  tenant: string,
+  id: string,
+  requestId: string | undefined,
+  step: Step,
+): Promise<PendingRecord> {
   await requireOpen(deps, tenant, id);
   try {
-    return await transition(deps, tenant, id, (record, state, now) => {
+    return await transition(deps, tenant, id, requestId, (record, state, now) => {
       if (record.status !== 'pending')
         throw new Refusal(new ArbiterError('conflict', `it is ${record.status} already; nothing changed`));
       if (Date.parse(record.expires_at) <= now.getTime())
@@ -297,7 +312,7 @@ async function answerOpen(deps: DecideDeps, tenant: string, id: string, step: St
  */
 export async function expire(deps: DecideDeps, tenant: string, id: string): Promise<PendingRecord | undefined> {
   try {
-    return await transition(deps, tenant, id, (record, _state, now) => {
+    return await transition(deps, tenant, id, undefined, (record, _state, now) => {
       if (record.status !== 'pending' || Date.parse(record.expires_at) > now.getTime()) {
         throw new Refusal(new ArbiterError('conflict', 'not due'));
       }
@@ -372,10 +387,11 @@ export async function vote(
   id: string,
   body: VoteRequest,
   rules: AnswerRules,
+  requestId?: string,
 ): Promise<PendingRecord> {
   if (tagOfId(id, 'apr') === undefined) throw new ArbiterError('not_found', 'no such approval');
   const approver = approverOf(caller, body);
-  return answerOpen(deps, caller.tenant, id, (record, state, now) => {
+  return answerOpen(deps, caller.tenant, id, requestId, (record, state, now) => {
     const at = now.toISOString();
     // The agent never approves its own action; with four-eyes neither does the human who asked.
     if (approver === record.identity.agent || (record.four_eyes && approver === record.identity.human)) {
@@ -473,9 +489,10 @@ export async function resolveDeferral(
   id: string,
   resolution: Record<string, unknown>,
   rules: AnswerRules,
+  requestId?: string,
 ): Promise<PendingRecord> {
   if (tagOfId(id, 'dfr') === undefined) throw new ArbiterError('not_found', 'no such deferral');
-  return answerOpen(deps, caller.tenant, id, async (record, state, now) => {
+  return answerOpen(deps, caller.tenant, id, requestId, async (record, state, now) => {
     const at = now.toISOString();
     checkResolver(record, caller, rules);
     if (

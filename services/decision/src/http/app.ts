@@ -19,7 +19,7 @@ import type { Role } from '../intercept/identity.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { Jwks } from '../receipts/keys.js';
 import { OpenSessionSchema, OutcomeSchema, openSession, recordOutcome, sessionView } from '../sessions.js';
-import { accessLog, requestIds } from './access-log.js';
+import { accessLog, requestId, requestIds } from './access-log.js';
 import { jsonBody } from './body.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
 
@@ -231,14 +231,15 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/decide', allow('pep', 'admin'), async (req, res) => {
     const request = await metrics.stage('validate', () => parseBody(DecideRequestSchema, req.body));
     const parent = traceContext.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
-    res.json(await decide(deps, caller(res), request, parent));
+    res.json(await decide(deps, caller(res), request, parent, requestId(res)));
   });
   // AARM R9: the tool, or its gateway, checks a capability and (redeem: true) uses it up.
   app.post('/v1/capabilities/verify', allow('pep', 'admin'), async (req, res) => {
     res.json(await verifyCapabilityRequest(deps, req.body, caller(res)));
   });
   app.post('/v1/actions/:id/outcome', allow('pep', 'admin'), async (req, res) => {
-    res.json(await recordOutcome(deps, caller(res), String(req.params.id), parseBody(OutcomeSchema, req.body)));
+    const body = parseBody(OutcomeSchema, req.body);
+    res.json(await recordOutcome(deps, caller(res), String(req.params.id), body, requestId(res)));
   });
 
   // Sessions and receipts: a caller sees only its own tenant's; others' read as absent.
@@ -314,13 +315,20 @@ export function createApp(deps: AppDeps): express.Express {
   const answerRules = { refuseUnverified: deps.refuseUnverifiedAnswers ?? false };
   app.post('/v1/approvals/:id', allow('approver', 'admin'), async (req, res) => {
     const body = parseBody(VoteSchema, req.body);
-    const record = await vote(deps, caller(res), String(req.params.id), body, answerRules);
+    const record = await vote(deps, caller(res), String(req.params.id), body, answerRules, requestId(res));
     res.json(pendingView(record, deps.clock(), runsActions(res)));
   });
   // Not the PEP: it would supply the very context its own DEFER waits for (CONTRACT §3).
   app.post('/v1/deferrals/:id/resolve', allow('approver', 'admin'), async (req, res) => {
     const body = parseBody(ResolveSchema, req.body);
-    const record = await resolveDeferral(deps, caller(res), String(req.params.id), body.context, answerRules);
+    const record = await resolveDeferral(
+      deps,
+      caller(res),
+      String(req.params.id),
+      body.context,
+      answerRules,
+      requestId(res),
+    );
     res.json(pendingView(record, deps.clock(), runsActions(res)));
   });
 

@@ -8,6 +8,15 @@ import { ArbiterError } from '../errors.js';
 /** Deeper JSON than this is refused before any recursive code walks it. */
 export const MAX_JSON_DEPTH = 32;
 
+/**
+ * Caps on the caller's free-form JSON (`action.parameters`, `signals`), per member, so one
+ * field cannot carry what the body limit allows in all (issue 11: a request naming 9,000
+ * recipients was evaluated, hashed and stored whole). A string is counted in UTF-16 units.
+ */
+export const MAX_JSON_ARRAY_LENGTH = 1000;
+export const MAX_JSON_OBJECT_KEYS = 1000;
+export const MAX_JSON_STRING_LENGTH = 256 * 1024;
+
 const identifier = (max: number) =>
   z
     .string()
@@ -15,7 +24,10 @@ const identifier = (max: number) =>
     .max(max)
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
-const jsonObject = z.record(z.string(), z.unknown());
+const jsonObject = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const over = overJsonCap(value);
+  if (over !== undefined) ctx.addIssue({ code: 'custom', path: over.path, message: over.message });
+});
 
 export const DecideRequestSchema = z.object({
   action: z.object({
@@ -74,17 +86,46 @@ function inspectJson(value: unknown): { depth: number; prototypeKey: string | un
     for (const [key, child] of Object.entries(v)) {
       const next = { value: child, depth: node.depth + 1, key, parent: node };
       const viaConstructor = key === 'prototype' && !Array.isArray(v) && node.key === 'constructor';
-      if (prototypeKey === undefined && (key === '__proto__' || viaConstructor)) prototypeKey = pathOf(next);
+      if (prototypeKey === undefined && (key === '__proto__' || viaConstructor)) prototypeKey = pathOf(next).join('.');
       stack.push(next);
     }
   }
   return { depth: max, prototypeKey };
 }
 
-function pathOf(node: Node): string {
+function pathOf(node: Node): string[] {
   const keys: string[] = [];
-  for (let n: Node | undefined = node; n?.parent !== undefined; n = n.parent) keys.unshift(n.key);
-  return keys.join('.');
+  for (let n: Node | undefined = node; n?.parent !== undefined; n = n.parent) keys.push(n.key);
+  return keys.reverse();
+}
+
+/**
+ * The path (from `value`) and the reason of the first member past a cap: an array longer
+ * than MAX_JSON_ARRAY_LENGTH, an object with more than MAX_JSON_OBJECT_KEYS keys, a string
+ * longer than MAX_JSON_STRING_LENGTH. Iterative like inspectJson, and it stops at the first.
+ *
+ *   overJsonCap({ to: Array(1001).fill('a') })  → { path: ['to'], message: 'the array has more than 1000 elements' }
+ */
+export function overJsonCap(value: unknown): { path: string[]; message: string } | undefined {
+  const stack: Node[] = [{ value, depth: 1, key: '', parent: undefined }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const v = node.value;
+    let message: string | undefined;
+    if (typeof v === 'string') {
+      if (v.length > MAX_JSON_STRING_LENGTH) message = `the string is longer than ${MAX_JSON_STRING_LENGTH} characters`;
+    } else if (Array.isArray(v)) {
+      if (v.length > MAX_JSON_ARRAY_LENGTH) message = `the array has more than ${MAX_JSON_ARRAY_LENGTH} elements`;
+    } else if (v !== null && typeof v === 'object') {
+      if (Object.keys(v).length > MAX_JSON_OBJECT_KEYS)
+        message = `the object has more than ${MAX_JSON_OBJECT_KEYS} keys`;
+    }
+    if (message !== undefined) return { path: pathOf(node), message };
+    if (v === null || typeof v !== 'object') continue;
+    for (const [key, child] of Object.entries(v))
+      stack.push({ value: child, depth: node.depth + 1, key, parent: node });
+  }
+  return undefined;
 }
 
 /** The nesting depth of a value (objects and arrays), counted up to MAX_JSON_DEPTH + 1. */

@@ -151,6 +151,8 @@ export interface ReceiptBody {
   /** The W3C trace context of the request (the caller's, or Arbiter's span when tracing is on). */
   trace_id?: string;
   span_id?: string;
+  /** The request that made this receipt (its X-Request-Id, http/access-log.ts): matches the access log line. */
+  request_id?: string;
 }
 
 export interface ReceiptSignature {
