@@ -14,7 +14,8 @@
 #       output of a tool that is not a secret store (flow value copied_from: a
 #       runbook, a log, a mail), in an action that is not a pure read -> STEP_UP
 #       (approvers ["security"]), risk HIGH;
-#     - "break-glass": a tool whose catalogue entry says "break_glass": true ->
+#     - "break-glass": a tool whose catalogue entry says "break_glass": true (or has no
+#       such key and a name that says break-glass, emergency access or firecall) ->
 #       STEP_UP (approvers: the entry's, else ["oncall"]), risk HIGH, on a tool whose
 #       baseline lets the call through, unless one of the entry's conditional effects
 #       (catalog.effects.*) already holds this action with a STEP_UP, DEFER or DENY;
@@ -110,8 +111,18 @@ findings contains {
 	"risk": "HIGH",
 } if {
 	aarm.lets_through
-	aarm.catalog_entry.break_glass == true
+	break_glass_tool
 	not held_by_an_effect
+}
+
+# break_glass_tool: the catalogue says "break_glass": true, or says nothing about it and
+# the tool's name does ("db.breakglass_connect", "emergency-access", "firecall"): catalogs
+# in the older model have no such key.
+break_glass_tool if aarm.catalog_entry.break_glass == true
+
+break_glass_tool if {
+	not aarm.has_key(aarm.catalog_entry, "break_glass")
+	regex.match(`(?i)(^|[^a-z])(break[-_. ]?glass|emergency[-_. ]?access|firecall)`, aarm.tool)
 }
 
 held_by_an_effect if {

@@ -146,3 +146,18 @@ test_a_credential_from_a_secret_store_or_never_read_is_not_judged if {
 		count({f | some f in fx.findings("credentials", inp); f.policy_id == "credential-copied"}) == 0
 	}
 }
+
+test_a_tool_named_break_glass_is_one_when_the_catalogue_says_nothing if {
+	tools := object.union(fx.tools, {
+		"db.breakglass_connect": {"operation": "execute", "classification": "RESTRICTED", "default_decision": "ALLOW"},
+		"ops.emergency-access": {"operation": "execute", "classification": "RESTRICTED", "default_decision": "ALLOW"},
+		"db.breakglass_audit": {"operation": "read", "classification": "INTERNAL", "default_decision": "ALLOW", "break_glass": false},
+	})
+	every tool in ["db.breakglass_connect", "ops.emergency-access"] {
+		inp := fx.act(tool, {}, fx.flow(["execute"], [], fx.trusted), "INTERNAL")
+		some f in data.aarm.rules.credentials.findings with input as inp with data.aarm.catalog.tools as tools
+		f.policy_id == "break-glass"
+	}
+	not_flagged := fx.act("db.breakglass_audit", {}, fx.flow(["read"], [], fx.trusted), "INTERNAL")
+	count({f | some f in data.aarm.rules.credentials.findings with input as not_flagged with data.aarm.catalog.tools as tools; f.policy_id == "break-glass"}) == 0
+}
