@@ -7,7 +7,7 @@
  * and the same Arbiter, never restarted, decides again once Redis is back.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hashOf } from '../../services/decision/src/receipts/canonical.js';
 import { publicKeysFromJwks } from '../../services/decision/src/receipts/keys.js';
@@ -153,6 +153,28 @@ async function assertNothingLost(arbiter: TestArbiter, load: Load): Promise<{ ex
   return { extra };
 }
 
+/**
+ * Only decisions or 503 DENY overall, and nothing sent and answered during `phase` but a
+ * 503; returns those answers.
+ */
+function assertDenyDuring(load: Load, phase: string, message: string): Answer[] {
+  assertOnlyDecisionsOrDeny(load);
+  const during = load.answers.filter((a) => a.sentIn === phase && a.answeredIn === phase);
+  assert.deepEqual(
+    during.filter((a) => a.status !== 503).map((a) => a.body),
+    [],
+    message,
+  );
+  return during;
+}
+
+/** No answered decision lost, and the same process ready again. */
+async function assertRecovered(t: TestContext, arbiter: TestArbiter, load: Load): Promise<void> {
+  const { extra } = await assertNothingLost(arbiter, load);
+  t.diagnostic(`decision receipts committed without a 200 answer: ${extra}`);
+  assert.equal((await arbiter.get('/readyz')).status, 200, 'ready again without a restart');
+}
+
 describe('Redis killed (SIGKILL) and restarted while decisions flow', () => {
   let redis: RedisServer;
   let arbiter: TestArbiter;
@@ -186,13 +208,7 @@ describe('Redis killed (SIGKILL) and restarted while decisions flow', () => {
     }
     t.diagnostic(load.summary());
 
-    assertOnlyDecisionsOrDeny(load);
-    const whileDown = load.answers.filter((a) => a.sentIn === 'down' && a.answeredIn === 'down');
-    assert.deepEqual(
-      whileDown.filter((a) => a.status !== 503).map((a) => a.body),
-      [],
-      'nothing sent and answered while Redis was down is a decision',
-    );
+    const whileDown = assertDenyDuring(load, 'down', 'nothing sent and answered while Redis was down is a decision');
     assert.ok(
       whileDown.every((a) => a.body.error.code === 'store_unavailable'),
       'the 503s name the store',
@@ -202,9 +218,7 @@ describe('Redis killed (SIGKILL) and restarted while decisions flow', () => {
       [...new Set(load.answers.filter(committed).map((a) => a.body.decision))].sort(),
       [...DECISIONS].sort(),
     );
-    const { extra } = await assertNothingLost(arbiter, load);
-    t.diagnostic(`decision receipts committed without a 200 answer: ${extra}`);
-    assert.equal((await arbiter.get('/readyz')).status, 200, 'ready again without a restart');
+    await assertRecovered(t, arbiter, load);
   });
 });
 
@@ -251,15 +265,7 @@ describe('Redis stalled (SIGSTOP) past the command timeout, then resumed', () =>
     }
     t.diagnostic(load.summary());
 
-    assertOnlyDecisionsOrDeny(load);
-    const whileStalled = load.answers.filter((a) => a.sentIn === 'paused' && a.answeredIn === 'paused');
-    assert.deepEqual(
-      whileStalled.filter((a) => a.status !== 503).map((a) => a.body),
-      [],
-      'nothing sent and answered while Redis was stalled is a decision',
-    );
-    const { extra } = await assertNothingLost(arbiter, load);
-    t.diagnostic(`decision receipts committed without a 200 answer: ${extra}`);
-    assert.equal((await arbiter.get('/readyz')).status, 200, 'ready again without a restart');
+    assertDenyDuring(load, 'paused', 'nothing sent and answered while Redis was stalled is a decision');
+    await assertRecovered(t, arbiter, load);
   });
 });

@@ -32,14 +32,11 @@ const GENERIC = new Set(
 
 /** Lower case, accents off, letters and digits only. */
 export function nameKey(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]/g, '');
+  return words(text).join('');
 }
 
-function words(text: string): string[] {
+/** The words of a text: runs of letters and digits, lower case, accents off. */
+export function words(text: string): string[] {
   return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')

@@ -6,6 +6,7 @@
  * usual level; the intent says whether the user asked for such data
  * (`input.flow.intent.mentions`). Field names only: values are never read here.
  */
+import { words } from './names.js';
 
 export interface Category {
   /** Words of a field name (split on `_`, `-`, `.`, case changes) that put it in the category. */
@@ -128,12 +129,8 @@ export function reachOf(parameters: Record<string, unknown>, sqlValues: string[]
 
 /** The categories an intent asks for by its words. */
 export function intentMentions(intent: string): string[] {
-  const words = intent
-    .slice(0, 16 * 1024)
-    .normalize('NFKD')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/);
+  const ws = words(intent.slice(0, 16 * 1024));
   return Object.entries(CATEGORIES)
-    .filter(([, c]) => c.intent.some((start) => words.some((w) => w.startsWith(start))))
+    .filter(([, c]) => c.intent.some((start) => ws.some((w) => w.startsWith(start))))
     .map(([name]) => name);
 }
