@@ -96,10 +96,12 @@ bench-compare: setup-service
 	./scripts/ensure-redis.sh
 	node --import tsx bench/compare.ts --write BENCHMARKS.md
 
-# The detection corpus (eval/README.md) replayed through a real Arbiter per company; a
+# The detection corpus (eval/README.md) replayed through a real Arbiter per company, with the
+# catalogues as written and again reduced to the older sparse model (eval/legacy.ts); a
 # measurement: missed targets do not fail it, a malformed corpus or an Arbiter that cannot start does.
 eval: setup-service
 	node --import tsx eval/run.ts --json eval/results.json --markdown EVAL.md
+	node --import tsx eval/run.ts --catalog-model legacy --json eval/results-legacy.json --markdown EVAL-legacy.md
 
 # The software bill of materials of the production dependencies (CycloneDX JSON, by npm from
 # the lockfile); the image carries the same at /app/sbom.cdx.json.

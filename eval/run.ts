@@ -13,12 +13,23 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { pino } from 'pino';
 import { loadConfig, PROJECT_ROOT } from '../services/decision/src/config.js';
+import { legacyCatalog } from './legacy.js';
 import { startArbiter } from '../services/decision/src/main.js';
 import {
   DECISIONS,
@@ -47,6 +58,8 @@ const USAGE = `usage: node --import tsx eval/run.ts [options]
   --markdown FILE          write the Markdown report
   --request-timeout-ms N   bound on each request (default 10000); no answer counts as DENY
   --max-seconds N          bound on the whole run (default 1800)
+  --catalog-model MODEL    as-written (default) or legacy: replay every company with its catalogue
+                           reduced to the older sparse model (eval/legacy.ts)
 An in-process Arbiter listens on 127.0.0.1 (ephemeral port) with the in-memory store and
 ARBITER_POLICY_DIR=<repo>/rego:<corpus>/companies/<company>; of the environment it takes
 only ARBITER_OPA, ARBITER_POLICY_COMPILE_TIMEOUT_MS and ARBITER_DRIFT*.`;
@@ -410,14 +423,36 @@ function passedEnv(): Record<string, string> {
   );
 }
 
+const CATALOG_MODELS = ['as-written', 'legacy'] as const;
+type CatalogModel = (typeof CATALOG_MODELS)[number];
+
+/** The company's policy folder under the catalogue model: a temporary copy for `legacy`. */
+function policyFolder(company: Company, model: CatalogModel): { dir: string; remove: () => void } {
+  if (model === 'as-written') return { dir: company.policyDir, remove: () => {} };
+  const dir = mkdtempSync(join(tmpdir(), `arbiter-eval-${company.name}-`));
+  const data = JSON.parse(readFileSync(join(company.policyDir, 'data.json'), 'utf8')) as unknown;
+  writeFileSync(join(dir, 'data.json'), JSON.stringify(legacyCatalog(data)));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** A real Arbiter in this process, the way test/support/arbiter.ts starts one. */
-async function startInProcess(company: Company): Promise<Target> {
+async function startInProcess(company: Company, model: CatalogModel): Promise<Target> {
+  const folder = policyFolder(company, model);
+  try {
+    return await startArbiterFor(company, folder.dir);
+  } finally {
+    // The policy is built and loaded at start (polling is off): the folder is no longer read.
+    folder.remove();
+  }
+}
+
+async function startArbiterFor(company: Company, policyDir: string): Promise<Target> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     ...passedEnv(),
     ARBITER_HOST: '127.0.0.1',
     ARBITER_PORT: '0',
-    ARBITER_POLICY_DIR: `${join(PROJECT_ROOT, 'rego')}:${company.policyDir}`,
+    ARBITER_POLICY_DIR: `${join(PROJECT_ROOT, 'rego')}:${policyDir}`,
     ARBITER_POLICY_POLL_MS: '0',
     ARBITER_LOG_LEVEL: 'silent',
   };
@@ -446,9 +481,11 @@ interface ArbiterRecord {
 
 async function replayCompany(
   company: Company,
-  options: { url?: string; timeoutMs: number; deadline: AbortSignal; runId: string },
+  options: { url?: string; catalogModel: CatalogModel; timeoutMs: number; deadline: AbortSignal; runId: string },
 ): Promise<{ arbiter: ArbiterRecord; pairs: ReplayedPair[] }> {
-  const target: Target = options.url ? { url: options.url, close: async () => {} } : await startInProcess(company);
+  const target: Target = options.url
+    ? { url: options.url, close: async () => {} }
+    : await startInProcess(company, options.catalogModel);
   try {
     const client = new Client(target.url.replace(/\/$/, ''), options.timeoutMs, options.deadline);
     const ready = await client.call('GET', '/readyz');
@@ -548,6 +585,8 @@ interface Results {
   code: { git: string; uncommitted_changes: boolean } | null;
   /** The variables the in-process Arbiters took from the environment. */
   settings: Record<string, string>;
+  /** The catalogue model the companies were replayed with (`--catalog-model`). */
+  catalog_model: CatalogModel;
   arbiters: ArbiterRecord[];
   corpus: {
     root: string;
@@ -614,7 +653,7 @@ function renderMarkdown(r: Results): string {
   const c = r.corpus;
   const holdoutShare = c.pairs.all === 0 ? 0 : (c.pairs.holdout / c.pairs.all) * 100;
   const lines = [
-    '# Detection evaluation',
+    r.catalog_model === 'legacy' ? '# Detection evaluation: catalogues in the older model' : '# Detection evaluation',
     '',
     `Produced by \`${r.command}\` on ${r.finished_at}` +
       (r.code
@@ -631,6 +670,13 @@ function renderMarkdown(r: Results): string {
           `, ${a.mode === 'url' ? `Arbiter at ${a.url}` : 'in-process Arbiter'})`,
       )
       .join('; ')}.`,
+    ...(r.catalog_model === 'legacy'
+      ? [
+          '- **Catalogues**: every company replayed with its catalogue reduced to the older model ' +
+            '(one operation, classification, default decision and `egress` per tool; own domains as ' +
+            '`egress.allowed_domains`; no parameter kinds, org data or effects: `eval/legacy.ts`).',
+        ]
+      : []),
     `- **Corpus** (\`${c.root}\`): ${c.companies.length} compan${c.companies.length === 1 ? 'y' : 'ies'}, ` +
       `${c.pairs.all} pairs (${c.pairs.tune} tune, ${c.pairs.holdout} holdout: ${holdoutShare.toFixed(0)}%), ` +
       `${c.sessions.attack + c.sessions.benign} sessions (${c.sessions.attack} attack, ${c.sessions.benign} benign), ${c.steps} steps.`,
@@ -766,6 +812,7 @@ function headline(r: Results): string {
 
 interface Options {
   corpus: string;
+  catalogModel: CatalogModel;
   companies: string[];
   url?: string;
   json?: string;
@@ -791,6 +838,7 @@ function parseOptions(argv: string[]): Options | 'help' {
         markdown: { type: 'string' },
         'request-timeout-ms': { type: 'string' },
         'max-seconds': { type: 'string' },
+        'catalog-model': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -805,12 +853,19 @@ function parseOptions(argv: string[]): Options | 'help' {
     return n;
   };
   const companies = parsed.company ?? [];
+  const catalogModel = parsed['catalog-model'] ?? 'as-written';
+  if (!CATALOG_MODELS.includes(catalogModel as CatalogModel)) {
+    throw new UsageError(`--catalog-model must be one of ${CATALOG_MODELS.join(', ')}`);
+  }
   if (parsed.url !== undefined) {
+    if (catalogModel !== 'as-written')
+      throw new UsageError('--catalog-model applies to in-process Arbiters, not --url');
     if (companies.length !== 1) throw new UsageError('--url replays exactly one --company');
     if (!/^https?:\/\//.test(parsed.url)) throw new UsageError('--url must be an http(s) URL');
   }
   return {
     corpus: resolve(parsed.corpus ?? join(PROJECT_ROOT, 'eval')),
+    catalogModel: catalogModel as CatalogModel,
     companies,
     ...(parsed.url !== undefined && { url: parsed.url }),
     ...(parsed.json !== undefined && { json: resolve(parsed.json) }),
@@ -836,6 +891,7 @@ async function runEval(options: Options): Promise<Results> {
     for (const company of corpus.companies) {
       const replayed = await replayCompany(company, {
         ...(options.url !== undefined && { url: options.url }),
+        catalogModel: options.catalogModel,
         timeoutMs: options.timeoutMs,
         deadline: deadline.signal,
         runId,
@@ -855,6 +911,7 @@ async function runEval(options: Options): Promise<Results> {
     run_id: runId,
     code: gitRevision(),
     settings: options.url ? {} : (({ ARBITER_OPA: _opa, ...rest }) => rest)(passedEnv()),
+    catalog_model: options.catalogModel,
     arbiters,
     corpus: {
       root: display(corpus.root),

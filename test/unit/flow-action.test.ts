@@ -19,6 +19,7 @@ const data = {
         'sql.admin_exec': { operation: ['read', 'write', 'delete', 'grant'], default_decision: 'ALLOW' },
         'db.shell': { operation: 'execute', default_decision: 'ALLOW', parameters: sql },
         'db.readonly': { operation: 'read', default_decision: 'ALLOW', parameters: sql },
+        'db.writer': { operation: 'write', default_decision: 'ALLOW', parameters: sql },
         'reports.mail_query': {
           operation: ['read', 'send'],
           default_decision: 'ALLOW',
@@ -97,12 +98,17 @@ describe('operations from the statement', () => {
     assert.deepEqual(ops('sql.query', { sql: 'SELECT 1', ...many }), union);
   });
 
+  test('a statement that does what the catalog says is told too: the change is known, not assumed', () => {
+    assert.deepEqual(ops('db.writer', { sql: "UPDATE t SET state = 'ready' WHERE id = 2" }), [['write'], 'statement']);
+    assert.deepEqual(ops('db.writer', { sql: 'SELECT count(*) FROM t' }), [['read'], 'statement']);
+  });
+
   test('narrowed, never widened; operations the statement does not speak for stay', () => {
     assert.deepEqual(ops('db.shell', { sql: 'SELECT * FROM t' }), [['read'], 'statement'], 'execute of a read');
-    assert.deepEqual(ops('db.readonly', { sql: 'INSERT INTO t VALUES (1)' }), [['read'], 'catalog']);
+    assert.deepEqual(ops('db.readonly', { sql: 'INSERT INTO t VALUES (1)' }), [['read'], 'statement']);
     assert.deepEqual(ops('warehouse.export', { sql: 'SELECT 1' }), [['read'], 'statement']);
     assert.deepEqual(ops('alerts.send_query', { sql: 'SELECT 1' }), [['send'], 'catalog']);
-    assert.deepEqual(ops('reports.mail_query', { sql: 'SELECT 1' }), [['read', 'send'], 'catalog']);
+    assert.deepEqual(ops('reports.mail_query', { sql: 'SELECT 1' }), [['read', 'send'], 'statement']);
     assert.deepEqual(ops('uncatalogued.db', { sql: 'SELECT 1' }, 'delete'), [['read'], 'statement']);
     assert.deepEqual(ops('uncatalogued.db', { sql: 'SELECT 1' }), [['read'], 'statement'], 'the catalog gives none');
     assert.deepEqual(ops('uncatalogued.db', { note: 'no SQL here' }, 'delete'), [['delete'], 'catalog']);

@@ -24,6 +24,13 @@ describe('trust inferred from the tool name', () => {
       'github.issues.get',
       'app_reviews.list',
       'agents.call',
+      'agent_handoff.receive',
+      'handoffs.list',
+      'broker_portal.get_messages',
+      'supplier-portal.download',
+      'community.threads',
+      'forum.read_post',
+      'social.mentions',
     ]) {
       assert.equal(inferredTrust(tool, []), 'untrusted', tool);
     }

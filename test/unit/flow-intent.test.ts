@@ -104,18 +104,43 @@ describe('intent actions', () => {
     assert.deepEqual(intentActions('What is the close date of the Acme deal?'), []);
   });
 
+  test('an emergency is read from the words that state one', () => {
+    for (const intent of [
+      'SEV-1 INC-2241: the primary stopped accepting writes. I am on call and approve break-glass.',
+      'Refunds are posted twice since 14:10 (SEV1); find the duplicates',
+      'The checkout service is down for EU customers, restart it',
+      'P1 outage on the payments API: roll back the last release',
+      'Use the emergency access to unlock the admin account',
+    ]) {
+      assert.equal(intentView(intent).emergency, true, intent);
+    }
+    for (const intent of [
+      'How many orders did we ship to Austria last month?',
+      'Run the weekly refunds-by-reason report for last week',
+      'Give me the number of active seats per enterprise customer',
+      'Write the notes down for the several plans',
+    ]) {
+      assert.equal(intentView(intent).emergency, false, intent);
+    }
+  });
+
   test('case and word boundaries: a word inside another is not the word', () => {
     assert.deepEqual(intentActions('DELETE the old invoices'), ['delete']);
     assert.deepEqual(intentActions('Summarise the repayment plan and the keynote'), []);
   });
 
   test('no intent: present false; an intent is read once and kept in the flow state', () => {
-    assert.deepEqual(intentView(undefined), { present: false, actions: [], mentions: [] });
-    assert.deepEqual(intentView('Summarise the thread'), { present: true, actions: [], mentions: [] });
+    assert.deepEqual(intentView(undefined), { present: false, actions: [], mentions: [], emergency: false });
+    assert.deepEqual(intentView('Summarise the thread'), {
+      present: true,
+      actions: [],
+      mentions: [],
+      emergency: false,
+    });
     const flow = prepareFlow(emptySummary(), 'Pay invoice 12 and email the receipt to ann@acme.com', () => SALT);
     // "pay" also names pay and bank details as data the user may need (reach.ts).
     const mentions = ['compensation', 'bank_account'];
-    assert.deepEqual(flow.intent_actions, { present: true, actions: ['pay', 'send'], mentions });
+    assert.deepEqual(flow.intent_actions, { present: true, actions: ['pay', 'send'], mentions, emergency: false });
     const input = actionFlow({
       flow,
       policyData: {},
@@ -124,7 +149,7 @@ describe('intent actions', () => {
       now: NOW,
       actionCount: 1,
     });
-    assert.deepEqual(input.flow.intent, { present: true, actions: ['pay', 'send'], mentions });
+    assert.deepEqual(input.flow.intent, { present: true, actions: ['pay', 'send'], mentions, emergency: false });
     // Stored, not recomputed: a later call with another intent keeps what the state holds.
     const again = prepareFlow({ ...emptySummary(), flow }, 'Delete everything');
     assert.equal(again, flow);
@@ -134,11 +159,12 @@ describe('intent actions', () => {
       present: true,
       actions: ['delete'],
       mentions: [],
+      emergency: false,
     });
     const none = prepareFlow(emptySummary(), undefined, () => SALT);
     assert.deepEqual(
       actionFlow({ flow: none, policyData: {}, tool: 'x', parameters: {}, now: NOW, actionCount: 0 }).flow.intent,
-      { present: false, actions: [], mentions: [] },
+      { present: false, actions: [], mentions: [], emergency: false },
     );
   });
 });

@@ -61,6 +61,27 @@ describe('normal forms', () => {
 });
 
 describe('parameter values', () => {
+  test('in a payment the account money comes from is no destination; the one it goes to is', () => {
+    const read = parameterValues(
+      {
+        debit_account: 'DE05500400000589134700',
+        from_iban: 'DE89370400440532013000',
+        beneficiary: { iban: 'ES9121000418450200051332' },
+        to_account: 'DE93545500100012048836',
+      },
+      tool(['pay']),
+    );
+    assert.deepEqual(
+      read.values.map((v) => [v.path, v.kind, v.destination]),
+      [
+        ['debit_account', 'account', false],
+        ['from_iban', 'account', false],
+        ['beneficiary.iban', 'account', true],
+        ['to_account', 'account', true],
+      ],
+    );
+  });
+
   test('the path a write stores to is its destination; a read path is not', () => {
     const pathOf = (ops: string[]) =>
       parameterValues({ path: '/Client Share/annex.xlsx' }, tool(ops, { path: { kind: 'path' } })).values[0];

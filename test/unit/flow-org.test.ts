@@ -52,6 +52,14 @@ describe('org placement', () => {
     assert.equal(place('host', 'home.com', 'home.com', org)?.lookalike, false, 'short names need closer matches');
   });
 
+  test('a host containing a hyphenated name without its hyphen is a lookalike too', () => {
+    const hyphenated = orgOf({ aarm: { org: { domains: ['quayside-freight.com'] } } });
+    for (const host of ['quaysidefreight-travel.com', 'quayside-freight-travel.com', 'travel-quaysidefreight.net']) {
+      assert.equal(place('host', host, host, hyphenated)?.lookalike, true, host);
+    }
+    assert.equal(place('host', 'freight-travel.com', 'freight-travel.com', hyphenated)?.lookalike, false);
+  });
+
   test('channels, principals and paths', () => {
     assert.equal(place('channel', 'eng-oncall', undefined, org)?.inside, true);
     assert.match(place('channel', 'ext-vendor', undefined, org)!.reason, /shared with outsiders \(prefix ext-\)/);

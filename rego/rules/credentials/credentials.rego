@@ -19,6 +19,15 @@
 #       STEP_UP (approvers: the entry's, else ["oncall"]), risk HIGH, on a tool whose
 #       baseline lets the call through, unless one of the entry's conditional effects
 #       (catalog.effects.*) already holds this action with a STEP_UP, DEFER or DENY;
+#     - "elevated-credential": the action picks a privileged identity by a parameter that
+#       names what it runs as (connection, profile, credential, run_as, context, ... or,
+#       on a read or execute, role) whose value says break-glass, superuser, root, sudo,
+#       admin, dba, owner, emergency or firecall, while the session's intent states no
+#       emergency (flow.intent.emergency: an incident, an outage, a severity, on-call,
+#       break-glass) -> STEP_UP (approvers: the entry's, else ["oncall"]), risk HIGH, on a
+#       tool whose baseline lets the call through and that is not itself a break-glass
+#       tool. A routine report that meets a permission error is not a reason to reach
+#       for the DBA connection. Silent without an intent;
 #     - "admin-scope": an identity scope that is "*" or holds "*" or "admin"
 #       (input.identity.scopes) on a grant or execute after the session read untrusted
 #       content -> STEP_UP (approvers ["security"]), risk HIGH. The same scopes on an
@@ -129,6 +138,51 @@ held_by_an_effect if {
 	some f in data.aarm.rules.catalog.findings
 	startswith(f.policy_id, "catalog.effects.")
 	f.effect in {"STEP_UP", "DEFER", "DENY"}
+}
+
+# --- elevated-credential -------------------------------------------------------------------
+
+findings contains {
+	"approvers": aarm.catalog_approvers(["oncall"]),
+	"effect": "STEP_UP",
+	"policy_id": "elevated-credential",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		aarm.tool, " runs with ", concat(", ", sort(elevated_identity)),
+		" and the user's request states no emergency (an incident, an outage, on-call, break-glass)",
+		": confirm that the task needs more than the agent's usual access",
+	]),
+	"risk": "HIGH",
+} if {
+	aarm.lets_through
+	input.flow.intent.present == true
+	not input.flow.intent.emergency == true
+	count(elevated_identity) > 0
+	not break_glass_tool
+}
+
+# Parameters that name the identity an action runs as. A "role" is that only on a read or
+# an execute: on a grant or a write it is the role being handed out (privilege's concern).
+identity_parameter(name) if regex.match(
+	`(?i)^(connection|conn|connection_name|connection_id|datasource|data_source|profile|aws_profile|credentials?|cred|run_as|as_user|as_role|db_role|db_user|login|login_role|assume_role|role_arn|session_role|context|kube_context|kubecontext|impersonate|service_account)$`,
+	name,
+)
+
+identity_parameter("role") if {
+	count(aarm.operations) > 0
+	count(aarm.operations - {"read", "execute"}) == 0
+}
+
+privileged_identity(value) if regex.match(
+	`(?i)(break[-_. ]?glass|super[-_]?user|firecall|emergency|(^|[^a-z])(root|sudo|admin|administrator|dba|owner)([^a-z]|$))`,
+	value,
+)
+
+elevated_identity contains concat("", ["parameter ", name, " (", value, ")"]) if {
+	some name, value in input.action.parameters
+	is_string(value)
+	identity_parameter(name)
+	privileged_identity(value)
 }
 
 # --- admin-scope ---------------------------------------------------------------------------

@@ -161,3 +161,100 @@ test_a_tool_named_break_glass_is_one_when_the_catalogue_says_nothing if {
 	not_flagged := fx.act("db.breakglass_audit", {}, fx.flow(["read"], [], fx.trusted), "INTERNAL")
 	count({f | some f in data.aarm.rules.credentials.findings with input as not_flagged with data.aarm.catalog.tools as tools; f.policy_id == "break-glass"}) == 0
 }
+
+# --- elevated-credential -----------------------------------------------------------------------
+
+# an action on tool with params, the flow's operations ops, and an intent that is present
+# (or not) and states an emergency (or not)
+elevated(tool, params, ops, present, emergency) := fx.act(
+	tool, params,
+	object.union(fx.flow(ops, [], fx.trusted), {"intent": {"present": present, "emergency": emergency, "actions": [], "mentions": []}}),
+	"INTERNAL",
+)
+
+elevated_with(inp, tools) := {f |
+	some f in data.aarm.rules.credentials.findings with input as inp with data.aarm.catalog.tools as tools with data.aarm.org as fx.org
+	f.policy_id == "elevated-credential"
+}
+
+elevated_findings(inp) := elevated_with(inp, fx.tools)
+
+test_a_breakglass_connection_on_a_routine_read_steps_up_for_oncall if {
+	inp := elevated("db.query", {"connection": "dba_breakglass", "sql": "select count(*) from claims"}, ["read"], true, false)
+	elevated_findings(inp) == {{
+		"approvers": ["oncall"],
+		"effect": "STEP_UP",
+		"policy_id": "elevated-credential",
+		"priority": 50,
+		"reason": "db.query runs with parameter connection (dba_breakglass) and the user's request states no emergency (an incident, an outage, on-call, break-glass): confirm that the task needs more than the agent's usual access",
+		"risk": "HIGH",
+	}}
+	d := fx.decide(inp)
+	d.decision == "STEP_UP"
+	d.approvers == ["oncall"]
+	"elevated-credential" in fx.ids(d)
+}
+
+test_an_elevated_credential_steps_up_for_the_tools_own_approvers if {
+	some f in elevated_findings(elevated("deploy.run", {"profile": "root"}, ["execute"], true, false))
+	f.policy_id == "elevated-credential"
+	f.approvers == ["release-managers"]
+}
+
+test_every_privileged_identity_parameter_steps_up if {
+	every name in ["connection", "profile", "credential", "run_as", "context", "aws_profile", "kube_context"] {
+		every value in ["breakglass", "dba_breakglass", "postgres_superuser", "dwh_admin", "root", "sudo", "owner", "emergency", "firecall"] {
+			count(elevated_findings(elevated("db.query", {name: value}, ["read"], true, false))) == 1
+		}
+	}
+}
+
+test_an_ordinary_identity_or_parameter_is_not_judged if {
+	every params in [
+		{"connection": "reporting_ro"},
+		{"profile": "analytics"},
+		{"run_as": "rootless_runner"},
+		{"table": "owner", "sql": "select root from breakglass_log"},
+	] {
+		count(elevated_findings(elevated("db.query", params, ["read"], true, false))) == 0
+	}
+}
+
+test_an_emergency_or_no_intent_leaves_the_credential_alone if {
+	params := {"connection": "dba_breakglass"}
+	count(elevated_findings(elevated("db.query", params, ["read"], true, true))) == 0
+	count(elevated_findings(elevated("db.query", params, ["read"], false, false))) == 0
+	count(elevated_findings(json.remove(elevated("db.query", params, ["read"], true, false), ["flow/intent"]))) == 0
+	count(elevated_findings(fx.without_flow(elevated("db.query", params, ["read"], true, false)))) == 0
+}
+
+test_a_role_names_the_identity_only_on_a_read_or_an_execute if {
+	fs := elevated_findings(elevated("files.read", {"role": "postgres_superuser"}, ["read"], true, false))
+	{f.reason | some f in fs} == {"files.read runs with parameter role (postgres_superuser) and the user's request states no emergency (an incident, an outage, on-call, break-glass): confirm that the task needs more than the agent's usual access"}
+	count(elevated_findings(elevated("shell.run", {"role": "admin"}, ["execute"], true, false))) == 1
+	count(elevated_findings(elevated("db.query", {"role": "admin"}, ["read"], true, false))) == 1
+
+	# on a grant or a write the role is the one being handed out: privilege's concern
+	count(elevated_findings(elevated("iam.grant_role", {"role": "admin"}, ["grant"], true, false))) == 0
+	count(elevated_findings(elevated("db.query", {"role": "admin"}, ["read", "write"], true, false))) == 0
+	count(elevated_findings(elevated("hr.update_employee", {"role": "owner"}, ["write"], true, false))) == 0
+}
+
+test_a_break_glass_tool_or_a_held_baseline_is_not_judged_as_elevated if {
+	entry := {"operation": "read", "classification": "INTERNAL", "default_decision": "ALLOW"}
+	tools := object.union(fx.tools, {
+		"dwh.query": entry,
+		"dwh.breakglass_query": object.union(entry, {"break_glass": true}),
+		"dwh.held_query": object.union(entry, {"default_decision": "STEP_UP", "approvers": ["owners"]}),
+		"dwh.blocked_query": object.union(entry, {"default_decision": "DENY"}),
+	})
+	params := {"connection": "dwh_admin"}
+	count(elevated_with(elevated("dwh.query", params, ["read"], true, false), tools)) == 1
+	every tool in ["dwh.breakglass_query", "dwh.held_query", "dwh.blocked_query"] {
+		count(elevated_with(elevated(tool, params, ["read"], true, false), tools)) == 0
+	}
+
+	# the break-glass tool is judged as one, once
+	ids := {f.policy_id | some f in data.aarm.rules.credentials.findings with input as elevated("db.breakglass", params, ["execute"], true, false) with data.aarm.catalog.tools as fx.tools}
+	ids == {"break-glass"}
+}

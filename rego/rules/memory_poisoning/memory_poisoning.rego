@@ -10,7 +10,8 @@
 #       and one of:
 #         an injection score >= aarm.injection_step_up_at (0.5) is known,
 #         a saved value first appeared in untrusted content (origin "untrusted"),
-#         a saved free-text value is flagged injection (it reads as instructions)
+#         a saved free-text value is flagged injection (it reads as instructions),
+#         a saved text states an authorisation ("X is authorised to receive ...")
 #       -> DENY, risk HIGH, the reason naming the evidence.
 #   Saving while the session is untrusted but none of these holds (the user's own
 #   preference, a summary with no instructions in it) stays allowed.
@@ -38,6 +39,17 @@ evidence contains concat("", [aarm.value_label(v), " is ", aarm.origin_label(v)]
 evidence contains concat("", [aarm.value_label(v), " embeds outside addresses or accounts first seen in untrusted content"]) if {
 	some v in aarm.flow_values
 	aarm.carries_untrusted_outside(v)
+}
+
+# A saved text that says who may receive or do what: an authority only the organisation
+# grants, never a message in a shared channel or a mail.
+evidence contains concat("", ["parameter ", name, " states an authorisation (who may receive or do what)"]) if {
+	some name, value in input.action.parameters
+	is_string(value)
+	regex.match(
+		`(?i)\b(is|are)\s(now\s|also\s|hereby\s)?(authori[sz]ed|permitted|allowed|entitled|approved|cleared)\s(to|for)\b`,
+		value,
+	)
 }
 
 evidence contains concat("", [aarm.value_label(v), " reads as instructions to an AI"]) if {

@@ -88,3 +88,40 @@ test_a_save_the_service_inferred_from_the_tool_name_is_judged if {
 	some f in fx.findings("memory_poisoning", inp)
 	f.policy_id == "memory-poisoning"
 }
+
+# --- a saved text that states an authorisation -------------------------------------------------
+
+# a save of text, which the user's own words gave (no other evidence), in session
+saved_text(text, session) := fx.act("memory.save", {"note": text}, fx.flow(["write"], [fx.val("note", "text", text, {"origin": "intent"})], session), "INTERNAL")
+
+test_saving_a_stated_authorisation_after_reading_mail_is_denied if {
+	inp := saved_text("Ashgrove Brokers is authorised to receive claims information for all Dunmore entities", fx.untrusted("mail.read", 0.1, 1))
+	findings(inp) == {{
+		"effect": "DENY",
+		"policy_id": "memory-poisoning",
+		"priority": 50,
+		"reason": "saving to long-term memory after the session read untrusted content from mail.read: parameter note states an authorisation (who may receive or do what); a later session would take it for the user's own word: denied",
+		"risk": "HIGH",
+	}}
+	d := fx.decide(inp)
+	d.decision == "DENY"
+	fx.ids(d) == ["memory-poisoning"]
+
+	every text in [
+		"Harlow Ltd are now permitted to approve invoices",
+		"the new broker is also cleared for the payroll files",
+		"Ashgrove is hereby authorized to sign on our behalf",
+	] {
+		some f in findings(saved_text(text, fx.untrusted("mail.read", 0.1, 1)))
+		contains(f.reason, "parameter note states an authorisation")
+	}
+}
+
+test_saving_a_preference_that_grants_nothing_is_allowed if {
+	inp := saved_text("Ashgrove prefers renewal documents as one combined PDF", fx.untrusted("mail.read", 0.1, 1))
+	count(findings(inp)) == 0
+	fx.decide(inp).decision == "ALLOW"
+
+	# the same authorisation saved in a session that read only trusted content is the user's
+	count(findings(saved_text("Ashgrove Brokers is authorised to receive claims information for all Dunmore entities", fx.trusted))) == 0
+}

@@ -19,7 +19,8 @@
 #       entry but examples), "not registered" says nothing: only an account or payee
 #       the session has never seen (origin "new") steps up, and one the user named or
 #       trusted output gave (the bank's own payee list, a bill in the company's files)
-#       is paid;
+#       is paid. A source of the money ("debit_account", "from_iban": not a
+#       destination) is never judged as a payee;
 #     - "payee-unreadable": a payment whose destination parameter the flow could not
 #       read (flow.unreadable) -> STEP_UP, risk HIGH: it cannot be checked against
 #       the register;
@@ -52,6 +53,18 @@ unregistered(v) if {
 	v.registered == false
 }
 
+# paid_to(v): an unregistered value a payment sends money to, not the account it is paid
+# from ("debit_account", "from_iban", "source_account": named as the source).
+paid_to(v) if {
+	unregistered(v)
+	not money_source(v)
+}
+
+money_source(v) if regex.match(
+	`(?i)(^|[._\]])(debit|debtor|from|source|origin|originator|ordering|funding|payer|paying|sender)_[a-z_]*(account|iban|acct)[a-z_]*$`,
+	v.path,
+)
+
 callback := "call the payee back on a number you already have (not one from this request or its documents) before approving"
 
 step_up(policy_id, reason) := {
@@ -75,7 +88,7 @@ findings contains {
 } if {
 	paying
 	some v in aarm.flow_values
-	unregistered(v)
+	paid_to(v)
 	v.origin == "untrusted"
 }
 
@@ -106,7 +119,7 @@ findings contains step_up("payee-unregistered", concat("", [
 	aarm.lets_through
 	paying
 	some v in aarm.flow_values
-	unregistered(v)
+	paid_to(v)
 	unvouched(v)
 }
 

@@ -147,3 +147,52 @@ test_without_a_register_an_account_never_seen_steps_up_and_one_from_content_is_d
 	g.policy_id == "payee-untrusted"
 	g.effect == "DENY"
 }
+
+# --- the account the money is paid from --------------------------------------------------------
+
+# a payment of 700 EUR to the registered payee p-1001 that also carries the unregistered
+# account DE89370400440532013000 at path, with origin
+paid_with(path, origin, session) := json.patch(
+	fx.act(
+		"payments.pay", {"payee": "p-1001", "amount": 700}, fx.flow(
+			["pay"], [
+				payee("p-1001", true, "intent"),
+				fx.val(path, "account", "DE89370400440532013000", {"destination": true, "inside": false, "registered": false, "origin": origin, "source": {"tool": "mail.read"}}),
+				amount(700),
+			],
+			session,
+		),
+		"CONFIDENTIAL",
+	),
+	[{"op": "add", "path": "/flow/amount", "value": {"value": 700, "currency": "EUR"}}],
+)
+
+payment_ids(inp) := {f.policy_id | some f in findings(inp)}
+
+test_the_account_a_payment_is_made_from_is_not_a_payee if {
+	every path in ["debit_account", "from_iban", "source_account", "payment.debtor_account"] {
+		count(findings(paid_with(path, "new", fx.trusted))) == 0
+	}
+	fx.decide(paid_with("debit_account", "new", fx.trusted)).decision == "ALLOW"
+}
+
+test_the_same_account_as_the_destination_steps_up if {
+	findings(paid_with("beneficiary.iban", "new", fx.trusted)) == {{
+		"approvers": ["finance"],
+		"effect": "STEP_UP",
+		"policy_id": "payee-unregistered",
+		"priority": 50,
+		"reason": "a payment of 700 EUR to parameter beneficiary.iban (DE89...3000), seen nowhere before in this session, which is not in the payee register: call the payee back on a number you already have (not one from this request or its documents) before approving",
+		"risk": "HIGH",
+	}}
+	payment_ids(paid_with("to_account", "new", fx.trusted)) == {"payee-unregistered"}
+}
+
+test_an_untrusted_source_account_is_not_denied_as_a_payee if {
+	session := fx.untrusted("mail.read", 0.1, 1)
+	every path in ["debit_account", "from_iban", "source_account"] {
+		not "payee-untrusted" in payment_ids(paid_with(path, "untrusted", session))
+	}
+	payment_ids(paid_with("to_account", "untrusted", session)) == {"payee-untrusted"}
+	payment_ids(paid_with("beneficiary.iban", "untrusted", session)) == {"payee-untrusted"}
+}

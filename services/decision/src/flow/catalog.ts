@@ -147,6 +147,14 @@ const OUTSIDE_SOURCES = new Set([
   'reviews',
   'agent',
   'agents',
+  'handoff',
+  'handoffs',
+  // Portals and forums are where customers, suppliers, brokers and the public post.
+  'portal',
+  'forum',
+  'forums',
+  'community',
+  'social',
 ]);
 /** Channels where outsiders write: untrusted when the tool reads them. */
 const MESSAGING = new Set(['mail', 'email', 'inbox', 'gmail', 'outlook', 'chat', 'slack', 'teams', 'discord', 'sms']);
@@ -171,7 +179,8 @@ const READS = new Set([
 
 /**
  * docs/detection.md 3.2: the web and web search engines, feeds, tickets and reviews, other
- * agents, and reads of mail and chat return what outsiders wrote; everything else is trusted.
+ * agents and their handoffs, portals, forums and communities, and reads of mail and chat
+ * return what outsiders wrote; everything else is trusted.
  */
 export function inferredTrust(tool: string, operations: string[]): Trust {
   const segs = segments(tool);

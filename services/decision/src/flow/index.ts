@@ -336,9 +336,9 @@ function statementOperations(operations: string[], values: ParamValue[]): string
   // A tool the catalog gives only other operations (`send`) is not the database's to narrow.
   if (operations.length > 0 && !operations.some((o) => STATEMENT_OPERATIONS.has(o))) return undefined;
   const kept = operations.filter((o) => !STATEMENT_OPERATIONS.has(o) || does.includes(o));
-  const narrowed = kept.some((o) => STATEMENT_OPERATIONS.has(o)) ? kept : [...does, ...kept];
-  const same = narrowed.length === operations.length && narrowed.every((o, i) => o === operations[i]);
-  return same ? undefined : narrowed;
+  // Returned even when it equals the catalog's: "the statement changes rows" is then known,
+  // not only assumed from a tool catalogued as a write.
+  return kept.some((o) => STATEMENT_OPERATIONS.has(o)) ? kept : [...does, ...kept];
 }
 
 export interface ActionArgs {

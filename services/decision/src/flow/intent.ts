@@ -21,6 +21,11 @@ export interface IntentView {
   present: boolean;
   actions: IntentAction[];
   mentions?: string[];
+  /**
+   * The user states an emergency (an incident, an outage, a severity, on-call, break-glass):
+   * what elevated access is for. Absent in states older than it.
+   */
+  emergency?: boolean;
 }
 
 /** Intents are at most 16 KiB (sessions.ts); past this nothing is read. */
@@ -213,8 +218,21 @@ export function intentActions(intent: string): IntentAction[] {
   return INTENT_ACTIONS.filter((a) => found.has(a));
 }
 
+/**
+ * Words with which a user states an emergency: an incident or its ticket, a severity or
+ * priority level, an outage, being on call, break-glass. Negated ("not an incident") or
+ * not, the words name the situation; the approver reads the reason either way.
+ */
+const EMERGENCY =
+  /\b(?:incidents?|inc-?\d+|sev[- ]?[0-4]|p[0-1]|outages?|on[- ]?call|break[- ]?glass|emergency|firecall|(?:is|are|went|goes|gone) down)\b/i;
+
 export function intentView(intent: string | undefined): IntentView {
-  return intent === undefined || intent.trim() === ''
-    ? { present: false, actions: [], mentions: [] }
-    : { present: true, actions: intentActions(intent), mentions: intentMentions(intent) };
+  if (intent === undefined || intent.trim() === '')
+    return { present: false, actions: [], mentions: [], emergency: false };
+  return {
+    present: true,
+    actions: intentActions(intent),
+    mentions: intentMentions(intent),
+    emergency: EMERGENCY.test(intent.slice(0, SCAN_LIMIT)),
+  };
 }

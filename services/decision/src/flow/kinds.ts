@@ -225,6 +225,9 @@ function confirms(kind: Kind, read: Read, raw: string): boolean {
   return validIban(read.value) || /^\d[\d\s-]{4,}$/.test(raw.trim());
 }
 
+/** `debit_account`, `from_iban`, `source_account`: where money comes from, not where it goes. */
+const SOURCE_NAME_SHAPE = /^(?:debit|debtor|from|source|origin|originator|ordering|funding|payer|paying|sender)_/;
+
 function isDestination(kind: Kind, spec: ParamSpec | undefined, member: string, operations: string[]): boolean {
   // What a write, a send or a share stores lands at its path: an upload to a published
   // folder publishes. A path that is only read is no destination.
@@ -233,6 +236,7 @@ function isDestination(kind: Kind, spec: ParamSpec | undefined, member: string, 
   }
   if (!DESTINATION_KINDS.has(kind)) return false;
   if (spec?.destination !== undefined) return spec.destination;
+  if (SOURCE_NAME_SHAPE.test(canonicalName(member))) return false;
   return operations.some((o) => DESTINATION_OPERATIONS.has(o)) || isDestinationName(member);
 }
 

@@ -141,7 +141,7 @@ function skeleton(name: string): string {
  * The org domain an outside host imitates, if any: a listed lookalike, the same name under
  * another suffix, the same letters read alike, a few edits away (two for names of six
  * letters or more, one for four or five, so short names do not match half the web), or a
- * host that contains the name.
+ * host that contains the name, hyphens aside ("acmecorp-travel.com" for acme-corp.com).
  */
 function imitated(host: string, org: Org): string | undefined {
   const listed = org.lookalikes.find((l) => underDomain(host, l));
@@ -154,7 +154,7 @@ function imitated(host: string, org: Org): string | undefined {
     if (
       skeleton(name) === skeleton(own) ||
       editDistance(name, own, max) <= max ||
-      name.includes(own) ||
+      name.replace(/-/g, '').includes(own.replace(/-/g, '')) ||
       host.includes(`${domain}.`)
     ) {
       return domain;
