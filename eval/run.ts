@@ -612,7 +612,12 @@ function gitRevision(): Results['code'] {
       .toString()
       .trim();
   try {
-    return { git: git('rev-parse', '--short=12', 'HEAD'), uncommitted_changes: git('status', '--porcelain') !== '' };
+    // The reports `make eval` writes (the first run's, before the second starts) are its output, not code.
+    const outputs = [':!EVAL.md', ':!EVAL-legacy.md', ':!eval/results.json', ':!eval/results-legacy.json'];
+    return {
+      git: git('rev-parse', '--short=12', 'HEAD'),
+      uncommitted_changes: git('status', '--porcelain', '--', '.', ...outputs) !== '',
+    };
   } catch {
     return null;
   }
