@@ -429,8 +429,16 @@ type CatalogModel = (typeof CATALOG_MODELS)[number];
 /** The company's policy folder under the catalogue model: a temporary copy for `legacy`. */
 function policyFolder(company: Company, model: CatalogModel): { dir: string; remove: () => void } {
   if (model === 'as-written') return { dir: company.policyDir, remove: () => {} };
+  const file = join(company.policyDir, 'data.json');
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new RunError(
+      `the catalogue of company ${company.name} (${display(file)}) is not valid JSON: ${(err as Error).message}`,
+    );
+  }
   const dir = mkdtempSync(join(tmpdir(), `arbiter-eval-${company.name}-`));
-  const data = JSON.parse(readFileSync(join(company.policyDir, 'data.json'), 'utf8')) as unknown;
   writeFileSync(join(dir, 'data.json'), JSON.stringify(legacyCatalog(data)));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

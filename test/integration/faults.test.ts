@@ -175,16 +175,22 @@ async function assertRecovered(t: TestContext, arbiter: TestArbiter, load: Load)
   assert.equal((await arbiter.get('/readyz')).status, 200, 'ready again without a restart');
 }
 
+/** A Redis of the test's own (it is killed or stopped) and an Arbiter on it with a short command timeout. */
+async function startOwnRedisArbiter(): Promise<{ redis: RedisServer; arbiter: TestArbiter }> {
+  const redis = await startRedisServer();
+  const arbiter = await startTestArbiter({
+    store: 'redis',
+    redisUrl: redis.url,
+    env: { ARBITER_REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS) },
+  });
+  return { redis, arbiter };
+}
+
 describe('Redis killed (SIGKILL) and restarted while decisions flow', () => {
   let redis: RedisServer;
   let arbiter: TestArbiter;
   before(async () => {
-    redis = await startRedisServer();
-    arbiter = await startTestArbiter({
-      store: 'redis',
-      redisUrl: redis.url,
-      env: { ARBITER_REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS) },
-    });
+    ({ redis, arbiter } = await startOwnRedisArbiter());
   });
   after(async () => {
     await arbiter.stop();
@@ -226,12 +232,7 @@ describe('Redis stalled (SIGSTOP) past the command timeout, then resumed', () =>
   let redis: RedisServer;
   let arbiter: TestArbiter;
   before(async () => {
-    redis = await startRedisServer();
-    arbiter = await startTestArbiter({
-      store: 'redis',
-      redisUrl: redis.url,
-      env: { ARBITER_REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS) },
-    });
+    ({ redis, arbiter } = await startOwnRedisArbiter());
   });
   after(async () => {
     redis.resume();

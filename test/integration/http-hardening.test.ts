@@ -11,15 +11,13 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { RedisOptions } from 'ioredis';
-import { pino } from 'pino';
 import { loadConfig, PROJECT_ROOT } from '../../services/decision/src/config.js';
 import { connectRedis } from '../../services/decision/src/context/redis-connection.js';
 import { TokenBuckets } from '../../services/decision/src/http/rate-limit.js';
-import { startArbiter, type RunningArbiter } from '../../services/decision/src/main.js';
-import { decideBody, uniqueSession } from '../support/arbiter.js';
+import type { RunningArbiter } from '../../services/decision/src/main.js';
+import { decideBody, startLoggedArbiter, uniqueSession } from '../support/arbiter.js';
 import { answerOf, type RawAnswer } from '../support/raw-http.js';
 import { createTestIssuer } from '../support/tokens.js';
 
@@ -112,28 +110,8 @@ function makeCertificates(dir: string) {
   };
 }
 
-/** Starts a service whose log lines are collected as parsed JSON. */
-async function start(env: Record<string, string>) {
-  const lines: Record<string, any>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const arbiter = await startArbiter(
-    loadConfig({
-      PATH: process.env.PATH ?? '',
-      ARBITER_PORT: '0',
-      ARBITER_POLICY_POLL_MS: '0',
-      ARBITER_EVAL_WORKERS: '1',
-      ...(process.env.ARBITER_OPA ? { ARBITER_OPA: process.env.ARBITER_OPA } : {}),
-      ...env,
-    }),
-    { logger: pino({ level: 'info' }, sink) },
-  );
-  return { arbiter, lines, requests: () => lines.filter((l) => l.msg === 'request') };
-}
+/** A service whose log lines are collected; one evaluation worker is enough here. */
+const start = (env: Record<string, string>) => startLoggedArbiter({ ARBITER_EVAL_WORKERS: '1', ...env });
 
 describe('HTTPS on the listener', () => {
   let dir: string;

@@ -9,12 +9,14 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { pino } from 'pino';
-import { loadConfig } from '../../services/decision/src/config.js';
-import { startArbiter } from '../../services/decision/src/main.js';
-import { decideBody, startTestArbiter, uniqueSession, type TestArbiter } from '../support/arbiter.js';
+import {
+  decideBody,
+  startLoggedArbiter,
+  startTestArbiter,
+  uniqueSession,
+  type TestArbiter,
+} from '../support/arbiter.js';
 
 const REGO = join(import.meta.dirname, '..', '..', 'rego');
 const shipped = () => JSON.parse(readFileSync(join(REGO, 'data.json'), 'utf8'));
@@ -39,29 +41,8 @@ async function withArbiter(policyDir: string, run: (arbiter: TestArbiter) => Pro
   }
 }
 
-type LogLine = { level: number; msg: string; [key: string]: unknown };
-
 /** The real service with its log captured, for what it tells an operator. */
-async function startLogged(policyDir: string) {
-  const lines: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const arbiter = await startArbiter(
-    loadConfig({
-      PATH: process.env.PATH ?? '',
-      ARBITER_PORT: '0',
-      ARBITER_POLICY_POLL_MS: '0',
-      ...(process.env.ARBITER_OPA ? { ARBITER_OPA: process.env.ARBITER_OPA } : {}),
-      ARBITER_POLICY_DIR: policyDir,
-    }),
-    { logger: pino({ level: 'info' }, sink) },
-  );
-  return { arbiter, lines };
-}
+const startLogged = (policyDir: string) => startLoggedArbiter({ ARBITER_POLICY_DIR: policyDir });
 
 /** A catalogued tool of the customer's own, plain enough that no shipped rule speaks about it. */
 const CATALOG = {

@@ -3,6 +3,7 @@
  * test, on an ephemeral port and its own Redis key prefix, and cleans up after it.
  */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../../services/decision/src/config.js';
@@ -61,6 +62,33 @@ export async function startTestArbiter(
       if (options.store === 'redis') await deleteKeys(options.redisUrl ?? TEST_REDIS_URL, prefix);
     },
   };
+}
+
+export type LogLine = { level: number; msg: string; [key: string]: any };
+
+/**
+ * A real Arbiter (memory store) whose log lines are collected as parsed JSON, for the tests
+ * of what it tells an operator; `env` is added to the test defaults.
+ */
+export async function startLoggedArbiter(env: Record<string, string>) {
+  const lines: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const arbiter = await startArbiter(
+    loadConfig({
+      PATH: process.env.PATH ?? '',
+      ARBITER_PORT: '0',
+      ARBITER_POLICY_POLL_MS: '0',
+      ...(process.env.ARBITER_OPA ? { ARBITER_OPA: process.env.ARBITER_OPA } : {}),
+      ...env,
+    }),
+    { logger: pino({ level: 'info' }, sink) },
+  );
+  return { arbiter, lines, requests: () => lines.filter((l) => l.msg === 'request') };
 }
 
 /** Removes every key a test wrote under its prefix. */

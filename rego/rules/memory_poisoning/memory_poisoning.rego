@@ -43,14 +43,30 @@ evidence contains concat("", [aarm.value_label(v), " embeds outside addresses or
 
 # A saved text that says who may receive or do what: an authority only the organisation
 # grants, never a message in a shared channel or a mail.
-evidence contains concat("", ["parameter ", name, " states an authorisation (who may receive or do what)"]) if {
-	some name, value in input.action.parameters
-	is_string(value)
+evidence contains concat("", ["parameter ", path, " states an authorisation (who may receive or do what)"]) if {
+	some path, text in saved_texts
 	regex.match(
 		`(?i)\b(is|are)\s(now\s|also\s|hereby\s)?(authori[sz]ed|permitted|allowed|entitled|approved|cleared)\s(to|for)\b`,
-		value,
+		text,
 	)
 }
+
+# saved_texts: parameter path -> text a save carries: its top-level strings, whatever their
+# names, and the free text the flow found at any depth ({"memory": {"text": ...}}).
+saved_texts[name] := value if {
+	some name, value in input.action.parameters
+	is_string(value)
+}
+
+saved_texts[v.path] := v.value if {
+	some v in aarm.flow_values
+	v.kind == "text"
+	is_string(v.value)
+	not top_level_string(v.path)
+}
+
+# A helper, so that a path with no top-level member is "not a string" rather than undefined.
+top_level_string(path) if is_string(input.action.parameters[path])
 
 evidence contains concat("", [aarm.value_label(v), " reads as instructions to an AI"]) if {
 	some v in aarm.flow_values

@@ -54,13 +54,19 @@ unregistered(v) if {
 }
 
 # paid_to(v): an unregistered value a payment sends money to, not the account it is paid
-# from ("debit_account", "from_iban", "source_account": named as the source).
+# from ("debit_account", "from_iban", "source_account": named as the source, and not
+# declared a destination by the catalogue, which has the last word).
 paid_to(v) if {
 	unregistered(v)
 	not money_source(v)
 }
 
-money_source(v) if regex.match(
+money_source(v) if {
+	not v.destination == true
+	source_named(v)
+}
+
+source_named(v) if regex.match(
 	`(?i)(^|[._\]])(debit|debtor|from|source|origin|originator|ordering|funding|payer|paying|sender)_[a-z_]*(account|iban|acct)[a-z_]*$`,
 	v.path,
 )

@@ -236,7 +236,7 @@ function isDestination(kind: Kind, spec: ParamSpec | undefined, member: string, 
   }
   if (!DESTINATION_KINDS.has(kind)) return false;
   if (spec?.destination !== undefined) return spec.destination;
-  if (SOURCE_NAME_SHAPE.test(canonicalName(member))) return false;
+  if ((kind === 'account' || kind === 'payee') && SOURCE_NAME_SHAPE.test(canonicalName(member))) return false;
   return operations.some((o) => DESTINATION_OPERATIONS.has(o)) || isDestinationName(member);
 }
 
