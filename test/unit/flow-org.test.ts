@@ -52,6 +52,29 @@ describe('org placement', () => {
     assert.equal(place('host', 'home.com', 'home.com', org)?.lookalike, false, 'short names need closer matches');
   });
 
+  test('private-network names and addresses are inside; link-local and public ones are not', () => {
+    const bare = orgOf({ aarm: { org: { domains: ['acme.com'] } } });
+    for (const host of [
+      'fixtures.helix.internal',
+      'printer.local',
+      'nas.home.arpa',
+      'wiki.corp',
+      '10.2.3.4',
+      '192.168.1.20',
+      '172.20.0.5',
+      '127.0.0.1',
+      '::1',
+      'fd12:3456::1',
+    ]) {
+      const p = place('host', host, host, bare)!;
+      assert.equal(p.inside, true, host);
+      assert.match(p.reason, /private-network name/, host);
+    }
+    for (const host of ['169.254.169.254', '172.32.0.1', '8.8.8.8', 'internal.evil.io', 'evil-internal.com']) {
+      assert.equal(place('host', host, host, bare)?.inside, false, host);
+    }
+  });
+
   test('a host containing a hyphenated name without its hyphen is a lookalike too', () => {
     const hyphenated = orgOf({ aarm: { org: { domains: ['quayside-freight.com'] } } });
     for (const host of ['quaysidefreight-travel.com', 'quayside-freight-travel.com', 'travel-quaysidefreight.net']) {

@@ -14,6 +14,10 @@
 #       resource (data.aarm.org.protected_resources, globs, default
 #       ["production", "prod"]) as one of its words, or beside a parameter whose whole
 #       value is one ({"database": "production"}) -> DENY, risk CRITICAL;
+#       The same finding for a push a tool takes as parameters rather than a command
+#       line: a force parameter (force, force_push, forced) that is true beside a
+#       branch parameter (branch, ref, target_branch, to_branch, destination_branch)
+#       naming a protected branch ({"branch": "main", "force": true});
 #     - "destructive-operation": any other value flagged destructive -> STEP_UP
 #       (approvers: the tool's, else ["owners"]), risk HIGH;
 #     - "bulk-delete": a delete widened by a recursive / all / wildcard parameter
@@ -111,6 +115,33 @@ findings contains {
 } if {
 	some v in aarm.destructive_values
 	protection(v)
+}
+
+# A force push given as parameters: it rewrites the history of the branch it names.
+findings contains {
+	"effect": "DENY",
+	"policy_id": "destructive-protected",
+	"priority": aarm.priority.context,
+	"reason": concat("", [
+		"parameter ", force, " forces a push to ", branch, " (parameter ", name,
+		"), a protected branch: its history would be rewritten: denied",
+	]),
+	"risk": "CRITICAL",
+} if {
+	some force, on in aarm.params
+	lower(force) in {"force", "force_push", "forced"}
+	aarm.truthy(on)
+	some name, value in aarm.params
+	lower(name) in {"branch", "ref", "target_branch", "to_branch", "destination_branch"}
+	is_string(value)
+	branch := trim_prefix(trim_space(value), "refs/heads/")
+	protected_branch(branch)
+}
+
+protected_branch(branch) if {
+	some pattern in data.aarm.org.protected_branches
+	is_string(pattern)
+	aarm.glob_match(pattern, branch)
 }
 
 findings contains {

@@ -37,6 +37,36 @@ test_a_force_push_to_a_protected_branch_is_denied if {
 	}]
 }
 
+push(params) := fx.act("git.push", params, fx.flow(["write"], [], fx.trusted), "INTERNAL")
+
+# The pack's findings for a push, with the shipped org data (main and release/* protected).
+push_findings(params) := fs if {
+	fs := data.aarm.rules.destructive.findings with input as push(params)
+}
+
+test_a_force_push_given_as_parameters_to_a_protected_branch_is_denied if {
+	push_findings({"repo": "acme/api", "branch": "main", "source": "fix/csv", "force": true}) == {{
+		"effect": "DENY",
+		"policy_id": "destructive-protected",
+		"priority": 50,
+		"reason": "parameter force forces a push to main (parameter branch), a protected branch: its history would be rewritten: denied",
+		"risk": "CRITICAL",
+	}}
+
+	# the shipped default branches are main and release/*; refs/heads/ and "yes" spell the same
+	ids({"ref": "refs/heads/release/2.4", "force_push": "yes"}) == {"destructive-protected"}
+	ids({"branch": "trunk", "force": true}) == {"destructive-protected"} with data.aarm.org.protected_branches as ["trunk"]
+}
+
+ids(params) := {f.policy_id | some f in push_findings(params)}
+
+test_a_push_given_as_parameters_is_denied_only_when_forced_to_a_protected_branch if {
+	count(push_findings({"branch": "main", "force": false})) == 0
+	count(push_findings({"branch": "main"})) == 0
+	count(push_findings({"branch": "fix/csv-bom", "force": true})) == 0
+	count(push_findings({"branch": "main", "force": true})) == 0 with data.aarm.org.protected_branches as ["trunk"]
+}
+
 test_a_drop_of_a_protected_resource_is_denied if {
 	every inp in [
 		run("db.query", {"sql": "DROP DATABASE production;"}, sql("DROP DATABASE production;", ["destructive"])),

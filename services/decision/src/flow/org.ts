@@ -163,6 +163,24 @@ function imitated(host: string, org: Org): string | undefined {
   return undefined;
 }
 
+/**
+ * Names and addresses no one outside can receive at: names under a suffix kept for private
+ * networks (`.internal`, `.local`, `.lan`, `.home.arpa`, and the customary `.intranet` and
+ * `.corp`), loopback and the private IPv4 and IPv6 ranges. Link-local (169.254.0.0/16, the
+ * cloud metadata address) is not among them: reaching it is no internal business call.
+ */
+const PRIVATE_SUFFIXES = ['internal', 'local', 'localhost', 'lan', 'intranet', 'corp', 'home.arpa'];
+
+export function privateHost(host: string): boolean {
+  if (PRIVATE_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 10 || a === 127 || (a === 192 && b === 168) || (a === 172 && b >= 16 && b <= 31);
+  }
+  return host === '::1' || /^f[cd][0-9a-f]{0,2}:/.test(host);
+}
+
 function placeHost(host: string, org: Org, what: string): Placement {
   const domain = org.domains.find((d) => underDomain(host, d));
   if (domain !== undefined) {
@@ -170,6 +188,9 @@ function placeHost(host: string, org: Org, what: string): Placement {
   }
   if (org.hosts.some((h) => h.test(host))) {
     return { inside: true, lookalike: false, registered: false, reason: `${what} ${host} is an organisation host` };
+  }
+  if (privateHost(host)) {
+    return { inside: true, lookalike: false, registered: false, reason: `${what} ${host} is a private-network name` };
   }
   const like = imitated(host, org);
   return like === undefined
