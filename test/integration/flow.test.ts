@@ -154,7 +154,14 @@ for (const store of ['memory', 'redis'] as StoreKind[]) {
       const search = await inputOf(
         await decide(session, 'web.search', { query: 'alice@customer.io Customer Ltd contract' }, 'read'),
       );
-      assert.deepEqual(search.flow.intent, { present: true, actions: ['send'], mentions: [], emergency: false });
+      assert.deepEqual(search.flow.intent, {
+        present: true,
+        actions: ['send'],
+        // "email it to …" names contact details (counted only against a request for numbers).
+        mentions: ['contact'],
+        emergency: false,
+        counts: false,
+      });
       const query = search.flow.values[0];
       assert.equal(query.kind, 'text');
       assert.deepEqual(query.embedded, { count: 1, outside: 1, untrusted: 0, untrusted_outside: 0, sensitive: 1 });

@@ -124,23 +124,54 @@ describe('intent actions', () => {
     }
   });
 
+  test('a question for numbers is read as one', () => {
+    for (const intent of [
+      'How many workspaces signed up last week, broken down by plan?',
+      'Give me the number of active seats per enterprise customer',
+      'Refund totals by reason for October',
+      'A breakdown by region of open tickets',
+    ]) {
+      assert.equal(intentView(intent).counts, true, intent);
+    }
+    for (const intent of [
+      'List the new workspace owners for outreach',
+      'Send the Q3 numbers to the board',
+      'Who are our enterprise customers in Austria?',
+    ]) {
+      assert.equal(intentView(intent).counts, false, intent);
+    }
+  });
+
   test('case and word boundaries: a word inside another is not the word', () => {
     assert.deepEqual(intentActions('DELETE the old invoices'), ['delete']);
     assert.deepEqual(intentActions('Summarise the repayment plan and the keynote'), []);
   });
 
   test('no intent: present false; an intent is read once and kept in the flow state', () => {
-    assert.deepEqual(intentView(undefined), { present: false, actions: [], mentions: [], emergency: false });
+    assert.deepEqual(intentView(undefined), {
+      present: false,
+      actions: [],
+      mentions: [],
+      emergency: false,
+      counts: false,
+    });
     assert.deepEqual(intentView('Summarise the thread'), {
       present: true,
       actions: [],
       mentions: [],
       emergency: false,
+      counts: false,
     });
     const flow = prepareFlow(emptySummary(), 'Pay invoice 12 and email the receipt to ann@acme.com', () => SALT);
-    // "pay" also names pay and bank details as data the user may need (reach.ts).
-    const mentions = ['compensation', 'bank_account'];
-    assert.deepEqual(flow.intent_actions, { present: true, actions: ['pay', 'send'], mentions, emergency: false });
+    // "pay" also names pay and bank details as data the user may need, "email" contact details (reach.ts).
+    const mentions = ['compensation', 'bank_account', 'contact'];
+    assert.deepEqual(flow.intent_actions, {
+      present: true,
+      actions: ['pay', 'send'],
+      mentions,
+      emergency: false,
+      counts: false,
+    });
     const input = actionFlow({
       flow,
       policyData: {},
@@ -149,7 +180,13 @@ describe('intent actions', () => {
       now: NOW,
       actionCount: 1,
     });
-    assert.deepEqual(input.flow.intent, { present: true, actions: ['pay', 'send'], mentions, emergency: false });
+    assert.deepEqual(input.flow.intent, {
+      present: true,
+      actions: ['pay', 'send'],
+      mentions,
+      emergency: false,
+      counts: false,
+    });
     // Stored, not recomputed: a later call with another intent keeps what the state holds.
     const again = prepareFlow({ ...emptySummary(), flow }, 'Delete everything');
     assert.equal(again, flow);
@@ -160,11 +197,12 @@ describe('intent actions', () => {
       actions: ['delete'],
       mentions: [],
       emergency: false,
+      counts: false,
     });
     const none = prepareFlow(emptySummary(), undefined, () => SALT);
     assert.deepEqual(
       actionFlow({ flow: none, policyData: {}, tool: 'x', parameters: {}, now: NOW, actionCount: 0 }).flow.intent,
-      { present: false, actions: [], mentions: [], emergency: false },
+      { present: false, actions: [], mentions: [], emergency: false, counts: false },
     );
   });
 });

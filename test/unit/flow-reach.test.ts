@@ -18,7 +18,18 @@ describe('data reach', () => {
     });
     assert.deepEqual(
       reachOf({}, ["SELECT u.full_name, u.ssn, e.disciplinary_notes FROM users u JOIN e WHERE u.note = 'salary'"]),
-      { categories: ['discipline', 'government_id'], fields: ['ssn', 'disciplinary_notes'] },
+      {
+        categories: ['contact', 'discipline', 'government_id'],
+        fields: ['full_name', 'ssn', 'disciplinary_notes'],
+      },
+    );
+    // Contact details are a category of their own (counted by the drift pack only against a
+    // request for numbers); an ordinary aggregate reaches nothing.
+    assert.deepEqual(
+      reachOf({}, [
+        'SELECT w.name, u.email, u.phone, b.billing_address FROM workspaces w JOIN users u ON u.id = w.owner_id',
+      ]),
+      { categories: ['contact'], fields: ['email', 'phone', 'billing_address'] },
     );
   });
 
@@ -34,5 +45,6 @@ describe('data reach', () => {
     assert.deepEqual(intentMentions('Update Jonas’s salary after the raise'), ['compensation']);
     assert.deepEqual(intentMentions('List sick leave days for Q3'), ['health']);
     assert.deepEqual(intentMentions('Check the passport expiry for the Tokyo trip'), ['government_id']);
+    assert.deepEqual(intentMentions('Who signed up last week? I need their phone numbers'), ['contact']);
   });
 });

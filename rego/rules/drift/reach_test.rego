@@ -49,3 +49,24 @@ test_silent_without_reach_mentions_or_intent if {
 	no_intent := json.patch(act([], hr_fields), [{"op": "replace", "path": "/flow/intent/present", "value": false}])
 	count(reach_findings(no_intent)) == 0
 }
+
+contact_fields := {"categories": ["contact"], "fields": ["email", "phone", "billing_address"]}
+
+# The same action with an intent that does or does not ask for numbers.
+act_counting(counts, reach) := json.patch(act([], reach), [{"op": "add", "path": "/flow/intent/counts", "value": counts}])
+
+test_contact_details_step_up_only_against_a_request_for_numbers if {
+	reach_findings(act_counting(true, contact_fields)) == {{
+		"approvers": ["security"],
+		"effect": "STEP_UP",
+		"policy_id": "intent-drift.reach",
+		"priority": 50,
+		"reason": "files.read asks for billing_address, email, phone (contact), which the user's request does not mention: confirm that the task needs them",
+		"risk": "MEDIUM",
+	}}
+	count(reach_findings(act_counting(false, contact_fields))) == 0
+	count(reach_findings(act([], contact_fields))) == 0
+
+	# a count question that names contact details asks for them
+	count(reach_findings(json.patch(act(["contact"], contact_fields), [{"op": "add", "path": "/flow/intent/counts", "value": true}]))) == 0
+}

@@ -14,7 +14,10 @@
 #       incident_active: delete, grant -> DEFER) that an outcome reported with the
 #       value it names ("equals", default true), on an action with one of its
 #       "operations" (absent: any but a read) -> its "effect" (DEFER, STEP_UP with
-#       its "approvers" or ["oncall"], DENY; anything else: DEFER), risk MEDIUM.
+#       its "approvers" or ["oncall"], DENY; anything else: DEFER), risk MEDIUM. A
+#       DEFER becomes a STEP_UP (["oncall"] or the entry's approvers) when the
+#       session's intent states an emergency (flow.intent.emergency): a person
+#       confirms the exception; content never lifts a hold.
 #       A DEFER names the fact in context_needed; a resolver that answers it with
 #       another value ({"change_freeze": false}) ends it;
 #     - "environment-conflict": two facts that must not both be true
@@ -84,10 +87,24 @@ applies_to(spec) if {
 
 operations_listed(spec) if aarm.string_array(spec.operations)
 
-effect_of(spec) := e if {
+declared_effect(spec) := e if {
 	e := spec.effect
 	e in {"DEFER", "STEP_UP", "DENY"}
 } else := "DEFER"
+
+# A hold that would wait (DEFER) asks a human instead when the user's own request states
+# an emergency (input.flow.intent.emergency: "CAB approved an emergency change during the
+# freeze"): waiting out the freeze is no answer to an emergency, and only a person may
+# grant the exception. Content cannot do this: the intent is the user's word.
+effect_of(spec) := "STEP_UP" if {
+	declared_effect(spec) == "DEFER"
+	input.flow.intent.emergency == true
+} else := declared_effect(spec)
+
+consequence(effect) := " is held: the user's request states an emergency; confirm that it is an approved exception" if {
+	effect == "STEP_UP"
+	input.flow.intent.emergency == true
+} else := " waits until it no longer holds"
 
 expected(spec) := object.get(spec, "equals", true) if is_object(spec)
 
@@ -100,7 +117,7 @@ fact_finding(name, spec) := object.union(
 		"priority": aarm.priority.context,
 		"reason": concat("", [
 			"an outcome in this session reported ", name, " = ", json.marshal(expected(spec)),
-			": ", aarm.tool, " (", concat(", ", sort(aarm.operations)), ") waits until it no longer holds",
+			": ", aarm.tool, " (", concat(", ", sort(aarm.operations)), ")", consequence(effect_of(spec)),
 		]),
 		"risk": "MEDIUM",
 	},

@@ -24,6 +24,34 @@ test_a_change_freeze_defers_changes if {
 	}
 }
 
+# The same freeze, with a request whose words state an emergency (flow.intent.emergency).
+in_emergency(inp) := json.patch(inp, [{"op": "add", "path": "/flow/intent", "value": {"present": true, "actions": ["execute"], "emergency": true}}])
+
+test_a_freeze_asks_oncall_when_the_user_states_an_emergency if {
+	inp := in_emergency(with_facts("deploy.run", ["execute"], {"change_freeze": true}))
+	findings(inp) == {{
+		"approvers": ["oncall"],
+		"effect": "STEP_UP",
+		"policy_id": "environment-facts",
+		"priority": 50,
+		"reason": "an outcome in this session reported change_freeze = true: deploy.run (execute) is held: the user's request states an emergency; confirm that it is an approved exception",
+		"risk": "MEDIUM",
+	}}
+	fx.decide(inp).decision == "STEP_UP"
+
+	# an emergency never lightens a hold declared DENY
+	org := {"blocking_facts": {"payments_halted": {"operations": ["execute"], "effect": "DENY"}}}
+	halted := in_emergency(with_facts("deploy.run", ["execute"], {"payments_halted": true}))
+	fs := data.aarm.rules.environment.findings with input as halted with data.aarm.catalog.tools as fx.tools with data.aarm.org as org
+	{f.effect | some f in fs} == {"DENY"}
+}
+
+test_an_intent_without_an_emergency_still_defers if {
+	inp := with_facts("deploy.run", ["execute"], {"change_freeze": true})
+	calm := json.patch(inp, [{"op": "add", "path": "/flow/intent", "value": {"present": true, "actions": ["execute"], "emergency": false}}])
+	fx.decide(calm).decision == "DEFER"
+}
+
 test_an_active_incident_defers_deletes_and_grants if {
 	every tool, op in {"files.delete": "delete", "drive.share": "grant"} {
 		fx.decide(with_facts(tool, [op], {"incident_active": true})).decision == "DEFER"

@@ -26,6 +26,8 @@ export interface IntentView {
    * what elevated access is for. Absent in states older than it.
    */
   emergency?: boolean;
+  /** The user asks for numbers ("how many", "number of", "count", "broken down by"). Absent in older states. */
+  counts?: boolean;
 }
 
 /** Intents are at most 16 KiB (sessions.ts); past this nothing is read. */
@@ -226,13 +228,20 @@ export function intentActions(intent: string): IntentAction[] {
 const EMERGENCY =
   /\b(?:incidents?|inc-?\d+|sev[- ]?[0-4]|p[0-1]|outages?|on[- ]?call|break[- ]?glass|emergency|firecall|(?:is|are|went|goes|gone) down)\b/i;
 
+/** A question for numbers: how many, the number or count of, a total, a breakdown. */
+const COUNTS =
+  /\b(?:how\s+many|how\s+much|number\s+of|count\s+of|counts?\s+(?:by|per)|totals?\s+(?:by|per|of)|broken\s+down\s+by|breakdown\s+(?:by|of|per))\b/i;
+
 export function intentView(intent: string | undefined): IntentView {
-  if (intent === undefined || intent.trim() === '')
-    return { present: false, actions: [], mentions: [], emergency: false };
+  if (intent === undefined || intent.trim() === '') {
+    return { present: false, actions: [], mentions: [], emergency: false, counts: false };
+  }
+  const text = intent.slice(0, SCAN_LIMIT);
   return {
     present: true,
     actions: intentActions(intent),
     mentions: intentMentions(intent),
-    emergency: EMERGENCY.test(intent.slice(0, SCAN_LIMIT)),
+    emergency: EMERGENCY.test(text),
+    counts: COUNTS.test(text),
   };
 }
