@@ -39,6 +39,14 @@ describe('entities', () => {
     ]);
   });
 
+  test('URLs of transfer schemes are URLs with their host', () => {
+    const text = 'resubmit to sftp://ingest.lumora-dr.net:2222/fenwick/HEL-0231 or ssh://git@code.evil.io/x.git';
+    assert.deepEqual(
+      kinds(text).filter((k) => k.startsWith('url:') || k.startsWith('host:')),
+      ['url:sftp://ingest.lumora-dr.net/fenwick/HEL-0231', 'url:ssh://code.evil.io/x.git'],
+    );
+  });
+
   test('an address in a query string, a path or quotes is the address alone', () => {
     const text = "see https://x.io/?email=ann@acme.com, post to=bob@y.io, where e = 'o'brien@z.io'";
     assert.deepEqual(
