@@ -81,6 +81,15 @@ describe('one evaluation worker with a deadline', () => {
     assert.equal(stuck.body.error.code, 'policy_timeout');
     const after = await workersReady(arbiter);
     assert.equal(after.replaced, before.replaced + 1, 'the stuck worker was replaced');
+    // The operator sees it: the replacement by reason, the pool's state, and a ready replica.
+    const metrics = (await arbiter.get('/metrics')).body as string;
+    assert.match(metrics, /^arbiter_eval_workers_replaced_total\{reason="timeout"\} 1$/m);
+    assert.match(metrics, /^arbiter_eval_workers\{state="configured"\} 1$/m);
+    assert.match(metrics, /^arbiter_eval_workers\{state="ready"\} 1$/m);
+    assert.match(metrics, /^arbiter_eval_queued 0$/m);
+    const ready = await arbiter.get('/readyz');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.checks.evaluation, true);
     const next = await arbiter.post('/v1/decide', decideBody(session, 'echo'));
     assert.equal(next.status, 200);
     assert.equal(next.body.decision, 'ALLOW');
@@ -89,6 +98,47 @@ describe('one evaluation worker with a deadline', () => {
     const small = await arbiter.post('/v1/decide', decideBody(session, 'loop', { n: 10 }));
     assert.equal(small.body.decision, 'ALLOW', 'the same rule within the deadline still answers');
     assert.equal(small.body.reasons[0].reason, '10');
+  });
+});
+
+describe('a pool whose wait queue is full', () => {
+  let dir: string;
+  let arbiter: TestArbiter;
+  before(async () => {
+    dir = policyDir({ 'heavy.rego': HEAVY_RULES });
+    arbiter = await startTestArbiter({
+      env: { ARBITER_POLICY_DIR: dir, ARBITER_EVAL_WORKERS: '1', ARBITER_EVAL_TIMEOUT_MS: '5000' },
+    });
+  });
+  after(async () => {
+    await arbiter.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('is not ready while no evaluation can wait, refuses the surplus as 503 DENY, and is ready again', async () => {
+    const { queue_max: queueMax } = (await arbiter.get('/v1/policy')).body.evaluation;
+    // One stuck evaluation holds the only worker; queue_max more wait; one more is refused.
+    const answers = Array.from({ length: queueMax + 2 }, (_, i) =>
+      arbiter.post('/v1/decide', decideBody(uniqueSession(`full-${i}`), 'loop', { n: 100_000 })),
+    );
+    let readiness = await arbiter.get('/readyz');
+    for (let i = 0; i < 200 && readiness.body.checks.evaluation !== false; i++) {
+      await sleep(10);
+      readiness = await arbiter.get('/readyz');
+    }
+    assert.equal(readiness.status, 503, 'a full queue takes the replica out of the load balancer');
+    assert.equal(readiness.body.checks.evaluation, false);
+    const settled = await Promise.all(answers);
+    assert.ok(
+      settled.every((a) => a.status === 503 && a.body.decision === 'DENY'),
+      'every one is a 503 DENY',
+    );
+    assert.ok(
+      settled.some((a) => a.body.error.code === 'policy_busy'),
+      'the surplus is refused at once as policy_busy',
+    );
+    await workersReady(arbiter);
+    assert.equal((await arbiter.get('/readyz')).status, 200, 'ready again once the queue drains');
   });
 });
 

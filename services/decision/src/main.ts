@@ -196,11 +196,13 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     timeoutMs: config.policy.compileTimeoutMs,
     now: clock,
     // The decision that was evaluating is answered 503 DENY; the others keep their workers.
-    onWorkerReplaced: (event) =>
+    onWorkerReplaced: (event) => {
+      metrics.evalWorkersReplaced.inc({ reason: event.reason });
       logger.warn(
         { reason: event.reason, error: event.error, timeout_ms: config.policy.evaluation.timeoutMs },
         'policy evaluation worker replaced',
-      ),
+      );
+    },
     onReload: (result) => {
       if (result.outcome === 'unchanged') return;
       for (const warning of result.warnings) logger.warn(warning);
@@ -224,6 +226,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
       }
     },
   });
+  metrics.observeEvaluation(() => policy.status().evaluation);
   await policy.reload();
   policy.watch();
 

@@ -129,7 +129,8 @@ function walk(value: unknown, visit: (member: string, value: unknown) => void): 
 
 // Transfer schemes too (sftp, ftps, ssh, git, smb, webdav): an export sent to an SFTP host
 // is data leaving as surely as a POST.
-const URLS = /\b(?:https?|s?ftps?|wss?|ssh|git|smb|davs?):\/\/[^\s<>"'`\\)\]}]+|(?<![\w@.\/-])www\.[a-z0-9.-]+\.[a-z]{2,}[^\s<>"'`\\)\]}]*/gi;
+const URLS =
+  /\b(?:https?|s?ftps?|wss?|ssh|git|smb|davs?):\/\/[^\s<>"'`\\)\]}]+|(?<![\w@.\/-])www\.[a-z0-9.-]+\.[a-z]{2,}[^\s<>"'`\\)\]}]*/gi;
 const TLDS =
   'com|net|org|io|co|ai|dev|app|biz|info|xyz|me|us|uk|de|fr|eu|ru|cn|top|site|online|cloud|tech|shop|store|live|pro|ly|gg|tv|cc|ch|nl|be|at|se|no|dk|fi|es|it|pt|pl|cz|ca|au|nz|jp|kr|in|br|mx|za|ie|il|tr|gr|hu|ro|ua|vn|sg|hk|tw|ar|cl|email|link|click|zip|page|finance|money|bank';
 const DOMAINS = new RegExp(

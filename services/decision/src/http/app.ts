@@ -168,8 +168,11 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get('/readyz', async (_req, res) => {
     const backlog = deps.exportBacklog();
+    const evaluation = policy.status().evaluation;
     const checks = {
       policy: policy.version !== undefined,
+      // A worker to evaluate with, and room to wait for one: else decisions are 503 DENY here.
+      evaluation: evaluation.ready > 0 && evaluation.queued < evaluation.queue_max,
       store: true,
       export_backlog: backlog ? backlog.depth <= backlog.max : true,
     };
@@ -178,7 +181,7 @@ export function createApp(deps: AppDeps): express.Express {
     } catch {
       checks.store = false;
     }
-    const ready = checks.policy && checks.store && checks.export_backlog;
+    const ready = checks.policy && checks.evaluation && checks.store && checks.export_backlog;
     res.status(ready ? 200 : 503).json({ ready, checks, ...(backlog && { export_backlog: backlog }) });
   });
   // With auth on, metrics need a token too (an auditor's or admin's), unless the operator

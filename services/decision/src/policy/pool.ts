@@ -67,6 +67,8 @@ export interface PoolStatus {
   ready: number;
   busy: number;
   queued: number;
+  /** Evaluations that may wait; more are refused at once (policy_busy). */
+  queue_max: number;
   /** Workers replaced since start (deadline passed, evaluation threw, thread died). */
   replaced: number;
   timeout_ms: number;
@@ -194,13 +196,14 @@ export class EvalPool {
     });
   }
 
-  /** For GET /v1/policy: how many workers serve, and how much waits. */
+  /** For GET /v1/policy, /readyz and /metrics: how many workers serve, and how much waits. */
   status(): PoolStatus {
     return {
       workers: this.options.size,
       ready: this.slots.filter((s) => s.ready && !s.dead).length,
       busy: this.slots.filter((s) => s.task !== undefined).length,
       queued: this.queue.length,
+      queue_max: this.options.queueMax,
       replaced: this.replaced,
       timeout_ms: this.options.timeoutMs,
     };

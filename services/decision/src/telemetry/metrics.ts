@@ -3,6 +3,7 @@
  * Each instance has its own registry so tests and several apps in one process do not clash.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolStatus } from '../policy/pool.js';
 
 export type Stage = 'validate' | 'context' | 'drift' | 'flow' | 'evaluate' | 'sign' | 'commit';
 
@@ -90,6 +91,45 @@ export class Metrics {
     help: 'Receipts stored but not yet accepted by the collector (all replicas).',
     registers: [this.registry],
   });
+
+  /** Read at scrape time, so the decision path pays nothing for these gauges. */
+  private evaluation?: () => PoolStatus;
+
+  readonly evalWorkers = new Gauge({
+    name: 'arbiter_eval_workers',
+    help: 'Policy evaluation workers, by state: configured (ARBITER_EVAL_WORKERS), ready (started and holding the policy), busy (evaluating now).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const status = this.evaluation?.();
+      if (!status) return;
+      this.evalWorkers.set({ state: 'configured' }, status.workers);
+      this.evalWorkers.set({ state: 'ready' }, status.ready);
+      this.evalWorkers.set({ state: 'busy' }, status.busy);
+    },
+  });
+
+  readonly evalQueued = new Gauge({
+    name: 'arbiter_eval_queued',
+    help: 'Evaluations waiting for a free worker (past the queue bound they are refused: policy_busy, 503 DENY).',
+    registers: [this.registry],
+    collect: () => {
+      const status = this.evaluation?.();
+      if (status) this.evalQueued.set(status.queued);
+    },
+  });
+
+  readonly evalWorkersReplaced = new Counter({
+    name: 'arbiter_eval_workers_replaced_total',
+    help: 'Evaluation workers replaced, by reason: timeout (ARBITER_EVAL_TIMEOUT_MS passed), crash (the evaluation threw), exit (the thread died).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** The pool whose state the evaluation gauges show. */
+  observeEvaluation(status: () => PoolStatus): void {
+    this.evaluation = status;
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'arbiter_' });
