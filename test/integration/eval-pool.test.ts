@@ -56,20 +56,28 @@ async function workersReady(arbiter: TestArbiter): Promise<{ ready: number; repl
   return evaluation;
 }
 
+/** One evaluation worker on the echo policy with the heavy rules, and its deadline. */
+async function startHeavy(timeoutMs: number): Promise<{ dir: string; arbiter: TestArbiter }> {
+  const dir = policyDir({ 'heavy.rego': HEAVY_RULES });
+  const arbiter = await startTestArbiter({
+    env: { ARBITER_POLICY_DIR: dir, ARBITER_EVAL_WORKERS: '1', ARBITER_EVAL_TIMEOUT_MS: String(timeoutMs) },
+  });
+  return { dir, arbiter };
+}
+
+async function stopHeavy(dir: string, arbiter: TestArbiter): Promise<void> {
+  await arbiter.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 describe('one evaluation worker with a deadline', () => {
   let dir: string;
   let arbiter: TestArbiter;
   before(async () => {
-    dir = policyDir({ 'heavy.rego': HEAVY_RULES });
     // One worker: the decision after a replacement necessarily runs on the new one.
-    arbiter = await startTestArbiter({
-      env: { ARBITER_POLICY_DIR: dir, ARBITER_EVAL_WORKERS: '1', ARBITER_EVAL_TIMEOUT_MS: '1000' },
-    });
+    ({ dir, arbiter } = await startHeavy(1000));
   });
-  after(async () => {
-    await arbiter.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopHeavy(dir, arbiter));
 
   test('an evaluation past the deadline is 503 DENY policy_timeout, and the next one runs on a fresh worker', async () => {
     const before = await workersReady(arbiter);
@@ -105,15 +113,9 @@ describe('a pool whose wait queue is full', () => {
   let dir: string;
   let arbiter: TestArbiter;
   before(async () => {
-    dir = policyDir({ 'heavy.rego': HEAVY_RULES });
-    arbiter = await startTestArbiter({
-      env: { ARBITER_POLICY_DIR: dir, ARBITER_EVAL_WORKERS: '1', ARBITER_EVAL_TIMEOUT_MS: '5000' },
-    });
+    ({ dir, arbiter } = await startHeavy(5000));
   });
-  after(async () => {
-    await arbiter.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopHeavy(dir, arbiter));
 
   test('is not ready while no evaluation can wait, refuses the surplus as 503 DENY, and is ready again', async () => {
     const { queue_max: queueMax } = (await arbiter.get('/v1/policy')).body.evaluation;
@@ -146,16 +148,10 @@ describe('an evaluation worker that runs out of memory', () => {
   let dir: string;
   let arbiter: TestArbiter;
   before(async () => {
-    dir = policyDir({ 'heavy.rego': HEAVY_RULES });
     // A deadline far beyond the allocation, so this is the crash, not the timeout.
-    arbiter = await startTestArbiter({
-      env: { ARBITER_POLICY_DIR: dir, ARBITER_EVAL_WORKERS: '1', ARBITER_EVAL_TIMEOUT_MS: '60000' },
-    });
+    ({ dir, arbiter } = await startHeavy(60000));
   });
-  after(async () => {
-    await arbiter.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopHeavy(dir, arbiter));
 
   test('is 503 DENY policy_unavailable, is replaced, and the next decision succeeds', async () => {
     const before = await workersReady(arbiter);
