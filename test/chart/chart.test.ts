@@ -693,6 +693,29 @@ describe('optional objects', () => {
     assert.equal(monitor.metadata.labels?.release, 'prometheus');
   });
 
+  test('session routing: a headless Service of ready pods, an Istio DestinationRule hashing on the session header', () => {
+    const objects = render({ set: ['sessionRouting.headlessService=true', 'sessionRouting.istio.enabled=true'] });
+    const headless = get(objects, 'Service', '-pods');
+    const service = objects.find((o) => o.kind === 'Service' && o !== headless)!;
+    assert.equal(headless.spec.clusterIP, 'None');
+    assert.equal(headless.spec.publishNotReadyAddresses, false, 'only pods that pass /readyz');
+    assert.deepEqual(headless.spec.selector, service.spec.selector);
+    assert.deepEqual(headless.spec.ports, service.spec.ports);
+    const rule = get(objects, 'DestinationRule');
+    assert.equal(rule.apiVersion, 'networking.istio.io/v1');
+    assert.equal(rule.spec.host, `${service.metadata.name}.decisions.svc.cluster.local`);
+    assert.deepEqual(rule.spec.trafficPolicy.loadBalancer, { consistentHash: { httpHeaderName: 'x-arbiter-session' } });
+    const custom = render({ set: ['sessionRouting.istio.enabled=true', 'sessionRouting.header=X-Session-Id'] });
+    assert.equal(
+      get(custom, 'DestinationRule').spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName,
+      'x-session-id',
+    );
+    assert.match(renderFails({ set: ['sessionRouting.header=bad header'] }), /does not match pattern/);
+    const kinds = render().map((o) => o.kind);
+    assert.ok(!kinds.includes('DestinationRule'), 'off by default');
+    assert.equal(kinds.filter((k) => k === 'Service').length, 1, 'one Service by default');
+  });
+
   test('each optional object appears when enabled alone, and the default ones can be turned off', () => {
     const multi = ['redis.mode=standalone', 'redis.url=redis://r:6379', 'signing.existingSecret=keys'];
     assert.ok(find(render({ set: [...multi, 'autoscaling.enabled=true'] }), 'HorizontalPodAutoscaler'));

@@ -402,11 +402,12 @@ describe('the MCP gateway in front of a real tool server', () => {
   });
 
   test('the agent token and the caller token are sent', async () => {
-    const seen: Array<{ url: string; authorization: string | null; body: any }> = [];
+    const seen: Array<{ url: string; authorization: string | null; session: string | null; body: any }> = [];
     const fetchImpl = (async (url: string | URL | Request, init?: RequestInit) => {
       seen.push({
         url: String(url),
         authorization: new Headers(init?.headers).get('authorization'),
+        session: new Headers(init?.headers).get('x-arbiter-session'),
         body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
       });
       return new Response(JSON.stringify({ decision: 'DENY', action_id: 'act_x', reasons: [] }), { status: 200 });
@@ -415,6 +416,9 @@ describe('the MCP gateway in front of a real tool server', () => {
     await call('files.read', { path: '/srv/report.csv' });
     assert.equal(seen[0]?.authorization, 'Bearer pep.jwt');
     assert.equal(seen[0]?.body.identity.agent_token, 'agent.jwt');
+    // The session id rides in a header as well, for load balancers that hash on it.
+    assert.equal(seen[0]?.session, seen[0]?.body.session.id);
+    assert.ok(seen[0]?.session);
   });
 
   test('upstream annotations never make a tool look less dangerous than it may be', async () => {

@@ -18,6 +18,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { TokenSource } from './token-file.js';
 
+/** The header a load balancer may hash on to keep a session's calls on one Arbiter replica. */
+const SESSION_HEADER = 'x-arbiter-session';
+
 /** What a meta-tool resolver returns: the real tool and its arguments. */
 export interface ResolvedCall {
   tool: string;
@@ -222,11 +225,19 @@ export function createGateway(options: GatewayOptions): Server {
     }
   };
 
+  // The session id as a header too, for a load balancer that routes a session's calls to one
+  // replica by hashing it (docs/operations.md, "Parallel calls on one session"); a header
+  // holds only visible ASCII, so an id with anything else is not sent that way.
+  const sessionHeader: Record<string, string> = /^[\x21-\x7e]{1,256}$/.test(options.sessionId)
+    ? { [SESSION_HEADER]: options.sessionId }
+    : {};
+
   const headers = async (): Promise<Record<string, string>> => {
     const callerToken = await current('caller', options.callerToken);
     return {
       'content-type': 'application/json',
       accept: 'application/json',
+      ...sessionHeader,
       ...(callerToken && { authorization: `Bearer ${callerToken}` }),
     };
   };
