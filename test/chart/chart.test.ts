@@ -208,6 +208,11 @@ describe('Redis', () => {
     assert.equal(literal.get('ARBITER_TLS_CERT'), `${mount.mountPath}/tls.crt`);
     assert.equal(literal.get('ARBITER_TLS_KEY'), `${mount.mountPath}/tls.key`);
     assert.equal(literal.get('ARBITER_TLS_CLIENT_CA'), undefined);
+    // A renewal is picked up in place: a folder mount (no subPath, which would freeze the files) and a check interval.
+    assert.equal(literal.get('ARBITER_TLS_RELOAD_MS'), '60000');
+    assert.equal(mount.subPath, undefined);
+    const never = containerEnv(render({ set: ['tls.existingSecret=arbiter-tls', 'tls.reloadSeconds=0'] }));
+    assert.equal(never.literal.get('ARBITER_TLS_RELOAD_MS'), '0');
     const volume = podSpec(tlsOnly).volumes.find((v: { name: string }) => v.name === 'tls');
     assert.equal(volume.projected.sources[0].secret.name, 'arbiter-tls');
     assert.equal(container(tlsOnly).readinessProbe.httpGet.scheme, 'HTTPS');

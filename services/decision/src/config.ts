@@ -46,6 +46,7 @@ const EnvSchema = z.object({
   ARBITER_TLS_CERT: z.string().min(1).optional(),
   ARBITER_TLS_KEY: z.string().min(1).optional(),
   ARBITER_TLS_CLIENT_CA: z.string().min(1).optional(),
+  ARBITER_TLS_RELOAD_MS: intFrom(0, 86_400_000, 60_000),
   ARBITER_ACCESS_LOG: z.enum(['on', 'off']).default('on'),
   ARBITER_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(0),
   ARBITER_RATE_LIMIT_BURST: intFrom(0, 10_000_000, 0),
@@ -129,7 +130,8 @@ export interface Config {
       }
     | undefined;
   /** HTTPS on Arbiter's own listener (files read once at start); undefined: plain HTTP. */
-  tls: { certPath: string; keyPath: string; clientCaPath?: string } | undefined;
+  /** `reloadMs`: how often the files are checked for a renewed certificate (0: never). */
+  tls: { certPath: string; keyPath: string; clientCaPath?: string; reloadMs: number } | undefined;
   /** ARBITER_ACCESS_LOG: one line per request at info (http/access-log.ts). */
   accessLog: boolean;
   /** Per-caller token buckets (http/rate-limit.ts); undefined when ARBITER_RATE_LIMIT_RPS=0. */
@@ -315,6 +317,7 @@ function tlsSettings(e: z.infer<typeof EnvSchema>): Config['tls'] {
     certPath: e.ARBITER_TLS_CERT,
     keyPath: e.ARBITER_TLS_KEY,
     ...(e.ARBITER_TLS_CLIENT_CA !== undefined && { clientCaPath: e.ARBITER_TLS_CLIENT_CA }),
+    reloadMs: e.ARBITER_TLS_RELOAD_MS,
   };
 }
 

@@ -32,6 +32,7 @@ import {
 } from './receipts/keys.js';
 import { withMaskingKey } from './receipts/mask.js';
 import { createReceiptExporter, type ReceiptExporter } from './telemetry/exporter.js';
+import { tlsOptionsOf, watchTls } from './http/tls-reload.js';
 import { Metrics } from './telemetry/metrics.js';
 import { setupTracing } from './telemetry/tracing.js';
 
@@ -112,19 +113,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
       driftApiKey = readFileSync(config.drift.apiKeyFile, 'utf8').trim();
     }
     if (config.redis?.tlsCaPath !== undefined) redisTlsCa = readFileSync(config.redis.tlsCaPath, 'utf8');
-    if (config.tls) {
-      tlsOptions = {
-        cert: readFileSync(config.tls.certPath),
-        key: readFileSync(config.tls.keyPath),
-        minVersion: 'TLSv1.2',
-        // mTLS: the handshake itself refuses a client without a certificate from this CA.
-        ...(config.tls.clientCaPath !== undefined && {
-          ca: readFileSync(config.tls.clientCaPath),
-          requestCert: true,
-          rejectUnauthorized: true,
-        }),
-      };
-    }
+    if (config.tls) tlsOptions = tlsOptionsOf(config.tls);
   } catch (err) {
     throw new StartError(`cannot load the keys: ${errorMessage(err)}`, { cause: err });
   }
@@ -343,7 +332,9 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry sweep failed'),
   );
   let server: Server | undefined;
+  let stopTlsWatch = () => {};
   const close = async () => {
+    stopTlsWatch();
     await policy.stop();
     stopSweeper();
     clearInterval(backlogTimer);
@@ -371,6 +362,12 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     throw err;
   }
   server = listening;
+  if (config.tls && tlsOptions && config.tls.reloadMs > 0) {
+    stopTlsWatch = watchTls(server as HttpsServer, config.tls, tlsOptions, config.tls.reloadMs, {
+      onReloaded: () => logger.info({ cert: config.tls!.certPath }, 'TLS certificate reloaded: new connections use it'),
+      onFailed: (error) => logger.error({ cert: config.tls!.certPath }, `${error}; the certificate in use stays`),
+    });
+  }
   // Bounded waits on the client side too: a stalled client cannot hold a socket forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
