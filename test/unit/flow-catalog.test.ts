@@ -65,6 +65,15 @@ describe('operations and memory inferred from the tool name', () => {
     assert.deepEqual(of('pay.invoice', { operation: 'send' }).operations, ['send', 'pay']);
   });
 
+  test('a write whose name says it deletes also deletes', () => {
+    assert.deepEqual(of('dms.delete', { operation: 'write' }).operations, ['write', 'delete']);
+    assert.deepEqual(of('crm.purge_contacts', { operation: 'write' }).operations, ['write', 'delete']);
+    assert.deepEqual(of('drive.removeFile', { operation: 'write' }).operations, ['write', 'delete']);
+    assert.deepEqual(of('files.delete', { operation: 'read' }).operations, ['read'], 'a read is left alone');
+    assert.deepEqual(of('files.delete', { operation: 'delete' }).operations, ['delete']);
+    assert.deepEqual(of('docs.deleted_list', { operation: 'write' }).operations, ['write'], 'whole words only');
+  });
+
   test('nothing is added to reads, to what the catalog already says, or to unrelated names', () => {
     assert.deepEqual(of('drive.share_list', { operation: 'read' }).operations, ['read']);
     assert.deepEqual(

@@ -61,7 +61,8 @@ export function catalogTool(policyData: unknown, tool: string): CatalogTool {
  * docs/detection.md 1: a catalog written before `grant` and `pay` existed calls a share or
  * a transfer a `write` (or a `send`). The tool's name says more: `drive.share`,
  * `iam.grant_role`, `repo.add_collaborator` grant access; `bank.transfer`, `pay.invoice`
- * move money. Only added to a tool that already writes or sends; never removed.
+ * move money; `drive.delete_file`, `crm.purge_contacts` delete. Only added to a tool that
+ * already writes or sends; never removed.
  */
 const GRANTS = new Set([
   'grant',
@@ -76,6 +77,7 @@ const GRANTS = new Set([
   'collaborators',
 ]);
 const PAYS = new Set(['pay', 'payment', 'payments', 'payout', 'wire', 'remit', 'refund']);
+const DELETES = new Set(['delete', 'remove', 'purge', 'destroy', 'erase', 'wipe', 'trash', 'rm', 'unlink', 'truncate']);
 const MONEY = new Set(['bank', 'banking', 'money', 'funds', 'treasury']);
 
 function withInferredOperations(tool: string, operations: string[]): string[] {
@@ -85,6 +87,7 @@ function withInferredOperations(tool: string, operations: string[]): string[] {
   if (!operations.includes('grant') && segs.some((s) => GRANTS.has(s))) extra.push('grant');
   const pays = segs.some((s) => PAYS.has(s)) || (segs.includes('transfer') && segs.some((s) => MONEY.has(s)));
   if (!operations.includes('pay') && pays) extra.push('pay');
+  if (!operations.includes('delete') && segs.some((s) => DELETES.has(s))) extra.push('delete');
   return extra.length > 0 ? [...operations, ...extra] : operations;
 }
 
