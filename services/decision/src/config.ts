@@ -51,6 +51,8 @@ const EnvSchema = z.object({
   ARBITER_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(0),
   ARBITER_RATE_LIMIT_BURST: intFrom(0, 10_000_000, 0),
   ARBITER_RATE_LIMIT_MAX_CALLERS: intFrom(1, 10_000_000, 10_000),
+  ARBITER_RATE_LIMIT_TENANT_RPS: z.coerce.number().min(0).max(1_000_000).default(0),
+  ARBITER_RATE_LIMIT_TENANT_BURST: intFrom(0, 10_000_000, 0),
   ARBITER_POLICY_DIR: z.string().optional(),
   ARBITER_POLICY_POLL_MS: intFrom(0, 3_600_000, 2000),
   ARBITER_POLICY_COMPILE_TIMEOUT_MS: intFrom(1000, 600_000, 60_000),
@@ -129,13 +131,25 @@ export interface Config {
         waitReplicas: number;
       }
     | undefined;
-  /** HTTPS on Arbiter's own listener (files read once at start); undefined: plain HTTP. */
-  /** `reloadMs`: how often the files are checked for a renewed certificate (0: never). */
+  /**
+   * HTTPS on Arbiter's own listener; undefined: plain HTTP. `reloadMs`: how often the files
+   * are checked for a renewed certificate (0: read once at start).
+   */
   tls: { certPath: string; keyPath: string; clientCaPath?: string; reloadMs: number } | undefined;
   /** ARBITER_ACCESS_LOG: one line per request at info (http/access-log.ts). */
   accessLog: boolean;
-  /** Per-caller token buckets (http/rate-limit.ts); undefined when ARBITER_RATE_LIMIT_RPS=0. */
-  rateLimit: { rps: number; burst: number; maxCallers: number } | undefined;
+  /**
+   * Token buckets per caller (http/rate-limit.ts), and per tenant when `tenant` is set;
+   * undefined when ARBITER_RATE_LIMIT_RPS and ARBITER_RATE_LIMIT_TENANT_RPS are both 0. In
+   * Redis when the store is, shared by every replica.
+   */
+  rateLimit:
+    | {
+        caller?: { rps: number; burst: number };
+        tenant?: { rps: number; burst: number };
+        maxCallers: number;
+      }
+    | undefined;
   /** Key prefix used by whichever store is active. */
   prefix: string;
   policy: {
@@ -300,6 +314,11 @@ function authSettings(e: z.infer<typeof EnvSchema>): Config['auth'] {
   };
 }
 
+/** A bucket's rate and size; a size of 0 means twice the rate (at least 1). */
+function bucket(rps: number, burst: number): { rps: number; burst: number } {
+  return { rps, burst: burst > 0 ? burst : Math.max(1, Math.ceil(2 * rps)) };
+}
+
 /** Both files or neither: a certificate without its key (or the reverse) is a typo, not plain HTTP. */
 function tlsSettings(e: z.infer<typeof EnvSchema>): Config['tls'] {
   if (e.ARBITER_TLS_CERT === undefined && e.ARBITER_TLS_KEY === undefined) {
@@ -392,13 +411,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Off by default: a PEP gateway speaks for all its agents under one subject, so no
     // number fits every deployment, and a wrong one denies legitimate actions (docs/operations.md).
     rateLimit:
-      e.ARBITER_RATE_LIMIT_RPS > 0
+      e.ARBITER_RATE_LIMIT_RPS > 0 || e.ARBITER_RATE_LIMIT_TENANT_RPS > 0
         ? {
-            rps: e.ARBITER_RATE_LIMIT_RPS,
-            burst:
-              e.ARBITER_RATE_LIMIT_BURST > 0
-                ? e.ARBITER_RATE_LIMIT_BURST
-                : Math.max(1, Math.ceil(2 * e.ARBITER_RATE_LIMIT_RPS)),
+            ...(e.ARBITER_RATE_LIMIT_RPS > 0 && {
+              caller: bucket(e.ARBITER_RATE_LIMIT_RPS, e.ARBITER_RATE_LIMIT_BURST),
+            }),
+            ...(e.ARBITER_RATE_LIMIT_TENANT_RPS > 0 && {
+              tenant: bucket(e.ARBITER_RATE_LIMIT_TENANT_RPS, e.ARBITER_RATE_LIMIT_TENANT_BURST),
+            }),
             maxCallers: e.ARBITER_RATE_LIMIT_MAX_CALLERS,
           }
         : undefined,

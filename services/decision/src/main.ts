@@ -10,12 +10,13 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { MemorySessionStore } from './context/memory.js';
 import { RedisSessionStore } from './context/redis.js';
+import { connectRedis } from './context/redis-connection.js';
 import type { SessionStore } from './context/types.js';
 import type { CapabilityCheckEvent } from './capabilities/http.js';
 import { SessionChain } from './chain/chain.js';
 import { createDriftEngine } from './drift/index.js';
 import { createApp } from './http/app.js';
-import { TokenBuckets } from './http/rate-limit.js';
+import { RedisTokenBuckets, TokenBuckets, type RateLimiter, type RateLimiters } from './http/rate-limit.js';
 import { startExpirySweeper } from './enforce/pending.js';
 import { createTokenVerifier, type TokenVerifier } from './intercept/identity.js';
 import { createWebhookNotifier, NO_NOTIFIER, type Notifier } from './notify/webhooks.js';
@@ -138,6 +139,20 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
         maxBytes: config.memoryMaxBytes,
         onRefused: () => metrics.memoryStoreRefusals.inc(),
       });
+  // Rate limits live where the sessions do: in Redis a bucket is shared by every replica.
+  const limiterRedis =
+    config.rateLimit && config.redis
+      ? connectRedis({ ...config.redis, ...(redisTlsCa !== undefined && { tlsCa: redisTlsCa }) })
+      : undefined;
+  limiterRedis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error (rate limits)'));
+  const bucketsOf = (settings: { rps: number; burst: number }): RateLimiter =>
+    limiterRedis
+      ? new RedisTokenBuckets(limiterRedis, config.prefix, settings)
+      : new TokenBuckets({ ...settings, maxCallers: config.rateLimit?.maxCallers ?? 1 });
+  const rateLimiters: RateLimiters | undefined = config.rateLimit && {
+    ...(config.rateLimit.caller && { caller: bucketsOf(config.rateLimit.caller) }),
+    ...(config.rateLimit.tenant && { tenant: bucketsOf(config.rateLimit.tenant) }),
+  };
   if (!config.redis) {
     logger.warn(
       { max_bytes: config.memoryMaxBytes },
@@ -274,7 +289,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
     onCapabilityCheck: (event: CapabilityCheckEvent) => logger.info(event, 'capability checked'),
     maxBodyBytes: config.maxBodyBytes,
     accessLog: config.accessLog,
-    ...(config.rateLimit && { rateLimiter: new TokenBuckets(config.rateLimit) }),
+    ...(rateLimiters && { rateLimiters }),
     metricsPublic: config.metricsPublic,
     // With auth off on an address others reach (allowed only explicitly), nobody is verified:
     // a vote on a gated approval or a deferral's resolution is refused rather than trusted.
@@ -344,6 +359,7 @@ export async function startArbiter(config: Config, options: StartOptions = {}): 
       await new Promise<void>((resolve) => server!.close(() => resolve()));
     }
     await notifier.close(2000);
+    limiterRedis?.disconnect();
     await store.close();
     await tracing.shutdown();
   };

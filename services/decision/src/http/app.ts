@@ -21,7 +21,7 @@ import type { Jwks } from '../receipts/keys.js';
 import { OpenSessionSchema, OutcomeSchema, openSession, recordOutcome, sessionView } from '../sessions.js';
 import { accessLog, requestId, requestIds } from './access-log.js';
 import { jsonBody } from './body.js';
-import { rateLimit, type RateLimiter } from './rate-limit.js';
+import { rateLimit, type RateLimiters } from './rate-limit.js';
 
 export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
   /** The engine itself: /v1/policy shows its status and reloads it. */
@@ -41,8 +41,8 @@ export interface AppDeps extends DecideDeps, CapabilityVerifyDeps {
   refuseUnverifiedAnswers?: boolean;
   /** One line per request at info (ARBITER_ACCESS_LOG, default on). */
   accessLog?: boolean;
-  /** Per-caller limit on /v1 (ARBITER_RATE_LIMIT_RPS); absent: no limit. */
-  rateLimiter?: RateLimiter;
+  /** Per-caller and per-tenant limits on /v1 (ARBITER_RATE_LIMIT_*); absent: no limit. */
+  rateLimiters?: RateLimiters;
 }
 
 const traceContext = new W3CTraceContextPropagator();
@@ -226,7 +226,7 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   // After authentication, so a verified caller is limited as itself; before the body is read.
-  if (deps.rateLimiter) app.use('/v1', rateLimit(deps.rateLimiter));
+  if (deps.rateLimiters) app.use('/v1', rateLimit(deps.rateLimiters));
   app.use(requireJson);
   app.use(jsonBody(deps.maxBodyBytes));
 

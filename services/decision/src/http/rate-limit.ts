@@ -1,32 +1,36 @@
 /**
- * A per-caller rate limit (issue 12): a token bucket per authenticated subject (tenant and
- * subject), or per remote address when ARBITER_AUTH=off. Each replica keeps its own
- * buckets, so the effective limit of a deployment is the per-replica limit times the
- * replicas a caller's requests are spread over.
+ * Rate limits (issue 12): a token bucket per caller (an authenticated subject, by tenant
+ * and subject, or the remote address when ARBITER_AUTH=off) and one per tenant, which all
+ * of a tenant's callers share.
  *
- * Memory is bounded: at most `maxCallers` buckets. A bucket that has refilled to its burst
- * is the same as no bucket at all, so the least recently used one is dropped as soon as it
- * is full again (idle); beyond `maxCallers` it is dropped anyway (its caller starts again
- * from a full burst). Refusing new callers instead would let whoever fills the map lock
- * everyone else out.
+ * With Redis (RedisTokenBuckets) a bucket is one key that every replica takes from, in one
+ * script that reads Redis's own clock, so the limit holds for the deployment whatever the
+ * replicas a caller's requests are spread over. With the embedded store (TokenBuckets) each
+ * process keeps its own, bounded in memory: at most `maxCallers` buckets. A bucket that has
+ * refilled to its burst is the same as no bucket at all, so the least recently used one is
+ * dropped as soon as it is full again (idle); beyond `maxCallers` it is dropped anyway (its
+ * caller starts again from a full burst). Refusing new callers instead would let whoever
+ * fills the map lock everyone else out.
  */
+import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import type { RedisClient } from '../context/redis-connection.js';
 import { ArbiterError } from '../errors.js';
 import type { Caller } from '../intercept/agent.js';
 
 export interface RateLimitSettings {
-  /** Tokens added per second; 0 turns the limit off. */
+  /** Tokens added per second. */
   rps: number;
   /** Bucket size: requests a caller may send at once after being idle. */
   burst: number;
-  /** Most buckets kept at once. */
+  /** Most buckets kept at once (in-process buckets only; Redis keys expire when full). */
   maxCallers: number;
 }
 
 export type Take = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 export interface RateLimiter {
-  take(key: string): Take;
+  take(key: string): Take | Promise<Take>;
 }
 
 interface Bucket {
@@ -72,19 +76,93 @@ export class TokenBuckets implements RateLimiter {
 }
 
 /**
+ * One token from a bucket kept in Redis: refilled by Redis's clock (TIME, so replicas with
+ * skewed clocks agree), expiring once it would be full again (an idle caller costs nothing).
+ * Returns {1, 0} when taken, {0, seconds to wait} when not.
+ */
+const TAKE_SCRIPT = `
+local rps = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rps)
+local ok = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  ok = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rps * 1000) + 1000)
+if ok == 1 then return {1, 0} end
+return {0, math.max(1, math.ceil((1 - tokens) / rps))}
+`;
+
+type TakeCommand = (key: string, rps: number, burst: number) => Promise<[number, number]>;
+
+export class RedisTokenBuckets implements RateLimiter {
+  private readonly command: TakeCommand;
+
+  constructor(
+    redis: RedisClient,
+    private readonly prefix: string,
+    private readonly settings: Pick<RateLimitSettings, 'rps' | 'burst'>,
+  ) {
+    redis.defineCommand('arbiterTakeToken', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    this.command = (redis as unknown as { arbiterTakeToken: TakeCommand }).arbiterTakeToken.bind(redis);
+  }
+
+  async take(key: string): Promise<Take> {
+    // Keys are bounded whatever the subject: a hash of the caller's key.
+    const id = createHash('sha256').update(key).digest('hex').slice(0, 32);
+    const [ok, wait] = await this.command(`${this.prefix}rl:${id}`, this.settings.rps, this.settings.burst);
+    return ok === 1 ? { ok: true } : { ok: false, retryAfterSeconds: wait };
+  }
+}
+
+/** The buckets a request takes from: the caller's, and its tenant's. */
+export interface RateLimiters {
+  caller?: RateLimiter;
+  tenant?: RateLimiter;
+}
+
+/**
  * Placed after authentication, so a verified caller is limited by who it is, wherever it
  * connects from. A limited request is refused with 429 (`rate_limited`) and Retry-After;
- * on a decision route the answer also says DENY (app.ts, errorBody).
+ * on a decision route the answer also says DENY (app.ts, errorBody). When the buckets
+ * cannot be reached (Redis down) the request is refused as the store's fault (503, DENY on
+ * a decision route): an unlimited service is not what the operator configured.
  */
-export function rateLimit(limiter: RateLimiter): RequestHandler {
+export function rateLimit(limiters: RateLimiters): RequestHandler {
   return (req, res, next) => {
     const caller = res.locals.caller as Caller | undefined;
-    const key = caller?.verified
-      ? `sub:${caller.tenant.length}:${caller.tenant}:${caller.subject}`
-      : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
-    const taken = limiter.take(key);
-    if (taken.ok) return next();
-    res.setHeader('retry-after', String(taken.retryAfterSeconds));
-    next(new ArbiterError('rate_limited'));
+    const takes: Array<[RateLimiter, string]> = [];
+    if (limiters.caller) {
+      const key = caller?.verified
+        ? `sub:${caller.tenant.length}:${caller.tenant}:${caller.subject}`
+        : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
+      takes.push([limiters.caller, key]);
+    }
+    // A tenant is only known for a verified caller; with ARBITER_AUTH=off there is one.
+    if (limiters.tenant && caller?.verified) takes.push([limiters.tenant, `tenant:${caller.tenant}`]);
+    void (async () => {
+      for (const [limiter, key] of takes) {
+        const taken = await limiter.take(key);
+        if (!taken.ok) {
+          res.setHeader('retry-after', String(taken.retryAfterSeconds));
+          throw new ArbiterError('rate_limited');
+        }
+      }
+    })().then(
+      () => next(),
+      (err: unknown) =>
+        next(
+          err instanceof ArbiterError
+            ? err
+            : new ArbiterError('store_unavailable', 'the rate limit could not be checked'),
+        ),
+    );
   };
 }
