@@ -37,6 +37,8 @@ interface Answer {
   /** The fault phase when the request was sent and when its answer arrived. */
   sentIn: string;
   answeredIn: string;
+  /** performance.now() when the answer arrived. */
+  answeredAt: number;
   worker: number;
 }
 
@@ -45,7 +47,9 @@ interface Answer {
  * phase it was sent and answered in; `phase` is set by the test as it injects the fault.
  */
 class Load {
-  phase = 'up';
+  private current = 'up';
+  /** When each phase began (performance.now()). */
+  private readonly began = new Map<string, number>([['up', performance.now()]]);
   readonly answers: Answer[] = [];
   private running = true;
   private readonly workers: Array<Promise<void>>;
@@ -56,6 +60,25 @@ class Load {
     perSession = 2,
   ) {
     this.workers = Array.from({ length: sessions.length * perSession }, (_, w) => this.work(w));
+  }
+
+  get phase(): string {
+    return this.current;
+  }
+
+  set phase(name: string) {
+    this.current = name;
+    this.began.set(name, performance.now());
+  }
+
+  /**
+   * Milliseconds from the start of `phase` to the first decision (200) to a request sent in
+   * it: how long recovery took, for docs/reliability.md. Measured, never asserted.
+   */
+  recoveryMs(phase: string): number | undefined {
+    const start = this.began.get(phase);
+    const first = this.answers.filter((a) => a.sentIn === phase && a.status === 200).map((a) => a.answeredAt);
+    return start === undefined || first.length === 0 ? undefined : Math.round(Math.min(...first) - start);
   }
 
   private async work(worker: number): Promise<void> {
@@ -78,7 +101,15 @@ class Load {
         // No answer within the bound, or no answer at all: recorded as status 0, a failure.
         body = { error: { code: String(err) } };
       }
-      this.answers.push({ session, status, body, sentIn, answeredIn: this.phase, worker });
+      this.answers.push({
+        session,
+        status,
+        body,
+        sentIn,
+        answeredIn: this.phase,
+        answeredAt: performance.now(),
+        worker,
+      });
     }
   }
 
@@ -213,6 +244,7 @@ describe('Redis killed (SIGKILL) and restarted while decisions flow', () => {
       await load.stop();
     }
     t.diagnostic(load.summary());
+    t.diagnostic(`first decision ${load.recoveryMs('recovered')} ms after Redis accepted connections again`);
 
     const whileDown = assertDenyDuring(load, 'down', 'nothing sent and answered while Redis was down is a decision');
     assert.ok(
@@ -265,6 +297,7 @@ describe('Redis stalled (SIGSTOP) past the command timeout, then resumed', () =>
       await load.stop();
     }
     t.diagnostic(load.summary());
+    t.diagnostic(`first decision ${load.recoveryMs('resumed')} ms after Redis resumed`);
 
     assertDenyDuring(load, 'paused', 'nothing sent and answered while Redis was stalled is a decision');
     await assertRecovered(t, arbiter, load);
